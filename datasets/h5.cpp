@@ -1,0 +1,328 @@
+#include "datasets/h5.h"
+
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "hypernet/error.h"
+
+namespace tal {
+namespace {
+
+// Closes any HDF5 handle when it leaves scope.
+struct Handle {
+  hid_t id;
+  herr_t (*close)(hid_t);
+  ~Handle() {
+    if (id >= 0) close(id);
+  }
+};
+
+struct SilenceHdf5Errors {
+  SilenceHdf5Errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+};
+const SilenceHdf5Errors silence;
+
+hid_t native_type(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return H5T_NATIVE_FLOAT;
+    case at::kDouble: return H5T_NATIVE_DOUBLE;
+    case at::kLong: return H5T_NATIVE_INT64;
+    case at::kInt: return H5T_NATIVE_INT32;
+    case at::kByte: return H5T_NATIVE_UINT8;
+    case at::kChar: return H5T_NATIVE_INT8;
+    case at::kBool: return H5T_NATIVE_UINT8;
+    default: return -1;
+  }
+}
+
+hid_t vlen_string_type() {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  return t;
+}
+
+// Reads a string-typed dataset or attribute (fixed or variable length) through `read`.
+template <class ReadFn>
+std::vector<std::string> read_string_array(hid_t file_type, size_t count, ReadFn read) {
+  std::vector<std::string> out(count);
+  if (H5Tis_variable_str(file_type) > 0) {
+    std::vector<char*> buf(count, nullptr);
+    Handle mem{vlen_string_type(), H5Tclose};
+    if (read(mem.id, buf.data()) < 0) return {};
+    for (size_t i = 0; i < count; ++i) out[i] = buf[i] ? buf[i] : "";
+    for (char* p : buf) H5free_memory(p);
+  } else {
+    const size_t len = H5Tget_size(file_type);
+    std::vector<char> buf(count * len + 1, '\0');
+    Handle mem{H5Tcopy(H5T_C_S1), H5Tclose};
+    H5Tset_size(mem.id, len);
+    if (read(mem.id, buf.data()) < 0) return {};
+    for (size_t i = 0; i < count; ++i) out[i] = std::string(buf.data() + i * len, strnlen(buf.data() + i * len, len));
+  }
+  return out;
+}
+
+}  // namespace
+
+H5File::H5File(const std::string& path, Mode mode) : path_(path) {
+  if (mode == Mode::Truncate) {
+    file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    TAL_REQUIRE(file_ >= 0, path, ": cannot create HDF5 file");
+    return;
+  }
+  TAL_REQUIRE(std::filesystem::exists(path), path, ": no such file");
+  TAL_REQUIRE(H5Fis_hdf5(path.c_str()) > 0, path, ": not an HDF5 file (or truncated)");
+  file_ = H5Fopen(path.c_str(), mode == Mode::Read ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT);
+  TAL_REQUIRE(file_ >= 0, path, ": cannot open HDF5 file (corrupt, or locked by another process)");
+}
+
+H5File::~H5File() {
+  if (file_ >= 0) H5Fclose(file_);
+}
+
+H5File::H5File(H5File&& o) noexcept : path_(std::move(o.path_)), file_(o.file_) { o.file_ = -1; }
+
+void H5File::fail(const std::string& object, const std::string& what) const {
+  throw Error(path_ + ": '" + object + "': " + what);
+}
+
+bool H5File::exists(const std::string& object) const {
+  if (object == "/" || object.empty()) return true;
+  // Check each prefix: H5Lexists fails on a missing intermediate group.
+  size_t pos = 0;
+  while (true) {
+    pos = object.find('/', pos + 1);
+    const std::string prefix = object.substr(0, pos);
+    if (!prefix.empty() && prefix != "/" && H5Lexists(file_, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    if (pos == std::string::npos) return true;
+  }
+}
+
+hid_t H5File::open_object(const std::string& object) const {
+  if (!exists(object)) fail(object, "not found");
+  hid_t id = H5Oopen(file_, object.c_str(), H5P_DEFAULT);
+  if (id < 0) fail(object, "cannot open");
+  return id;
+}
+
+bool H5File::is_dataset(const std::string& object) const {
+  if (!exists(object)) return false;
+  H5O_info_t info;
+  if (H5Oget_info_by_name(file_, object.c_str(), &info, H5P_DEFAULT) < 0) return false;
+  return info.type == H5O_TYPE_DATASET;
+}
+
+std::vector<std::string> H5File::children(const std::string& group) const {
+  Handle g{open_object(group), H5Oclose};
+  H5G_info_t info;
+  if (H5Gget_info(g.id, &info) < 0) fail(group, "not a group");
+  std::vector<std::string> out;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t n = H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    std::string name(static_cast<size_t>(n), '\0');
+    H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), n + 1, H5P_DEFAULT);
+    out.push_back(name);
+  }
+  return out;
+}
+
+std::vector<int64_t> H5File::shape(const std::string& dataset) const {
+  if (!is_dataset(dataset)) fail(dataset, exists(dataset) ? "not a dataset" : "not found");
+  Handle d{H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose};
+  Handle space{H5Dget_space(d.id), H5Sclose};
+  const int rank = H5Sget_simple_extent_ndims(space.id);
+  std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
+  H5Sget_simple_extent_dims(space.id, dims.data(), nullptr);
+  return std::vector<int64_t>(dims.begin(), dims.end());
+}
+
+at::Tensor H5File::read(const std::string& dataset) const {
+  const auto dims = shape(dataset);
+  Handle d{H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose};
+  Handle type{H5Dget_type(d.id), H5Tclose};
+  const H5T_class_t cls = H5Tget_class(type.id);
+  const size_t size = H5Tget_size(type.id);
+  at::ScalarType st;
+  if (cls == H5T_FLOAT) {
+    st = size == 8 ? at::kDouble : at::kFloat;
+  } else if (cls == H5T_INTEGER) {
+    const bool is_signed = H5Tget_sign(type.id) == H5T_SGN_2;
+    st = size == 1 ? (is_signed ? at::kChar : at::kByte) : size <= 4 ? at::kInt : at::kLong;
+  } else {
+    fail(dataset, "holds neither numbers nor integers");
+  }
+  auto t = at::empty(dims, at::TensorOptions().dtype(st));
+  if (t.numel() > 0 && H5Dread(d.id, native_type(st), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()) < 0)
+    fail(dataset, "read failed (file truncated or corrupt?)");
+  return t;
+}
+
+std::vector<std::string> H5File::read_strings(const std::string& dataset) const {
+  const auto dims = shape(dataset);
+  size_t count = 1;
+  for (auto v : dims) count *= static_cast<size_t>(v);
+  Handle d{H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose};
+  Handle type{H5Dget_type(d.id), H5Tclose};
+  if (H5Tget_class(type.id) != H5T_STRING) fail(dataset, "is not a string dataset");
+  auto out = read_string_array(type.id, count, [&](hid_t mem, void* buf) {
+    return H5Dread(d.id, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+  });
+  if (out.size() != count) fail(dataset, "read failed");
+  return out;
+}
+
+void H5File::ensure_parent_groups(const std::string& object) {
+  size_t pos = 0;
+  while ((pos = object.find('/', pos + 1)) != std::string::npos) {
+    const std::string prefix = object.substr(0, pos);
+    if (!prefix.empty() && !exists(prefix)) {
+      Handle g{H5Gcreate2(file_, prefix.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose};
+      if (g.id < 0) fail(prefix, "cannot create group");
+    }
+  }
+}
+
+void H5File::create_group(const std::string& group) {
+  ensure_parent_groups(group);
+  if (exists(group)) return;
+  Handle g{H5Gcreate2(file_, group.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose};
+  if (g.id < 0) fail(group, "cannot create group");
+}
+
+void H5File::write(const std::string& dataset, const at::Tensor& tensor, bool compress) {
+  const auto t = tensor.detach().to(at::kCPU).contiguous();
+  const hid_t mem_type = native_type(t.scalar_type());
+  if (mem_type < 0) fail(dataset, "unsupported dtype");
+  if (exists(dataset)) fail(dataset, "already exists");
+  ensure_parent_groups(dataset);
+  std::vector<hsize_t> dims(t.sizes().begin(), t.sizes().end());
+  Handle space{H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose};
+  Handle plist{H5Pcreate(H5P_DATASET_CREATE), H5Pclose};
+  // Chunk + shuffle + gzip only where it pays: small tensors stay contiguous.
+  if (compress && t.numel() * t.element_size() > 16384 && !dims.empty()) {
+    std::vector<hsize_t> chunk = dims;
+    size_t bytes = static_cast<size_t>(t.element_size());
+    for (auto c : chunk) bytes *= c;
+    for (size_t i = 0; i < chunk.size() && bytes > (1u << 20); ++i) {
+      while (chunk[i] > 1 && bytes > (1u << 20)) {
+        bytes = bytes / chunk[i] * ((chunk[i] + 1) / 2);
+        chunk[i] = (chunk[i] + 1) / 2;
+      }
+    }
+    H5Pset_chunk(plist.id, static_cast<int>(chunk.size()), chunk.data());
+    H5Pset_shuffle(plist.id);
+    H5Pset_deflate(plist.id, 4);
+  }
+  Handle d{H5Dcreate2(file_, dataset.c_str(), mem_type, space.id, H5P_DEFAULT, plist.id, H5P_DEFAULT), H5Dclose};
+  if (d.id < 0) fail(dataset, "cannot create dataset");
+  if (t.numel() > 0 && H5Dwrite(d.id, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()) < 0)
+    fail(dataset, "write failed (disk full?)");
+}
+
+void H5File::write_strings(const std::string& dataset, const std::vector<std::string>& values) {
+  if (exists(dataset)) fail(dataset, "already exists");
+  ensure_parent_groups(dataset);
+  const hsize_t n = values.size();
+  Handle type{vlen_string_type(), H5Tclose};
+  Handle space{H5Screate_simple(1, &n, nullptr), H5Sclose};
+  Handle d{H5Dcreate2(file_, dataset.c_str(), type.id, space.id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose};
+  if (d.id < 0) fail(dataset, "cannot create dataset");
+  std::vector<const char*> ptrs;
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  if (n > 0 && H5Dwrite(d.id, type.id, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0) fail(dataset, "write failed");
+}
+
+bool H5File::has_attr(const std::string& object, const std::string& name) const {
+  if (!exists(object)) return false;
+  return H5Aexists_by_name(file_, object.c_str(), name.c_str(), H5P_DEFAULT) > 0;
+}
+
+namespace {
+hid_t open_attr(hid_t file, const std::string& object, const std::string& name) {
+  return H5Aopen_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT);
+}
+}  // namespace
+
+int64_t H5File::attr_int(const std::string& object, const std::string& name) const {
+  if (!has_attr(object, name)) fail(object, "missing attribute '" + name + "'");
+  Handle a{open_attr(file_, object, name), H5Aclose};
+  Handle type{H5Aget_type(a.id), H5Tclose};
+  if (H5Tget_class(type.id) != H5T_INTEGER) fail(object, "attribute '" + name + "' is not an integer");
+  int64_t v = 0;
+  if (H5Aread(a.id, H5T_NATIVE_INT64, &v) < 0) fail(object, "cannot read attribute '" + name + "'");
+  return v;
+}
+
+double H5File::attr_float(const std::string& object, const std::string& name) const {
+  if (!has_attr(object, name)) fail(object, "missing attribute '" + name + "'");
+  Handle a{open_attr(file_, object, name), H5Aclose};
+  Handle type{H5Aget_type(a.id), H5Tclose};
+  const auto cls = H5Tget_class(type.id);
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER) fail(object, "attribute '" + name + "' is not a number");
+  double v = 0;
+  if (H5Aread(a.id, H5T_NATIVE_DOUBLE, &v) < 0) fail(object, "cannot read attribute '" + name + "'");
+  return v;
+}
+
+std::vector<std::string> H5File::attr_strings(const std::string& object, const std::string& name) const {
+  if (!has_attr(object, name)) fail(object, "missing attribute '" + name + "'");
+  Handle a{open_attr(file_, object, name), H5Aclose};
+  Handle type{H5Aget_type(a.id), H5Tclose};
+  if (H5Tget_class(type.id) != H5T_STRING) fail(object, "attribute '" + name + "' is not text");
+  Handle space{H5Aget_space(a.id), H5Sclose};
+  const auto count = static_cast<size_t>(H5Sget_simple_extent_npoints(space.id));
+  auto out = read_string_array(type.id, count, [&](hid_t mem, void* buf) { return H5Aread(a.id, mem, buf); });
+  if (out.size() != count) fail(object, "cannot read attribute '" + name + "'");
+  return out;
+}
+
+std::string H5File::attr_str(const std::string& object, const std::string& name) const {
+  auto v = attr_strings(object, name);
+  if (v.size() != 1) fail(object, "attribute '" + name + "' is not a single string");
+  return v[0];
+}
+
+namespace {
+void replace_attr(hid_t file, const std::string& object, const std::string& name) {
+  if (H5Aexists_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT) > 0)
+    H5Adelete_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT);
+}
+}  // namespace
+
+void H5File::set_attr(const std::string& object, const std::string& name, int64_t value) {
+  if (!exists(object)) create_group(object);
+  replace_attr(file_, object, name);
+  Handle space{H5Screate(H5S_SCALAR), H5Sclose};
+  Handle a{H5Acreate_by_name(file_, object.c_str(), name.c_str(), H5T_STD_I64LE, space.id, H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT),
+           H5Aclose};
+  if (a.id < 0 || H5Awrite(a.id, H5T_NATIVE_INT64, &value) < 0) fail(object, "cannot write attribute '" + name + "'");
+}
+
+void H5File::set_attr(const std::string& object, const std::string& name, double value) {
+  if (!exists(object)) create_group(object);
+  replace_attr(file_, object, name);
+  Handle space{H5Screate(H5S_SCALAR), H5Sclose};
+  Handle a{H5Acreate_by_name(file_, object.c_str(), name.c_str(), H5T_IEEE_F64LE, space.id, H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT),
+           H5Aclose};
+  if (a.id < 0 || H5Awrite(a.id, H5T_NATIVE_DOUBLE, &value) < 0) fail(object, "cannot write attribute '" + name + "'");
+}
+
+void H5File::set_attr(const std::string& object, const std::string& name, const std::string& value) {
+  if (!exists(object)) create_group(object);
+  replace_attr(file_, object, name);
+  Handle type{vlen_string_type(), H5Tclose};
+  Handle space{H5Screate(H5S_SCALAR), H5Sclose};
+  Handle a{H5Acreate_by_name(file_, object.c_str(), name.c_str(), type.id, space.id, H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT),
+           H5Aclose};
+  const char* p = value.c_str();
+  if (a.id < 0 || H5Awrite(a.id, type.id, &p) < 0) fail(object, "cannot write attribute '" + name + "'");
+}
+
+void H5File::flush() { H5Fflush(file_, H5F_SCOPE_GLOBAL); }
+
+}  // namespace tal

@@ -1,0 +1,60 @@
+// A thin RAII layer over the HDF5 C library: tensors, string arrays and attributes by path. Every failure throws
+// tal::Error naming the file and the object, so bad files give one clear line.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <hdf5.h>
+
+#include <string>
+#include <vector>
+
+namespace tal {
+
+class H5File {
+ public:
+  enum class Mode { Read, Truncate, ReadWrite };
+  H5File(const std::string& path, Mode mode);
+  ~H5File();
+  H5File(const H5File&) = delete;
+  H5File& operator=(const H5File&) = delete;
+  H5File(H5File&& o) noexcept;
+
+  const std::string& path() const { return path_; }
+  bool exists(const std::string& object) const;
+  bool is_dataset(const std::string& object) const;
+  std::vector<std::string> children(const std::string& group) const;
+  std::vector<int64_t> shape(const std::string& dataset) const;
+
+  // float32/64, int8/32/64 and uint8 datasets become tensors of the matching dtype.
+  at::Tensor read(const std::string& dataset) const;
+  std::vector<std::string> read_strings(const std::string& dataset) const;
+
+  // Creates intermediate groups; replaces nothing (writing an existing name is an error).
+  void write(const std::string& dataset, const at::Tensor& tensor, bool compress = true);
+  void write_strings(const std::string& dataset, const std::vector<std::string>& values);
+  void create_group(const std::string& group);
+
+  bool has_attr(const std::string& object, const std::string& name) const;
+  int64_t attr_int(const std::string& object, const std::string& name) const;
+  double attr_float(const std::string& object, const std::string& name) const;
+  std::string attr_str(const std::string& object, const std::string& name) const;
+  std::vector<std::string> attr_strings(const std::string& object, const std::string& name) const;
+  void set_attr(const std::string& object, const std::string& name, int64_t value);
+  void set_attr(const std::string& object, const std::string& name, double value);
+  void set_attr(const std::string& object, const std::string& name, const std::string& value);
+  void set_attr(const std::string& object, const std::string& name, const char* value) {
+    set_attr(object, name, std::string(value));
+  }
+
+  void flush();
+
+ private:
+  [[noreturn]] void fail(const std::string& object, const std::string& what) const;
+  hid_t open_object(const std::string& object) const;
+  void ensure_parent_groups(const std::string& object);
+
+  std::string path_;
+  hid_t file_ = -1;
+};
+
+}  // namespace tal

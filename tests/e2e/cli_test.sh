@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# End-to-end checks of the tal CLI: real binary, real files, exit codes and the one-line errors.
+set -u
+tal=${1:?usage: cli_test.sh path/to/tal}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pass=0 fail=0
+check() {  # check NAME CONDITION...
+  local name=$1; shift
+  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
+}
+
+# ViT-Ti: 164 nodes, torchvision count minus the class token, and the output says why.
+out=$("$tal" zoo show "vit:depth=12,width=192,heads=3,patch=16,image=224,channels=3,classes=1000")
+check "zoo show exit" test $? -eq 0
+check "zoo show nodes" grep -q "^nodes        164 " <<<"$out"
+check "zoo show params" grep -q "5,717,224 predicted" <<<"$out"
+check "zoo show class token" grep -q "class_token 192 not predicted" <<<"$out"
+check "zoo show torchvision total" grep -q "5,717,416 in torchvision" <<<"$out"
+
+# Bad specs: non-zero, exactly one line, naming the key.
+err=$("$tal" zoo show "vit:depth=12,width=192,heads=5" 2>&1 >/dev/null); rc=$?
+check "bad spec exit" test $rc -ne 0
+check "bad spec one line" test "$(wc -l <<<"$err")" -eq 1
+check "bad spec names key" grep -q "key 'heads'" <<<"$err"
+
+# Sampling: deterministic, written atomically, readable.
+"$tal" zoo sample --family vit --rules vits-1k --n 50 --seed 3 --out "$work/zoo.h5" >"$work/log" 2>&1
+check "zoo sample exit" test $? -eq 0
+check "zoo sample wrote" test -s "$work/zoo.h5"
+a=$("$tal" zoo sample --n 20 --seed 3 | head -n 20)
+b=$("$tal" zoo sample --n 20 --seed 3 | head -n 20)
+check "zoo sample deterministic" test "$a" = "$b"
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import h5py" 2>/dev/null; then
+  n=$(/usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1]); print(len(f['specs']), f.attrs['rules'])" "$work/zoo.h5")
+  check "zoo readable by h5py" test "$n" = "50 vits-1k"
+fi
+
+# Bad flags and configs leave existing files untouched.
+cp "$work/zoo.h5" "$work/before.h5"
+err=$("$tal" zoo sample --rules vits-9k --out "$work/zoo.h5" 2>&1); rc=$?
+check "bad rules exit" test $rc -ne 0
+check "bad rules names key" grep -q "zoo.rules" <<<"$err"
+check "bad rules file untouched" cmp -s "$work/zoo.h5" "$work/before.h5"
+printf 'zoo:\n  profle: cpu-small\n' >"$work/bad.yaml"
+err=$("$tal" zoo sample --config "$work/bad.yaml" 2>&1); rc=$?
+check "unknown key exit" test $rc -ne 0
+check "unknown key suggestion" grep -q "did you mean 'zoo.profile'" <<<"$err"
+check "unknown key names file" grep -qF "$work/bad.yaml" <<<"$err"
+dump=$("$tal" zoo sample --profile cpu-small --dump-config)
+check "dump-config" grep -q "profile: cpu-small" <<<"$dump"
+check "help" bash -c "'$tal' zoo sample --help | grep -q 'zoo.rules (--rules)'"
+
+echo "$pass passed, $fail failed"
+test "$fail" -eq 0

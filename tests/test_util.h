@@ -1,0 +1,49 @@
+// Helpers shared by the test binaries: where fixtures live, and tensor comparison that names the worst element.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <string>
+
+namespace tal::test {
+
+inline std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+// ../shared/fixtures/ghn_reference.h5, or "" when the shared folder is absent (a user's clone).
+inline std::string reference_fixture() {
+  const std::string p = env_or("TAL_SHARED_FIXTURES", "../shared/fixtures") + "/ghn_reference.h5";
+  return std::filesystem::exists(p) ? p : "";
+}
+
+inline std::string golden_dir() { return env_or("TAL_GOLDEN_DIR", "tests/golden"); }
+
+// |a - b| <= atol + rtol * |b| elementwise; on failure, the message names the worst element.
+inline ::testing::AssertionResult all_close(const std::string& what, const at::Tensor& actual,
+                                            const at::Tensor& expected, double rtol, double atol) {
+  if (actual.sizes() != expected.sizes()) {
+    std::ostringstream out;
+    out << what << ": shape " << actual.sizes() << " != expected " << expected.sizes();
+    return ::testing::AssertionFailure() << out.str();
+  }
+  const auto a = actual.detach().to(at::kDouble).flatten();
+  const auto b = expected.detach().to(at::kDouble).flatten();
+  if (a.numel() == 0) return ::testing::AssertionSuccess();
+  const auto excess = (a - b).abs() - (atol + rtol * b.abs());
+  const int64_t worst = excess.argmax().item<int64_t>();
+  if (excess[worst].item<double>() <= 0 && !a.isnan().any().item<bool>()) return ::testing::AssertionSuccess();
+  std::ostringstream out;
+  out.precision(9);
+  out << what << ": worst element " << worst << " of " << a.numel() << ": got " << a[worst].item<double>()
+      << ", expected " << b[worst].item<double>() << " (|diff| " << (a[worst] - b[worst]).abs().item<double>()
+      << ", rtol " << rtol << ", atol " << atol << "); max |diff| overall " << (a - b).abs().max().item<double>();
+  return ::testing::AssertionFailure() << out.str();
+}
+
+}  // namespace tal::test

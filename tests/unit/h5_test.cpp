@@ -1,0 +1,88 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "datasets/atomic_file.h"
+#include "datasets/h5.h"
+#include "hypernet/error.h"
+
+namespace tal {
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("tal_h5_test_" + name)).string();
+}
+
+TEST(H5File, RoundTripsTensorsStringsAndAttributes) {
+  const auto path = temp_path("roundtrip.h5");
+  const auto big = at::randn({300, 40});
+  {
+    H5File f(path, H5File::Mode::Truncate);
+    f.write("/a/b/big", big);
+    f.write("/ints", at::arange(5, at::kLong));
+    f.write("/bytes", at::arange(7, at::kByte));
+    f.write_strings("/names", {"x", "", "encoder.ln.weight"});
+    f.set_attr("/a", "count", int64_t{3});
+    f.set_attr("/a", "scale", 0.5);
+    f.set_attr("/", "kind", "test");
+  }
+  H5File f(path, H5File::Mode::Read);
+  EXPECT_TRUE(at::equal(f.read("/a/b/big"), big));
+  EXPECT_TRUE(at::equal(f.read("/ints"), at::arange(5, at::kLong)));
+  EXPECT_EQ(f.read("/bytes").scalar_type(), at::kByte);
+  EXPECT_EQ(f.read_strings("/names"), (std::vector<std::string>{"x", "", "encoder.ln.weight"}));
+  EXPECT_EQ(f.attr_int("/a", "count"), 3);
+  EXPECT_DOUBLE_EQ(f.attr_float("/a", "scale"), 0.5);
+  EXPECT_EQ(f.attr_str("/", "kind"), "test");
+  EXPECT_EQ(f.children("/a"), (std::vector<std::string>{"b"}));
+  EXPECT_FALSE(f.exists("/a/c/d"));
+  EXPECT_THROW(f.read("/missing"), Error);
+}
+
+TEST(H5File, BadFilesGiveOneClearError) {
+  const auto text = temp_path("not_hdf5.h5");
+  std::ofstream(text) << "hello";
+  try {
+    H5File f(text, H5File::Mode::Read);
+    FAIL() << "opened a text file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not an HDF5 file"), std::string::npos) << e.what();
+  }
+  // A truncated HDF5 file.
+  const auto good = temp_path("truncate_me.h5");
+  {
+    H5File f(good, H5File::Mode::Truncate);
+    f.write("/x", at::randn({1000, 100}));
+  }
+  std::filesystem::resize_file(good, std::filesystem::file_size(good) / 2);
+  EXPECT_THROW(
+      {
+        H5File f(good, H5File::Mode::Read);
+        f.read("/x");
+      },
+      Error);
+  EXPECT_THROW(H5File(temp_path("does_not_exist.h5"), H5File::Mode::Read), Error);
+}
+
+TEST(AtomicFile, FailureLeavesTheOldFileUntouched) {
+  const auto path = temp_path("atomic.h5");
+  write_atomically(path, [](const std::string& tmp) {
+    H5File f(tmp, H5File::Mode::Truncate);
+    f.set_attr("/", "version", int64_t{1});
+  });
+  EXPECT_THROW(write_atomically(path,
+                                [](const std::string& tmp) {
+                                  H5File f(tmp, H5File::Mode::Truncate);
+                                  f.set_attr("/", "version", int64_t{2});
+                                  throw Error("simulated failure mid-write");
+                                }),
+               Error);
+  H5File f(path, H5File::Mode::Read);
+  EXPECT_EQ(f.attr_int("/", "version"), 1);
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
+    EXPECT_EQ(e.path().filename().string().find(".tal_h5_test_atomic.h5.tmp"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tal

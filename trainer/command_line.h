@@ -1,0 +1,48 @@
+// Command-line parsing shared by every subcommand: --config FILE, --help, --dump-config, the table's flag aliases
+// (--family vit, --n=1000) and key.path=value overrides; anything else is a positional argument.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "trainer/config.h"
+
+namespace tal {
+
+struct CommandLine {
+  std::string config_file;
+  bool help = false;
+  bool dump_config = false;
+  std::vector<RawSetting> overrides;  // flags and key=value, in order
+  std::vector<std::string> positionals;
+};
+
+struct FlagInfo {
+  std::string key;
+  bool is_bool = false;
+};
+
+// `lookup_flag` maps "--family" to its key (empty key: not a flag of this command).
+CommandLine parse_command_line(const std::vector<std::string>& args,
+                               const std::function<FlagInfo(const std::string&)>& lookup_flag);
+
+template <class Opts>
+CommandLine parse_command_line(const OptionTable<Opts>& table, const std::vector<std::string>& args) {
+  return parse_command_line(args, [&](const std::string& flag) {
+    const auto* o = table.find_flag(flag);
+    return o ? FlagInfo{o->key, o->type == OptType::Bool} : FlagInfo{};
+  });
+}
+
+// Defaults < YAML file < command line, then the struct's own cross-field validate().
+template <class Opts>
+Opts resolve_options(const OptionTable<Opts>& table, const CommandLine& cl) {
+  Opts opts{};
+  if (!cl.config_file.empty()) table.apply(opts, read_yaml_settings(cl.config_file));
+  table.apply(opts, cl.overrides);
+  opts.validate(cl.config_file.empty() ? std::string("command line") : cl.config_file);
+  return opts;
+}
+
+}  // namespace tal

@@ -1,0 +1,17 @@
+// The `tal` subcommands. Each takes the arguments after its name and returns the process exit code; errors are
+// thrown as tal::Error and reported once by main.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tal {
+
+using Args = std::vector<std::string>;
+
+int run_zoo(const Args& args);
+
+// Prints `text` (generated help) and returns 0; shared by subcommands.
+int print_help(const std::string& usage, const std::string& table_help);
+
+}  // namespace tal
