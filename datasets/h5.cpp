@@ -255,6 +255,17 @@ int64_t H5File::attr_int(const std::string& object, const std::string& name) con
   return v;
 }
 
+std::vector<int64_t> H5File::attr_ints(const std::string& object, const std::string& name) const {
+  if (!has_attr(object, name)) fail(object, "missing attribute '" + name + "'");
+  Handle a{open_attr(file_, object, name), H5Aclose};
+  Handle type{H5Aget_type(a.id), H5Tclose};
+  if (H5Tget_class(type.id) != H5T_INTEGER) fail(object, "attribute '" + name + "' is not integers");
+  Handle space{H5Aget_space(a.id), H5Sclose};
+  std::vector<int64_t> v(static_cast<size_t>(H5Sget_simple_extent_npoints(space.id)));
+  if (H5Aread(a.id, H5T_NATIVE_INT64, v.data()) < 0) fail(object, "cannot read attribute '" + name + "'");
+  return v;
+}
+
 double H5File::attr_float(const std::string& object, const std::string& name) const {
   if (!has_attr(object, name)) fail(object, "missing attribute '" + name + "'");
   Handle a{open_attr(file_, object, name), H5Aclose};

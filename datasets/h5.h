@@ -36,6 +36,7 @@ class H5File {
 
   bool has_attr(const std::string& object, const std::string& name) const;
   int64_t attr_int(const std::string& object, const std::string& name) const;
+  std::vector<int64_t> attr_ints(const std::string& object, const std::string& name) const;
   double attr_float(const std::string& object, const std::string& name) const;
   std::string attr_str(const std::string& object, const std::string& name) const;
   std::vector<std::string> attr_strings(const std::string& object, const std::string& name) const;

@@ -1,0 +1,278 @@
+#include "hypernet/hypernet.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <functional>
+#include <map>
+
+#include "hypernet/error.h"
+#include "hypernet/modules.h"
+#include "hypernet/param_binding.h"
+#include "hypernet/shape_vocab.h"
+
+namespace tal {
+namespace {
+
+using modules::GraphormerLayerImpl;
+
+// Fresh module initialisation draws from the global generator; keep the caller's stream untouched.
+struct SeededGlobalGenerator {
+  explicit SeededGlobalGenerator(uint64_t seed) : gen(at::detail::getDefaultCPUGenerator()), state(gen.get_state()) {
+    gen.set_current_seed(seed);
+  }
+  ~SeededGlobalGenerator() { gen.set_state(state); }
+  at::Generator gen;
+  at::Tensor state;
+};
+
+uint64_t spec_seed(const ArchSpec& spec) { return std::hash<std::string>{}(spec.str()); }
+
+struct Member {
+  int64_t graph;
+  const NodeBinding* binding;
+};
+
+// One decoded block per member of a group; `block(i)` is what tile_to() receives for member i and tensor t.
+struct GroupOutput {
+  std::function<at::Tensor(size_t member, const PredictedTensor& t)> block;
+};
+
+int64_t max_needed(const std::vector<Member>& members, size_t dim, int64_t key_dim) {
+  int64_t m = 1;
+  for (const auto& mem : members)
+    for (const auto& t : mem.binding->tensors) m = std::max(m, std::min(t.shape[dim], key_dim));
+  return m;
+}
+
+GroupOutput decode_tiled(modules::HypernetImpl& net, const DecodeKey& key, const at::Tensor& x) {
+  switch (key.kind) {
+    case KeyKind::Vector:
+    case KeyKind::ClassifierBias: {
+      auto w = net.decoder_1d->forward(x).view({x.size(0), 2, -1});
+      if (key.kind == KeyKind::ClassifierBias) w = net.bias_class->forward(w);
+      return {[w](size_t i, const PredictedTensor& t) { return w[static_cast<int64_t>(i)][t.row]; }};
+    }
+    case KeyKind::ClassifierWeight: {
+      auto w = net.tiled->forward(x, {key.dims[0], key.dims[1], 1, 1}, /*class_pred=*/true);
+      return {[w](size_t i, const PredictedTensor&) { return w[static_cast<int64_t>(i)]; }};
+    }
+    default: {
+      auto w = net.tiled->forward(x, key.dims, /*class_pred=*/false);
+      return {[w](size_t i, const PredictedTensor&) { return w[static_cast<int64_t>(i)]; }};
+    }
+  }
+}
+
+GroupOutput decode_low_rank(modules::HypernetImpl& net, const DecodeKey& key, const at::Tensor& x,
+                            const std::vector<Member>& members) {
+  auto& dec = *net.low_rank;
+  const auto basis = dec.factor_basis(x);
+  const int64_t n = x.size(0);
+  // W = A[:rows] · B[:, :cols] with B = (B^T rows)^T.
+  auto product = [&](int64_t a_first, int64_t rows, int64_t cols) {
+    return at::bmm(dec.factor_rows(basis, a_first, rows, false), dec.factor_rows(basis, 0, cols, true).transpose(1, 2));
+  };
+  const auto& k = key.dims;
+  switch (key.kind) {
+    case KeyKind::Vector:
+    case KeyKind::ClassifierBias: {
+      // The reference asks for a (2n, 1) matrix and splits it: weight rows [0, n), bias rows [n, 2n), n the key.
+      const int64_t m = max_needed(members, 0, k[0]);
+      auto weight_rows = product(0, m, 1).view({n, m});
+      auto bias_rows = product(k[0], m, 1).view({n, m});
+      return {[weight_rows, bias_rows](size_t i, const PredictedTensor& t) {
+        return (t.row == 0 ? weight_rows : bias_rows)[static_cast<int64_t>(i)];
+      }};
+    }
+    case KeyKind::ClassifierWeight:
+    case KeyKind::Matrix: {
+      auto w = product(0, max_needed(members, 0, k[0]), max_needed(members, 1, k[1]));
+      return {[w](size_t i, const PredictedTensor&) { return w[static_cast<int64_t>(i)]; }};
+    }
+    case KeyKind::Conv: {
+      const int64_t o = max_needed(members, 0, k[0]), in = max_needed(members, 1, k[1]);
+      auto w = product(0, o * k[2], in * k[3]).view({n, o, k[2], in, k[3]}).transpose(2, 3);
+      return {[w](size_t i, const PredictedTensor&) { return w[static_cast<int64_t>(i)]; }};
+    }
+    case KeyKind::PosEnc: {
+      // (1, C, s, s): A rows [0, s), B columns [0, C s) -> [1, C, s, s].
+      auto w = product(0, k[2], k[1] * k[3]).view({n, 1, k[2], k[1], k[3]}).transpose(2, 3);
+      return {[w](size_t i, const PredictedTensor&) { return w[static_cast<int64_t>(i)]; }};
+    }
+  }
+  TAL_ASSERT(false, "unhandled key kind");
+}
+
+}  // namespace
+
+Hypernet::Hypernet(const HypernetConfig& config, uint64_t seed) {
+  config.validate();
+  vocab_ = std::make_unique<ShapeVocab>(config.num_classes, config.spatial);
+  SeededGlobalGenerator seeded(seed);
+  impl_ = std::make_shared<modules::HypernetImpl>(config, static_cast<int64_t>(vocab_->channels().size()),
+                                                  static_cast<int64_t>(vocab_->spatial().size()));
+}
+
+Hypernet::~Hypernet() = default;
+Hypernet::Hypernet(Hypernet&&) noexcept = default;
+
+const HypernetConfig& Hypernet::config() const { return impl_->cfg; }
+
+at::Tensor Hypernet::encode(const GraphBatch& batch, const at::Tensor& task, EncoderTrace* trace) {
+  auto& m = *impl_;
+  const auto& cfg = m.cfg;
+  const auto device = m.embed->weight.device();
+  const auto si = vocab_->indices(batch).to(device);
+  const auto ops = batch.ops.to(device), dist = batch.distances.to(device);
+  const auto node_mask = batch.mask.to(device);
+  const auto pair_mask = node_mask.unsqueeze(2).logical_and(node_mask.unsqueeze(1));
+
+  auto x = m.embed->forward(ops) + at::cat({m.shape_enc->embed_channel->forward(si.select(2, 0)),
+                                            m.shape_enc->embed_channel->forward(si.select(2, 1)),
+                                            m.shape_enc->embed_spatial->forward(si.select(2, 2)),
+                                            m.shape_enc->embed_spatial->forward(si.select(2, 3))},
+                                           -1);
+  if (trace) {
+    trace->shape_ind = si;
+    trace->x0 = x.detach().clone();
+  }
+  at::Tensor e;
+  if (cfg.film()) {
+    TAL_REQUIRE(task.defined(), "the tal hypernetwork needs a task embedding");
+    TAL_REQUIRE(task.size(-1) == cfg.task_dim && task.dim() <= 2, "task embedding of shape ",
+                shape_str(task.sizes().vec()), " does not match hypernet.task_dim ", cfg.task_dim);
+    e = task.to(device, at::kFloat);
+    if (m.task_layer) e = m.task_layer->forward(e);
+  }
+  at::Tensor edge_bias;
+  std::vector<at::Tensor> layers, gammas, betas;
+  for (size_t l = 0; l < m.gnn->size(); ++l) {
+    auto& layer = m.gnn[l]->as<GraphormerLayerImpl>()[0];
+    if (layer.first) {
+      // Structure enters once: in/out degree (real edges only) and distance from the input node.
+      const auto one_hop = dist.eq(1).to(at::kLong);
+      x = x + layer.centrality_embed_in->forward(one_hop.sum(1).clamp(0, 100));
+      x = x + layer.centrality_embed_out->forward(one_hop.sum(2).clamp(0, 100));
+      x = x + layer.input_dist_embed->forward(dist.select(1, 0).clamp(0, 1000));
+      x = x * node_mask.unsqueeze(-1).to(x.dtype());
+      // Forward and backward distance (+2, so "no path" has its own row) -> one attention bias per head.
+      auto edges = at::stack({dist, dist.transpose(1, 2)}, -1) + 2;
+      auto emb = layer.attn->edge_embed->embed->forward(edges);
+      edge_bias = layer.attn->proj_e->forward(emb.reshape({emb.size(0), emb.size(1), emb.size(2), -1}));
+    }
+    auto y = layer.ln1->forward(x);
+    if (cfg.film()) {
+      auto gamma = layer.film->fc_gamma->forward(e), beta = layer.film->fc_beta->forward(e);
+      if (trace) {
+        gammas.push_back(gamma.detach());
+        betas.push_back(beta.detach());
+      }
+      if (gamma.dim() == 2) {
+        gamma = gamma.unsqueeze(1);
+        beta = beta.unsqueeze(1);
+      }
+      y = (gamma + 1) * y + beta;
+    }
+    x = x + layer.attn->forward(y, edge_bias, pair_mask);
+    x = x + layer.ff->net->forward(layer.ln2->forward(x));
+    if (trace) layers.push_back(x.detach());
+  }
+  x = m.ln->forward(x);
+  if (trace) {
+    trace->edge_bias = edge_bias.detach();
+    trace->x_layers = at::stack(layers);
+    trace->x_enc = x.detach();
+    if (!gammas.empty()) {
+      trace->film_gamma = at::stack(gammas);
+      trace->film_beta = at::stack(betas);
+    }
+  }
+  return x;
+}
+
+std::vector<ParamMap> Hypernet::predict(const std::vector<const Graph*>& graphs, const at::Tensor& task,
+                                        const PredictOptions& options) {
+  TAL_REQUIRE(options.class_row_seeds.empty() || options.class_row_seeds.size() == graphs.size(),
+              "predict: ", options.class_row_seeds.size(), " class-row seeds for ", graphs.size(), " graphs");
+  const auto batch = batch_graphs(graphs);
+  const auto x = encode(batch, task);
+  const int64_t n_max = batch.max_nodes();
+  const auto flat = x.reshape({-1, x.size(-1)});
+
+  std::vector<std::vector<NodeBinding>> bindings;
+  std::map<DecodeKey, std::vector<Member>> groups;
+  for (size_t b = 0; b < graphs.size(); ++b) bindings.push_back(bind_nodes(*graphs[b], impl_->cfg.max_shape4()));
+  for (size_t b = 0; b < graphs.size(); ++b)
+    for (const auto& nb : bindings[b]) groups[nb.key].push_back({static_cast<int64_t>(b), &nb});
+
+  std::vector<ParamMap> out(graphs.size());
+  for (const auto& [key, members] : groups) {
+    std::vector<int64_t> rows;
+    for (const auto& mem : members) rows.push_back(mem.graph * n_max + mem.binding->node);
+    const auto xs = flat.index_select(0, at::tensor(rows, at::kLong).to(flat.device()));
+    const GroupOutput decoded = impl_->cfg.low_rank() ? decode_low_rank(*impl_, key, xs, members)
+                                                      : decode_tiled(*impl_, key, xs);
+    for (size_t i = 0; i < members.size(); ++i) {
+      const auto b = static_cast<size_t>(members[i].graph);
+      const ArchSpec& spec = graphs[b]->spec;
+      for (const auto& t : members[i].binding->tensors) {
+        const auto block = decoded.block(i, t);
+        at::Tensor class_row;
+        if (key.kind == KeyKind::PosEnc) {
+          const uint64_t seed = options.class_row_seeds.empty() ? spec_seed(spec) : options.class_row_seeds[b];
+          auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+          class_row = at::normal(0.0, 0.02, {1, 1, std::min(t.shape[2], block.size(1))}, gen).to(block.device());
+        }
+        out[b][t.name] = normalize_predicted(spec, t, tile_to(block, t.shape, class_row));
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> Hypernet::named_parameters() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& item : impl_->named_parameters(true)) out.emplace_back(item.key(), item.value());
+  return out;
+}
+
+std::vector<at::Tensor> Hypernet::parameters() const { return impl_->parameters(true); }
+
+int64_t Hypernet::num_parameters() const {
+  int64_t n = 0;
+  for (const auto& p : impl_->parameters(true)) n += p.numel();
+  return n;
+}
+
+std::vector<std::pair<std::string, int64_t>> Hypernet::parameter_counts() const {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& child : impl_->named_children()) {
+    int64_t n = 0;
+    for (const auto& p : child.value()->parameters(true)) n += p.numel();
+    out.emplace_back(child.key(), n);
+  }
+  return out;
+}
+
+void Hypernet::load(const std::function<at::Tensor(const std::string&)>& lookup) {
+  at::NoGradGuard guard;
+  for (auto& [name, p] : named_parameters()) {
+    const auto t = lookup(name);
+    TAL_REQUIRE(t.defined(), "hypernet parameter '", name, "' missing");
+    TAL_REQUIRE(t.sizes() == p.sizes(), "hypernet parameter '", name, "' has shape ", shape_str(t.sizes().vec()),
+                ", expected ", shape_str(p.sizes().vec()));
+    p.copy_(t);
+  }
+}
+
+void Hypernet::train(bool on) { impl_->train(on); }
+void Hypernet::to(at::Device device) { impl_->to(device); }
+
+at::Tensor predicted_norm_sum(const ParamMap& params) {
+  std::map<std::string, at::Tensor> sorted(params.begin(), params.end());  // fixed order: reproducible sums
+  std::vector<at::Tensor> norms;
+  for (const auto& [name, t] : sorted) norms.push_back(t.norm());
+  return at::stack(norms).sum();
+}
+
+}  // namespace tal

@@ -1,0 +1,31 @@
+// The shape of a hypernetwork: variant and sizes (DESIGN.md 4.2 / config keys hypernet.*).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace tal {
+
+struct HypernetConfig {
+  std::string variant = "logah";  // ghn3 (tiled decoder) | logah (low-rank decoder) | tal (logah + task FiLM)
+  int64_t hidden = 64;            // node embedding width d
+  int64_t layers = 3;             // Graphormer layers
+  int64_t heads = 8;
+  int64_t rank = 32;              // low-rank decoder rank r (logah, tal)
+  int64_t max_shape = 2048;       // largest channel count decoded without tiling (GHN-3: the block size)
+  int64_t spatial = 16;           // largest kernel side decoded (GHN-3 block side S; shape-encoder vocabulary)
+  int64_t max_ck = 32768;         // low-rank factor length: c * k of any decoded dimension must fit
+  int64_t num_classes = 1000;     // shape-encoder vocabulary entry and GHN-3 class predictor outputs
+  int64_t task_dim = 768;         // task embedding width (tal)
+  int64_t task_layer = 0;         // hidden width of the task-specific MLP before the FiLM maps; 0 = identity
+
+  bool low_rank() const { return variant != "ghn3"; }
+  bool film() const { return variant == "tal"; }
+  std::array<int64_t, 4> max_shape4() const { return {max_shape, max_shape, spatial, spatial}; }
+  // Throws tal::Error naming `origin` and the key on inconsistent sizes.
+  void validate(const std::string& origin = "hypernet config") const;
+  std::string describe() const;
+};
+
+}  // namespace tal
