@@ -63,11 +63,11 @@ GroupOutput decode_tiled(modules::HypernetImpl& net, const DecodeKey& key, const
   }
 }
 
-GroupOutput decode_low_rank(modules::HypernetImpl& net, const DecodeKey& key, const at::Tensor& x,
+// `basis`: the decoder's factor_basis() rows of this group's nodes.
+GroupOutput decode_low_rank(modules::HypernetImpl& net, const DecodeKey& key, const at::Tensor& basis,
                             const std::vector<Member>& members) {
   auto& dec = *net.low_rank;
-  const auto basis = dec.factor_basis(x);
-  const int64_t n = x.size(0);
+  const int64_t n = basis.size(0);
   // W = A[:rows] · B[:, :cols] with B = (B^T rows)^T.
   auto product = [&](int64_t a_first, int64_t rows, int64_t cols) {
     return at::bmm(dec.factor_rows(basis, a_first, rows, false), dec.factor_rows(basis, 0, cols, true).transpose(1, 2));
@@ -141,7 +141,7 @@ at::Tensor Hypernet::encode(const GraphBatch& batch, const at::Tensor& task, Enc
     TAL_REQUIRE(task.defined(), "the tal hypernetwork needs a task embedding");
     TAL_REQUIRE(task.size(-1) == cfg.task_dim && task.dim() <= 2, "task embedding of shape ",
                 shape_str(task.sizes().vec()), " does not match hypernet.task_dim ", cfg.task_dim);
-    e = task.to(device, at::kFloat);
+    e = task.to(device, m.embed->weight.scalar_type());
     if (m.task_layer) e = m.task_layer->forward(e);
   }
   at::Tensor edge_bias;
@@ -156,9 +156,15 @@ at::Tensor Hypernet::encode(const GraphBatch& batch, const at::Tensor& task, Enc
       x = x + layer.input_dist_embed->forward(dist.select(1, 0).clamp(0, 1000));
       x = x * node_mask.unsqueeze(-1).to(x.dtype());
       // Forward and backward distance (+2, so "no path" has its own row) -> one attention bias per head.
-      auto edges = at::stack({dist, dist.transpose(1, 2)}, -1) + 2;
-      auto emb = layer.attn->edge_embed->embed->forward(edges);
-      edge_bias = layer.attn->proj_e->forward(emb.reshape({emb.size(0), emb.size(1), emb.size(2), -1}));
+      // proj_e's first Linear on [E(fwd), E(bwd)] equals E(fwd) W1^T + E(bwd) W2^T: fold it into the two
+      // 257-row tables once instead of multiplying every node pair (N^2 x 2d x d).
+      const auto& first = layer.attn->proj_e[0]->as<torch::nn::LinearImpl>()[0];
+      const auto table = layer.attn->edge_embed->embed->weight;
+      const int64_t d = table.size(1);
+      const auto fwd_table = at::matmul(table, first.weight.narrow(1, 0, d).t());
+      const auto bwd_table = at::matmul(table, first.weight.narrow(1, d, d).t());
+      auto h = at::embedding(fwd_table, dist + 2) + at::embedding(bwd_table, dist.transpose(1, 2) + 2) + first.bias;
+      edge_bias = layer.attn->proj_e[2]->as<torch::nn::LinearImpl>()->forward(at::relu(h));
     }
     auto y = layer.ln1->forward(x);
     if (cfg.film()) {
@@ -205,13 +211,22 @@ std::vector<ParamMap> Hypernet::predict(const std::vector<const Graph*>& graphs,
   for (size_t b = 0; b < graphs.size(); ++b)
     for (const auto& nb : bindings[b]) groups[nb.key].push_back({static_cast<int64_t>(b), &nb});
 
-  std::vector<ParamMap> out(graphs.size());
-  for (const auto& [key, members] : groups) {
-    std::vector<int64_t> rows;
+  // Rows of every parameter node, group after group, so the decoder's shared MLP runs once over all of them
+  // (its last layer is the largest tensor of the hypernetwork: one pass reads it once).
+  std::vector<int64_t> rows;
+  for (const auto& [key, members] : groups)
     for (const auto& mem : members) rows.push_back(mem.graph * n_max + mem.binding->node);
-    const auto xs = flat.index_select(0, at::tensor(rows, at::kLong).to(flat.device()));
-    const GroupOutput decoded = impl_->cfg.low_rank() ? decode_low_rank(*impl_, key, xs, members)
-                                                      : decode_tiled(*impl_, key, xs);
+  const auto xs_all = flat.index_select(0, at::tensor(rows, at::kLong).to(flat.device()));
+  const auto basis_all = impl_->cfg.low_rank() ? impl_->low_rank->factor_basis(xs_all) : at::Tensor();
+
+  std::vector<ParamMap> out(graphs.size());
+  int64_t offset = 0;
+  for (const auto& [key, members] : groups) {
+    const auto n = static_cast<int64_t>(members.size());
+    const GroupOutput decoded = impl_->cfg.low_rank()
+                                    ? decode_low_rank(*impl_, key, basis_all.narrow(0, offset, n), members)
+                                    : decode_tiled(*impl_, key, xs_all.narrow(0, offset, n));
+    offset += n;
     for (size_t i = 0; i < members.size(); ++i) {
       const auto b = static_cast<size_t>(members[i].graph);
       const ArchSpec& spec = graphs[b]->spec;
@@ -267,6 +282,7 @@ void Hypernet::load(const std::function<at::Tensor(const std::string&)>& lookup)
 
 void Hypernet::train(bool on) { impl_->train(on); }
 void Hypernet::to(at::Device device) { impl_->to(device); }
+void Hypernet::to(at::ScalarType dtype) { impl_->to(dtype); }
 
 at::Tensor predicted_norm_sum(const ParamMap& params) {
   std::map<std::string, at::Tensor> sorted(params.begin(), params.end());  // fixed order: reproducible sums

@@ -70,6 +70,7 @@ class Hypernet {
 
   void train(bool on = true);
   void to(at::Device device);
+  void to(at::ScalarType dtype);  // e.g. kDouble for gradient checks
 
  private:
   std::shared_ptr<modules::HypernetImpl> impl_;

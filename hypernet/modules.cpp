@@ -114,14 +114,19 @@ torch::Tensor TiledDecoderImpl::forward(const torch::Tensor& x, const std::vecto
   TAL_REQUIRE(key[2] <= s && key[3] <= out_shape[3], "ghn3 decoder: a ", key[2], "x", key[3],
               " kernel exceeds the decoded block side hypernet.spatial=", s,
               " (the reference upsamples bilinearly; not supported)");
-  auto h = fc->forward(x).view({n, 4 * dim, s, out_shape[3]});
-  // Centre crop before the per-position layers, so 1x1 keys decode a single cell.
-  const int64_t off = s / 2;
-  auto crop = [&](const torch::Tensor& t, int64_t dim_, int64_t k) {
-    return t.slice(dim_, std::max<int64_t>(0, off - k / 2), off + (k + 1) / 2);
-  };
-  h = crop(crop(h, 2, key[2]), 3, key[3]);
-  const int64_t kh = h.size(2), kw = h.size(3);
+  // The reference computes the whole [4d, S, S] grid and centre-crops the key's k x k window; we compute only
+  // the window's rows of the first Linear (same values, a 1x1 key costs 4d outputs instead of 4d S^2).
+  const int64_t off = s / 2, sw = out_shape[3];
+  const int64_t y0 = std::max<int64_t>(0, off - key[2] / 2), y1 = off + (key[2] + 1) / 2;
+  const int64_t x0 = std::max<int64_t>(0, off - key[3] / 2), x1 = off + (key[3] + 1) / 2;
+  const int64_t kh = y1 - y0, kw = x1 - x0;
+  auto rows = (torch::arange(4 * dim, torch::kLong).view({-1, 1, 1}) * (s * sw) +
+               torch::arange(y0, y1, torch::kLong).view({1, -1, 1}) * sw + torch::arange(x0, x1, torch::kLong).view({1, 1, -1}))
+                  .flatten()
+                  .to(x.device());
+  const auto& first = fc[0]->as<nn::LinearImpl>()[0];
+  auto h = torch::relu(torch::linear(x, first.weight.index_select(0, rows), first.bias.index_select(0, rows)))
+               .view({n, 4 * dim, kh, kw});
   h = conv->forward(h.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});
   h = h.reshape({n, out_shape[0], out_shape[1], kh, kw});
   h = h.slice(2, 0, key[1]).slice(3, 0, key[2]).slice(4, 0, key[3]);

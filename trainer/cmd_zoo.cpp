@@ -9,6 +9,7 @@
 #include "hypernet/graph.h"
 #include "trainer/command_line.h"
 #include "trainer/commands.h"
+#include "trainer/format.h"
 #include "trainer/options.h"
 
 namespace tal {
@@ -30,15 +31,6 @@ OptionTable<SampleOptions> sample_table() {
   t.add(opt<SampleOptions>("out", [](auto& o) -> auto& { return o.out; }, "write the zoo to this HDF5 file")
             .alias("--out"));
   return t;
-}
-
-std::string with_commas(int64_t v) {
-  std::string s = std::to_string(v), out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i && (s.size() - i) % 3 == 0) out += ',';
-    out += s[i];
-  }
-  return out;
 }
 
 void write_zoo(const std::string& path, const SampleOptions& o, const std::vector<ArchSpec>& specs) {

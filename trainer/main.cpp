@@ -29,6 +29,8 @@ struct Command {
 
 const Command kCommands[] = {
     {"zoo", "sample architectures from the zoo rules; show one architecture's graph", run_zoo},
+    {"hypernet", "parameter counts of a configured hypernetwork", run_hypernet},
+    {"bench", "throughput figures: predict", run_bench},
 };
 
 int usage(int code) {

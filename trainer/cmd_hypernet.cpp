@@ -1,0 +1,54 @@
+// tal hypernet info: the parameter count of each module of a configured hypernetwork.
+#include <cstdio>
+#include <iostream>
+
+#include "hypernet/error.h"
+#include "hypernet/hypernet.h"
+#include "trainer/command_line.h"
+#include "trainer/commands.h"
+#include "trainer/format.h"
+#include "trainer/options.h"
+
+namespace tal {
+namespace {
+
+struct InfoOptions {
+  HypernetConfig hypernet;
+  void validate(const std::string& origin) const { hypernet.validate(origin); }
+};
+
+int hypernet_info(const Args& args) {
+  OptionTable<InfoOptions> table;
+  add_hypernet_options(table);
+  const auto cl = parse_command_line(table, args);
+  if (cl.help) return print_help("tal hypernet info --config FILE [hypernet.key=value ...]", table.help());
+  TAL_REQUIRE(cl.positionals.empty(), "command line: unexpected argument '", cl.positionals.at(0), "'");
+  const auto o = resolve_options(table, cl);
+  if (cl.dump_config) {
+    std::cout << table.dump(o);
+    return 0;
+  }
+  const Hypernet net(o.hypernet);
+  std::printf("hypernet  %s\n\n", o.hypernet.describe().c_str());
+  std::printf("%-14s %14s\n", "module", "parameters");
+  for (const auto& [name, n] : net.parameter_counts()) std::printf("%-14s %14s\n", name.c_str(), with_commas(n).c_str());
+  std::printf("%-14s %14s\n", "total", with_commas(net.num_parameters()).c_str());
+  if (o.hypernet.low_rank())
+    std::printf("\n(decoder_1d and bias_class are the reference's unused 1x1 placeholders, kept so counts and\n"
+                " checkpoint names match LoGAH/TAL)\n");
+  return 0;
+}
+
+}  // namespace
+
+int run_hypernet(const Args& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << "usage: tal hypernet info --config FILE   parameter count per module\n";
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "info") return hypernet_info(Args(args.begin() + 1, args.end()));
+  TAL_REQUIRE(false, "command line: unknown 'tal hypernet ", args[0], "' (expected info)");
+  return 2;
+}
+
+}  // namespace tal
