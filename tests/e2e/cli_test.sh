@@ -51,5 +51,23 @@ dump=$("$tal" zoo sample --profile cpu-small --dump-config)
 check "dump-config" grep -q "profile: cpu-small" <<<"$dump"
 check "help" bash -c "'$tal' zoo sample --help | grep -q 'zoo.rules (--rules)'"
 
+# Hypernetworks: counts at the reference configs; bad configs give one line naming the key.
+src=${TAL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+for pair in logah_d64:2,539,324 tal_d128:22,388,924 ghn3_t:6,906,632; do
+  cfg=${pair%%:*} want=${pair#*:}
+  out=$("$tal" hypernet info --config "$src/configs/hypernet/$cfg.yaml")
+  check "hypernet info $cfg" grep -qE "^total +$want$" <<<"$out"
+done
+for bad in "hypernet.heads=7:does not divide" "hypernet.rank=0:hypernet.rank" "hypernet.variant=ghn4:hypernet.variant" \
+           "hypernet.hiden=3:did you mean 'hypernet.hidden'"; do
+  setting=${bad%%:*} want=${bad#*:}
+  err=$("$tal" hypernet info --config "$src/configs/hypernet/logah_d64.yaml" "$setting" 2>&1 >/dev/null); rc=$?
+  check "bad hypernet $setting exit" test $rc -ne 0
+  check "bad hypernet $setting one line" test "$(wc -l <<<"$err")" -eq 1
+  check "bad hypernet $setting message" grep -qF "$want" <<<"$err"
+done
+out=$("$tal" bench predict --config "$src/configs/hypernet/logah_d64.yaml" --arch "vit:depth=2,width=64,heads=2,patch=4,image=32" --repeats 2)
+check "bench predict runs" grep -q "predict (no grad)" <<<"$out"
+
 echo "$pass passed, $fail failed"
 test "$fail" -eq 0
