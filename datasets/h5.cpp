@@ -138,6 +138,40 @@ std::vector<int64_t> H5File::shape(const std::string& dataset) const {
   return std::vector<int64_t>(dims.begin(), dims.end());
 }
 
+namespace {
+at::ScalarType scalar_type_of(hid_t type) {
+  const H5T_class_t cls = H5Tget_class(type);
+  const size_t size = H5Tget_size(type);
+  if (cls == H5T_FLOAT) return size == 8 ? at::kDouble : at::kFloat;
+  if (cls == H5T_INTEGER) {
+    const bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
+    return size == 1 ? (is_signed ? at::kChar : at::kByte) : size <= 4 ? at::kInt : at::kLong;
+  }
+  return at::ScalarType::Undefined;
+}
+}  // namespace
+
+at::Tensor H5File::read_rows(const std::string& dataset, int64_t start, int64_t count) const {
+  auto dims = shape(dataset);
+  if (dims.empty() || start < 0 || count < 0 || start + count > dims[0])
+    fail(dataset, "rows [" + std::to_string(start) + ", " + std::to_string(start + count) + ") out of range");
+  Handle d{H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose};
+  Handle type{H5Dget_type(d.id), H5Tclose};
+  const auto st = scalar_type_of(type.id);
+  if (st == at::ScalarType::Undefined) fail(dataset, "holds neither numbers nor integers");
+  dims[0] = count;
+  auto t = at::empty(dims, at::TensorOptions().dtype(st));
+  if (count == 0) return t;
+  Handle file_space{H5Dget_space(d.id), H5Sclose};
+  std::vector<hsize_t> offset(dims.size(), 0), extent(dims.begin(), dims.end());
+  offset[0] = static_cast<hsize_t>(start);
+  H5Sselect_hyperslab(file_space.id, H5S_SELECT_SET, offset.data(), nullptr, extent.data(), nullptr);
+  Handle mem_space{H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), H5Sclose};
+  if (H5Dread(d.id, native_type(st), mem_space.id, file_space.id, H5P_DEFAULT, t.data_ptr()) < 0)
+    fail(dataset, "read failed (file truncated or corrupt?)");
+  return t;
+}
+
 at::Tensor H5File::read(const std::string& dataset) const {
   const auto dims = shape(dataset);
   Handle d{H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose};

@@ -28,6 +28,8 @@ class H5File {
   // float32/64, int8/32/64 and uint8 datasets become tensors of the matching dtype.
   at::Tensor read(const std::string& dataset) const;
   std::vector<std::string> read_strings(const std::string& dataset) const;
+  // Rows [start, start + count) along the first dimension (a hyperslab: only those chunks are read).
+  at::Tensor read_rows(const std::string& dataset, int64_t start, int64_t count) const;
 
   // Creates intermediate groups; replaces nothing (writing an existing name is an error).
   void write(const std::string& dataset, const at::Tensor& tensor, bool compress = true);

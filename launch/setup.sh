@@ -9,7 +9,7 @@ packages=(
   libopenmpi-dev openmpi-bin libhdf5-dev
   libboost-program-options-dev libboost-filesystem-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev
-  libpng-dev libjpeg-dev
+  libpng-dev libjpeg-dev zlib1g-dev
   dataset-fashion-mnist
   python3-torch python3-torchvision python3-h5py python3-numpy
 )

@@ -12,6 +12,9 @@ using Args = std::vector<std::string>;
 int run_zoo(const Args& args);
 int run_hypernet(const Args& args);
 int run_bench(const Args& args);
+int run_data(const Args& args);
+int run_ancestry(const Args& args);
+int run_tasks(const Args& args);
 
 // Prints `text` (generated help) and returns 0; shared by subcommands.
 int print_help(const std::string& usage, const std::string& table_help);

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "hypernet/error.h"
+#include "hypernet/suggest.h"
 
 namespace tal {
 namespace {
@@ -41,18 +42,6 @@ void flatten(const YAML::Node& node, const std::string& prefix, const std::strin
   }
   TAL_REQUIRE(!prefix.empty(), path, ": the top level must be a mapping of keys");
   out.push_back(std::move(s));
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 }  // namespace
@@ -154,19 +143,7 @@ std::vector<RawSetting> read_yaml_settings(const std::string& path) {
 }
 
 std::string nearest_key(const std::string& key, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_d = std::string::npos;
-  for (const auto& c : candidates) {
-    // Compare whole keys and last components, so "hidden" suggests "hypernet.hidden".
-    const auto dot = c.rfind('.');
-    const size_t d = std::min(edit_distance(key, c), dot == std::string::npos ? edit_distance(key, c)
-                                                                               : edit_distance(key, c.substr(dot + 1)));
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
-  return best_d <= std::max<size_t>(2, key.size() / 3) ? best : "";
+  return nearest_name(key, candidates);
 }
 
 void throw_unknown_key(const RawSetting& s, const std::vector<std::string>& keys) {

@@ -28,6 +28,9 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"data", "import datasets into HDF5 task stores; summarise one", run_data},
+    {"ancestry", "train the ancestry (teacher) ViT", run_ancestry},
+    {"tasks", "task embeddings from the ancestry model", run_tasks},
     {"zoo", "sample architectures from the zoo rules; show one architecture's graph", run_zoo},
     {"hypernet", "parameter counts of a configured hypernetwork", run_hypernet},
     {"bench", "throughput figures: predict", run_bench},

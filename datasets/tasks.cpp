@@ -1,0 +1,236 @@
+#include "datasets/tasks.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <numeric>
+#include <set>
+
+#include "hypernet/error.h"
+#include "hypernet/suggest.h"
+#include "hypernet/zoo.h"
+
+namespace tal {
+namespace {
+
+const std::vector<std::string> kTaskKeys = {"name", "dataset", "classes", "transform", "flip", "crop_padding", "heldout"};
+const std::vector<std::string> kTransforms = {"none", "rotate90", "rotate180", "rotate270", "invert", "hflip"};
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+template <class T>
+T scalar(const YAML::Node& node, const std::string& where, const char* what) {
+  try {
+    return node.as<T>();
+  } catch (const YAML::Exception&) {
+    throw Error(where + ": expected " + what);
+  }
+}
+
+}  // namespace
+
+std::string TaskDef::hash() const {
+  std::string canon = dataset + "|" + transform;
+  for (const auto& c : classes) canon += "|" + c;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(canon)));
+  return buf;
+}
+
+std::vector<TaskDef> load_task_suite(const std::string& path) {
+  TAL_REQUIRE(std::filesystem::is_regular_file(path), path, ": task suite not found");
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+  }
+  TAL_REQUIRE(root.IsMap() && root["tasks"] && root["tasks"].IsSequence(), path,
+              ": expected a 'tasks:' list of task mappings");
+  for (const auto& kv : root) {
+    const auto key = kv.first.as<std::string>();
+    TAL_REQUIRE(key == "tasks" || key == "suite", path, ": unknown top-level key '", key, "' (expected tasks, suite)");
+  }
+  std::vector<TaskDef> out;
+  std::set<std::string> names;
+  int index = 0;
+  for (const auto& node : root["tasks"]) {
+    const std::string where0 = path + ": tasks[" + std::to_string(index++) + "]";
+    TAL_REQUIRE(node.IsMap(), where0, ": expected a mapping");
+    TaskDef t;
+    TAL_REQUIRE(node["name"], where0, ": missing key 'name'");
+    t.name = scalar<std::string>(node["name"], where0 + ": key 'name'", "a string");
+    const std::string where = path + ": task '" + t.name + "'";
+    for (const auto& kv : node) {
+      const auto key = kv.first.as<std::string>();
+      if (std::find(kTaskKeys.begin(), kTaskKeys.end(), key) == kTaskKeys.end()) {
+        const auto near = nearest_name(key, kTaskKeys);
+        throw Error(where + ": unknown key '" + key + "'" + (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+      }
+    }
+    TAL_REQUIRE(names.insert(t.name).second, where, ": duplicate task name");
+    TAL_REQUIRE(node["dataset"], where, ": missing key 'dataset'");
+    t.dataset = scalar<std::string>(node["dataset"], where + ": key 'dataset'", "a file name");
+    if (node["classes"]) {
+      TAL_REQUIRE(node["classes"].IsSequence() && node["classes"].size() > 0, where,
+                  ": key 'classes': expected a non-empty list of class names or indices");
+      for (const auto& c : node["classes"]) t.classes.push_back(scalar<std::string>(c, where + ": key 'classes'", "names"));
+    }
+    if (node["transform"]) {
+      t.transform = scalar<std::string>(node["transform"], where + ": key 'transform'", "a string");
+      TAL_REQUIRE(std::find(kTransforms.begin(), kTransforms.end(), t.transform) != kTransforms.end(), where,
+                  ": key 'transform': unknown '", t.transform,
+                  "' (expected none, rotate90, rotate180, rotate270, invert or hflip)");
+    }
+    if (node["flip"]) t.flip = scalar<bool>(node["flip"], where + ": key 'flip'", "true or false");
+    if (node["heldout"]) t.heldout = scalar<bool>(node["heldout"], where + ": key 'heldout'", "true or false");
+    if (node["crop_padding"]) {
+      t.crop_padding = scalar<int64_t>(node["crop_padding"], where + ": key 'crop_padding'", "an integer");
+      TAL_REQUIRE(t.crop_padding >= 0, where, ": key 'crop_padding': must be >= 0");
+    }
+    out.push_back(std::move(t));
+  }
+  TAL_REQUIRE(!out.empty(), path, ": no tasks");
+  return out;
+}
+
+Task::Task(TaskDef def, std::shared_ptr<const TaskStore> store) : def_(std::move(def)), store_(std::move(store)) {
+  const auto& all = store_->meta().classes;
+  const std::string where = "task '" + def_.name + "' (" + store_->path() + ")";
+  if (def_.classes.empty()) {
+    for (size_t c = 0; c < all.size(); ++c) store_classes_.push_back(static_cast<int64_t>(c));
+  } else {
+    for (const auto& c : def_.classes) {
+      auto it = std::find(all.begin(), all.end(), c);
+      int64_t id = it == all.end() ? -1 : it - all.begin();
+      if (id < 0 && !c.empty() && std::all_of(c.begin(), c.end(), ::isdigit)) {
+        id = std::stoll(c);
+        if (id >= static_cast<int64_t>(all.size())) id = -1;
+      }
+      if (id < 0) {
+        const auto near = nearest_name(c, all);
+        throw Error(where + ": key 'classes': unknown class '" + c + "'" +
+                    (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+      }
+      TAL_REQUIRE(std::find(store_classes_.begin(), store_classes_.end(), id) == store_classes_.end(), where,
+                  ": key 'classes': class '", c, "' listed twice");
+      store_classes_.push_back(id);
+    }
+  }
+  for (auto id : store_classes_) class_names_.push_back(all[static_cast<size_t>(id)]);
+  std::vector<int64_t> relabel(all.size(), -1);
+  for (size_t i = 0; i < store_classes_.size(); ++i) relabel[static_cast<size_t>(store_classes_[i])] = static_cast<int64_t>(i);
+  for (Split s : {Split::Train, Split::Test}) {
+    const auto labels = store_->labels(s);
+    const auto* l = labels.data_ptr<int64_t>();
+    auto& index = s == Split::Train ? train_index_ : test_index_;
+    auto& lab = s == Split::Train ? train_label_ : test_label_;
+    for (int64_t i = 0; i < labels.numel(); ++i)
+      if (relabel[static_cast<size_t>(l[i])] >= 0) {
+        index.push_back(i);
+        lab.push_back(relabel[static_cast<size_t>(l[i])]);
+      }
+    TAL_REQUIRE(!index.empty(), where, ": no ", split_name(s), " images in the selected classes");
+  }
+}
+
+int64_t Task::size(Split s) const {
+  return static_cast<int64_t>((s == Split::Train ? train_index_ : test_index_).size());
+}
+
+std::vector<int64_t> Task::image_shape() const { return store_->image_shape(); }
+
+at::Tensor Task::transform(const at::Tensor& x) const {
+  const auto& t = def_.transform;
+  if (t == "rotate90") return at::rot90(x, 1, {2, 3}).contiguous();
+  if (t == "rotate180") return at::rot90(x, 2, {2, 3}).contiguous();
+  if (t == "rotate270") return at::rot90(x, 3, {2, 3}).contiguous();
+  if (t == "invert") return 255 - x;
+  if (t == "hflip") return x.flip({3}).contiguous();
+  return x;
+}
+
+Batch Task::load(Split s, const std::vector<int64_t>& positions, const std::vector<uint64_t>* augment_seeds) const {
+  const auto& index = s == Split::Train ? train_index_ : test_index_;
+  const auto& lab = s == Split::Train ? train_label_ : test_label_;
+  std::vector<int64_t> store_idx;
+  std::vector<int64_t> labels;
+  for (auto p : positions) {
+    TAL_ASSERT(p >= 0 && p < static_cast<int64_t>(index.size()), "position ", p, " outside task ", def_.name);
+    store_idx.push_back(index[static_cast<size_t>(p)]);
+    labels.push_back(lab[static_cast<size_t>(p)]);
+  }
+  auto images = transform(store_->gather_images(s, store_idx));
+  auto x = images.to(at::kFloat).div_(255.0);
+  const auto& meta = store_->meta();
+  const auto c = x.size(1);
+  x = (x - at::tensor(meta.mean, at::kDouble).to(at::kFloat).view({1, c, 1, 1})) /
+      at::tensor(meta.std, at::kDouble).to(at::kFloat).view({1, c, 1, 1});
+  if (augment_seeds && (def_.flip || def_.crop_padding > 0)) {
+    TAL_ASSERT(augment_seeds->size() == positions.size());
+    const int64_t pad = def_.crop_padding, h = x.size(2), w = x.size(3);
+    // Zero padding in pixel space is -mean/std after normalisation.
+    const auto fill = (-at::tensor(meta.mean, at::kDouble) / at::tensor(meta.std, at::kDouble)).to(at::kFloat);
+    for (int64_t i = 0; i < x.size(0); ++i) {
+      SplitMix rng((*augment_seeds)[static_cast<size_t>(i)]);
+      auto img = x[i];
+      if (pad > 0) {
+        auto padded = fill.view({c, 1, 1}).expand({c, h + 2 * pad, w + 2 * pad}).clone();
+        padded.slice(1, pad, pad + h).slice(2, pad, pad + w).copy_(img);
+        const int64_t dy = rng.uniform(0, 2 * pad), dx = rng.uniform(0, 2 * pad);
+        img = padded.slice(1, dy, dy + h).slice(2, dx, dx + w);
+      }
+      if (def_.flip && rng.uniform(0, 1) == 1) img = img.flip({2});
+      x[i].copy_(img);
+    }
+  }
+  return {x, at::tensor(labels, at::kLong)};
+}
+
+std::vector<Task> resolve_tasks(const std::vector<TaskDef>& defs, const std::string& data_root) {
+  std::map<std::string, std::shared_ptr<const TaskStore>> stores;
+  std::vector<Task> out;
+  for (const auto& d : defs) {
+    const std::string path = std::filesystem::path(d.dataset).is_absolute()
+                                 ? d.dataset
+                                 : (std::filesystem::path(data_root) / d.dataset).string();
+    if (!stores.count(path)) {
+      TAL_REQUIRE(std::filesystem::exists(path), "task '", d.name, "': dataset ", path,
+                  " not found (HINT: tal data import fashion-mnist --out ", path, ")");
+      stores[path] = std::make_shared<const TaskStore>(path);
+    }
+    out.emplace_back(d, stores[path]);
+  }
+  return out;
+}
+
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, uint64_t stream, int64_t epoch) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  SplitMix rng(mix_seed(seed, 0x7A5C0000ull + stream, static_cast<uint64_t>(epoch)));
+  for (int64_t i = n - 1; i > 0; --i) std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(rng.uniform(0, i))]);
+  return order;
+}
+
+std::vector<int64_t> shard(const std::vector<int64_t>& order, int64_t rank, int64_t world) {
+  TAL_ASSERT(world > 0 && rank >= 0 && rank < world);
+  const auto n = static_cast<int64_t>(order.size());
+  const int64_t lo = n * rank / world, hi = n * (rank + 1) / world;
+  return std::vector<int64_t>(order.begin() + lo, order.begin() + hi);
+}
+
+int64_t TaskStream::at(int64_t position) {
+  const int64_t epoch = position / n_;
+  if (epoch != cached_epoch_) {
+    order_ = epoch_order(n_, seed_, stream_, epoch);
+    cached_epoch_ = epoch;
+  }
+  return order_[static_cast<size_t>(position % n_)];
+}
+
+}  // namespace tal

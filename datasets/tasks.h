@@ -1,0 +1,83 @@
+// Tasks: a task store seen through a class subset (relabelled 0..k-1), a fixed transform and per-task
+// augmentations, defined in a task-suite YAML. Image batches come out normalised with the dataset's mean/std.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "datasets/task_store.h"
+
+namespace tal {
+
+struct TaskDef {
+  std::string name;
+  std::string dataset;               // task-store file, relative to data.root unless absolute
+  std::vector<std::string> classes;  // subset by class name or index; empty = all, in store order
+  std::string transform = "none";    // none | rotate90 | rotate180 | rotate270 | invert | hflip
+  bool flip = false;                 // random horizontal flips while training
+  int64_t crop_padding = 0;          // random crops after zero-padding by this many pixels while training
+  bool heldout = false;              // never seen in multi-task training; for transfer evaluation
+  // Stable hash of what defines the task's images (dataset, classes, transform): embeddings are keyed by it.
+  std::string hash() const;
+};
+
+// Reads a suite file: `tasks:` followed by a list of task mappings. Unknown keys, duplicate names and bad values
+// are errors naming the file, the task and the key.
+std::vector<TaskDef> load_task_suite(const std::string& path);
+
+struct Batch {
+  at::Tensor images;  // float [B, C, H, W], normalised
+  at::Tensor labels;  // int64 [B], in 0..num_classes-1
+};
+
+class Task {
+ public:
+  Task(TaskDef def, std::shared_ptr<const TaskStore> store);
+  const TaskDef& def() const { return def_; }
+  const TaskStore& store() const { return *store_; }
+  int64_t num_classes() const { return static_cast<int64_t>(class_names_.size()); }
+  const std::vector<std::string>& class_names() const { return class_names_; }
+  int64_t size(Split s) const;
+  std::vector<int64_t> image_shape() const;  // C, H, W after the transform
+  // Images at task positions (0..size-1 of the split). With `augment_seed` set, training augmentations are drawn
+  // per image from (augment_seed, stream position) so any rank reproduces them.
+  Batch load(Split s, const std::vector<int64_t>& positions, const std::vector<uint64_t>* augment_seeds = nullptr) const;
+  // Apply the fixed transform to uint8 images [B, C, H, W].
+  at::Tensor transform(const at::Tensor& images) const;
+
+ private:
+  TaskDef def_;
+  std::shared_ptr<const TaskStore> store_;
+  std::vector<std::string> class_names_;
+  std::vector<int64_t> store_classes_;          // store label of each task class
+  std::vector<int64_t> train_index_, test_index_;  // store indices of the task's images
+  std::vector<int64_t> train_label_, test_label_;  // task labels of those images
+};
+
+// Opens each store once and resolves every task of a suite against data_root. Throws naming task and class for a
+// class subset naming an unknown class.
+std::vector<Task> resolve_tasks(const std::vector<TaskDef>& defs, const std::string& data_root);
+
+// A permutation of 0..n-1 for an epoch: a pure function of (seed, stream, epoch).
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, uint64_t stream, int64_t epoch);
+// This rank's contiguous share of an epoch's order: disjoint across ranks, covering the epoch.
+std::vector<int64_t> shard(const std::vector<int64_t>& order, int64_t rank, int64_t world);
+
+// An endless stream over a task's training images: position p is image order(epoch = p / n)[p % n].
+class TaskStream {
+ public:
+  TaskStream(int64_t n, uint64_t seed, uint64_t stream) : n_(n), seed_(seed), stream_(stream) {}
+  int64_t at(int64_t position);
+
+ private:
+  int64_t n_;
+  uint64_t seed_, stream_;
+  int64_t cached_epoch_ = -1;
+  std::vector<int64_t> order_;
+};
+
+}  // namespace tal

@@ -1,0 +1,22 @@
+// The ancestry model: an ordinary ViT trained on the large dataset. It is the teacher of stage-1 training and the
+// feature extractor behind task embeddings. Stored in HDF5 under torchvision's parameter names.
+#pragma once
+
+#include <string>
+
+#include "hypernet/targets.h"
+
+namespace tal {
+
+struct AncestryModel {
+  ArchSpec spec;
+  ParamMap params;
+  std::string content_hash;  // of the parameter values; task embeddings are keyed by it
+  double test_accuracy = -1;
+};
+
+std::string params_hash(const ParamMap& params);
+void save_ancestry(const std::string& path, const AncestryModel& model, const std::string& dataset);
+AncestryModel load_ancestry(const std::string& path);
+
+}  // namespace tal

@@ -1,0 +1,103 @@
+// tal data import fashion-mnist|folder|cifar ... --out FILE.h5 ; tal data info FILE.h5
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "datasets/importers.h"
+#include "datasets/task_store.h"
+#include "hypernet/error.h"
+#include "trainer/command_line.h"
+#include "trainer/commands.h"
+#include "trainer/format.h"
+
+namespace tal {
+namespace {
+
+struct ImportOptions {
+  std::string out;
+  std::string from = "/usr/share/datasets/fashion-mnist";
+  int64_t size = 32;
+  int64_t test_every = 10;
+  void validate(const std::string& origin) const {
+    TAL_REQUIRE(!out.empty(), origin, ": --out FILE.h5 is required");
+  }
+};
+
+void print_summary(const std::string& path) {
+  const TaskStore store(path);
+  const auto& m = store.meta();
+  const auto shape = store.image_shape();
+  std::printf("%s: task store '%s' (%s)\n", path.c_str(), m.name.c_str(), m.source.c_str());
+  std::printf("  images    %lld x %lld x %lld (C x H x W), uint8\n", static_cast<long long>(shape[0]),
+              static_cast<long long>(shape[1]), static_cast<long long>(shape[2]));
+  for (Split s : {Split::Train, Split::Test}) {
+    const auto counts = at::bincount(store.labels(s), {}, static_cast<int64_t>(m.classes.size()));
+    std::printf("  %-5s     %s images, per class %lld..%lld\n", split_name(s), with_commas(store.size(s)).c_str(),
+                static_cast<long long>(counts.min().item<int64_t>()), static_cast<long long>(counts.max().item<int64_t>()));
+  }
+  std::printf("  classes   %zu:", m.classes.size());
+  for (size_t i = 0; i < m.classes.size() && i < 12; ++i) std::printf(" %s%s", m.classes[i].c_str(), i + 1 < m.classes.size() ? "," : "");
+  std::printf("%s\n  mean/std ", m.classes.size() > 12 ? " ..." : "");
+  for (size_t c = 0; c < m.mean.size(); ++c) std::printf(" %.4f/%.4f", m.mean[c], m.std[c]);
+  std::printf("\n");
+}
+
+int data_import(const Args& args) {
+  TAL_REQUIRE(!args.empty(), "command line: tal data import needs a format: fashion-mnist, folder DIR or cifar DIR");
+  const std::string format = args[0];
+  OptionTable<ImportOptions> t;
+  t.add(opt<ImportOptions>("out", [](auto& o) -> auto& { return o.out; }, "task store to write").alias("--out"));
+  t.add(opt<ImportOptions>("from", [](auto& o) -> auto& { return o.from; }, "Fashion-MNIST IDX directory").alias("--from"));
+  t.add(opt<ImportOptions>("size", [](auto& o) -> auto& { return o.size; }, "folder: resize to SIZE x SIZE")
+            .alias("--size")
+            .range(1, 4096));
+  t.add(opt<ImportOptions>("test_every", [](auto& o) -> auto& { return o.test_every; },
+                           "folder without test/: every N-th image of a class is a test image")
+            .alias("--test-every")
+            .range(2));
+  const auto cl = parse_command_line(t, Args(args.begin() + 1, args.end()));
+  if (cl.help)
+    return print_help("tal data import fashion-mnist [--from DIR] --out X.h5 | folder DIR --size 32 --out X.h5 | "
+                      "cifar DIR --out X.h5",
+                      t.help());
+  const auto o = resolve_options(t, cl);
+  ImportedDataset d;
+  if (format == "fashion-mnist") {
+    TAL_REQUIRE(cl.positionals.empty(), "command line: unexpected argument '", cl.positionals.at(0), "'");
+    d = import_fashion_mnist(o.from);
+  } else if (format == "folder" || format == "cifar") {
+    TAL_REQUIRE(cl.positionals.size() == 1, "command line: tal data import ", format, " takes one DIR");
+    d = format == "folder" ? import_image_folder(cl.positionals[0], o.size, o.test_every) : import_cifar(cl.positionals[0]);
+  } else {
+    TAL_REQUIRE(false, "command line: unknown format '", format, "' (expected fashion-mnist, folder or cifar)");
+  }
+  const auto parent = std::filesystem::path(o.out).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  write_task_store(o.out, d.meta, d.train, d.test);
+  print_summary(o.out);
+  return 0;
+}
+
+}  // namespace
+
+int run_data(const Args& args) {
+  const std::string usage =
+      "usage: tal data import fashion-mnist [--from DIR] --out X.h5\n"
+      "       tal data import folder DIR --size 32 --out X.h5\n"
+      "       tal data import cifar DIR --out X.h5\n"
+      "       tal data info X.h5\n";
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << usage;
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "import") return data_import(Args(args.begin() + 1, args.end()));
+  if (args[0] == "info") {
+    TAL_REQUIRE(args.size() == 2, "command line: tal data info takes one FILE.h5");
+    print_summary(args[1]);
+    return 0;
+  }
+  TAL_REQUIRE(false, "command line: unknown 'tal data ", args[0], "' (expected import or info)");
+  return 2;
+}
+
+}  // namespace tal
