@@ -26,64 +26,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct AncestrySettings {
-  std::string dataset = "fmnist.h5";
-  std::string arch = "vit:depth=4,width=96,heads=3,mlp=192,patch=4,image=28,channels=1,classes=10";
-  int64_t epochs = 10;
-  int64_t batch = 128;
-  double lr = 1e-3;
-  double weight_decay = 0.05;
-  int64_t warmup = 500;
-  double label_smoothing = 0.1;
-  double clip = 1.0;
-  int64_t crop_padding = 2;
-  bool flip = true;
-  int64_t max_steps = 0;
-  int64_t log_every = 100;
-  std::string checkpoint = "runs/ancestry/ancestry.h5";
-};
-
-struct AncestryTrainOptions {
-  RunOptions run{"runs/ancestry", 0};
-  std::string data_root = "data";
-  AncestrySettings ancestry;
-  int64_t threads = 0;
-  void validate(const std::string&) const { ArchSpec::parse(ancestry.arch); }
-};
-
-template <class Opts>
-void add_data_root(OptionTable<Opts>& t) {
-  t.add(opt<Opts>("data.root", [](auto& o) -> auto& { return o.data_root; }, "where task stores are looked up"));
-}
-
-OptionTable<AncestryTrainOptions> train_table() {
-  using O = AncestryTrainOptions;
-  OptionTable<O> t;
-  add_run_options(t);
-  add_data_root(t);
-  add_threads_option(t);
-  t.add(opt<O>("ancestry.dataset", [](auto& o) -> auto& { return o.ancestry.dataset; }, "task store under data.root"));
-  t.add(opt<O>("ancestry.arch", [](auto& o) -> auto& { return o.ancestry.arch; }, "ViT spec of the ancestry model"));
-  t.add(opt<O>("ancestry.epochs", [](auto& o) -> auto& { return o.ancestry.epochs; }, "epochs").range(1));
-  t.add(opt<O>("ancestry.batch", [](auto& o) -> auto& { return o.ancestry.batch; }, "images per step").range(1));
-  t.add(opt<O>("ancestry.lr", [](auto& o) -> auto& { return o.ancestry.lr; }, "peak AdamW learning rate").range(0));
-  t.add(opt<O>("ancestry.weight_decay", [](auto& o) -> auto& { return o.ancestry.weight_decay; }, "AdamW decay").range(0));
-  t.add(opt<O>("ancestry.warmup", [](auto& o) -> auto& { return o.ancestry.warmup; }, "warm-up steps").range(0));
-  t.add(opt<O>("ancestry.label_smoothing", [](auto& o) -> auto& { return o.ancestry.label_smoothing; },
-               "cross-entropy label smoothing")
-            .range(0, 1));
-  t.add(opt<O>("ancestry.clip", [](auto& o) -> auto& { return o.ancestry.clip; }, "gradient clipping norm (0: off)")
-            .range(0));
-  t.add(opt<O>("ancestry.crop_padding", [](auto& o) -> auto& { return o.ancestry.crop_padding; },
-               "random-crop padding")
-            .range(0));
-  t.add(opt<O>("ancestry.flip", [](auto& o) -> auto& { return o.ancestry.flip; }, "random horizontal flips"));
-  t.add(opt<O>("ancestry.max_steps", [](auto& o) -> auto& { return o.ancestry.max_steps; },
-               "stop after this many steps (0: all epochs)")
-            .range(0));
-  t.add(opt<O>("ancestry.log_every", [](auto& o) -> auto& { return o.ancestry.log_every; }, "progress every N steps")
-            .range(1));
-  t.add(opt<O>("ancestry.checkpoint", [](auto& o) -> auto& { return o.ancestry.checkpoint; }, "where the model goes"));
+OptionTable<TalOptions> train_table() {
+  OptionTable<TalOptions> t;
+  add_tal_options(t);
   return t;
 }
 
@@ -122,7 +67,7 @@ int ancestry_train(const Args& args) {
   def.dataset = a.dataset;
   def.flip = a.flip;
   def.crop_padding = a.crop_padding;
-  const auto tasks = resolve_tasks({def}, o.data_root);
+  const auto tasks = resolve_tasks({def}, o.data.root);
   const Task& task = tasks[0];
   AncestryModel model;
   model.spec = ArchSpec::parse(a.arch);
@@ -223,23 +168,9 @@ int ancestry_train(const Args& args) {
   return 0;
 }
 
-struct EmbedOptions {
-  std::string data_root = "data";
-  std::string suite = "configs/tasks/fmnist_suite.yaml";
-  std::string checkpoint = "runs/ancestry/ancestry.h5";
-  std::string embeddings = "data/task_embeddings.h5";
-  int64_t threads = 0;
-  void validate(const std::string&) const {}
-};
-
 int tasks_embed(const Args& args) {
-  using O = EmbedOptions;
-  OptionTable<O> t;
-  add_data_root(t);
-  add_threads_option(t);
-  t.add(opt<O>("tasks.suite", [](auto& o) -> auto& { return o.suite; }, "task-suite YAML"));
-  t.add(opt<O>("tasks.embeddings", [](auto& o) -> auto& { return o.embeddings; }, "task-embedding file"));
-  t.add(opt<O>("ancestry.checkpoint", [](auto& o) -> auto& { return o.checkpoint; }, "ancestry model"));
+  OptionTable<TalOptions> t;
+  add_tal_options(t);
   const auto cl = parse_command_line(t, args);
   if (cl.help) return print_help("tal tasks embed --config FILE [key=value ...]", t.help());
   const auto o = resolve_options(t, cl);
@@ -248,13 +179,13 @@ int tasks_embed(const Args& args) {
     return 0;
   }
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
-  const auto ancestry = load_ancestry(o.checkpoint);
-  const auto tasks = resolve_tasks(load_task_suite(o.suite), o.data_root);
-  const auto report = update_task_embeddings(o.embeddings, ancestry, tasks);
+  const auto ancestry = load_ancestry(o.ancestry.checkpoint);
+  const auto tasks = resolve_tasks(load_task_suite(o.tasks.suite), o.data.root);
+  const auto report = update_task_embeddings(o.tasks.embeddings, ancestry, tasks);
   for (const auto& name : report.computed) std::printf("embed: %-24s computed\n", name.c_str());
   for (const auto& name : report.reused) std::printf("embed: %-24s up to date\n", name.c_str());
   std::printf("embed: %zu task(s), %d-d embeddings from %s, in %s\n", tasks.size(), static_cast<int>(ancestry.spec.width),
-              o.checkpoint.c_str(), o.embeddings.c_str());
+              o.ancestry.checkpoint.c_str(), o.tasks.embeddings.c_str());
   return 0;
 }
 

@@ -19,21 +19,19 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
-struct PredictBenchOptions {
-  HypernetConfig hypernet;
+struct PredictBenchOptions : TalOptions {
   std::string arch = "vit:depth=12,width=192,heads=3,patch=16,image=224,channels=3,classes=1000";
   int64_t repeats = 20;
-  int64_t threads = 1;
+  PredictBenchOptions() { threads = 1; }
   void validate(const std::string& origin) const {
-    hypernet.validate(origin);
+    TalOptions::validate(origin);
     ArchSpec::parse(arch);
   }
 };
 
 int bench_predict(const Args& args) {
   OptionTable<PredictBenchOptions> table;
-  add_hypernet_options(table);
-  add_threads_option(table);
+  add_tal_options(table);
   table.add(opt<PredictBenchOptions>("arch", [](auto& o) -> auto& { return o.arch; }, "architecture spec").alias("--arch"));
   table.add(opt<PredictBenchOptions>("repeats", [](auto& o) -> auto& { return o.repeats; }, "timed repeats")
                 .alias("--repeats")

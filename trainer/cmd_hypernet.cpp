@@ -12,14 +12,9 @@
 namespace tal {
 namespace {
 
-struct InfoOptions {
-  HypernetConfig hypernet;
-  void validate(const std::string& origin) const { hypernet.validate(origin); }
-};
-
 int hypernet_info(const Args& args) {
-  OptionTable<InfoOptions> table;
-  add_hypernet_options(table);
+  OptionTable<TalOptions> table;
+  add_tal_options(table);
   const auto cl = parse_command_line(table, args);
   if (cl.help) return print_help("tal hypernet info --config FILE [hypernet.key=value ...]", table.help());
   TAL_REQUIRE(cl.positionals.empty(), "command line: unexpected argument '", cl.positionals.at(0), "'");

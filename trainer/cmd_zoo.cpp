@@ -15,18 +15,14 @@
 namespace tal {
 namespace {
 
-struct SampleOptions {
-  RunOptions run;
-  ZooOptions zoo;
+struct SampleOptions : TalOptions {
   int64_t n = 1000;
   std::string out;
-  void validate(const std::string& origin) const { zoo.validate(origin); }
 };
 
 OptionTable<SampleOptions> sample_table() {
   OptionTable<SampleOptions> t;
-  add_run_options(t);
-  add_zoo_options(t);
+  add_tal_options(t);
   t.add(opt<SampleOptions>("n", [](auto& o) -> auto& { return o.n; }, "number of architectures").alias("--n").range(1));
   t.add(opt<SampleOptions>("out", [](auto& o) -> auto& { return o.out; }, "write the zoo to this HDF5 file")
             .alias("--out"));

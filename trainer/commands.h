@@ -8,6 +8,7 @@
 namespace tal {
 
 using Args = std::vector<std::string>;
+class Runtime;
 
 int run_zoo(const Args& args);
 int run_hypernet(const Args& args);
@@ -15,6 +16,7 @@ int run_bench(const Args& args);
 int run_data(const Args& args);
 int run_ancestry(const Args& args);
 int run_tasks(const Args& args);
+int run_train(const Args& args, Runtime& runtime);
 
 // Prints `text` (generated help) and returns 0; shared by subcommands.
 int print_help(const std::string& usage, const std::string& table_help);

@@ -5,8 +5,11 @@
 #include <cstring>
 #include <iostream>
 
+#include <functional>
+
 #include "hypernet/error.h"
 #include "trainer/commands.h"
+#include "trainer/runtime.h"
 
 namespace tal {
 
@@ -24,16 +27,22 @@ namespace {
 struct Command {
   const char* name;
   const char* summary;
-  int (*run)(const Args&);
+  std::function<int(const Args&, Runtime&)> run;
 };
 
+template <int (*F)(const Args&)>
+int without_runtime(const Args& a, Runtime&) {
+  return F(a);
+}
+
 const Command kCommands[] = {
-    {"data", "import datasets into HDF5 task stores; summarise one", run_data},
-    {"ancestry", "train the ancestry (teacher) ViT", run_ancestry},
-    {"tasks", "task embeddings from the ancestry model", run_tasks},
-    {"zoo", "sample architectures from the zoo rules; show one architecture's graph", run_zoo},
-    {"hypernet", "parameter counts of a configured hypernetwork", run_hypernet},
-    {"bench", "throughput figures: predict", run_bench},
+    {"train", "train a hypernetwork (stage 1, stage 2 or both; one process or many ranks)", run_train},
+    {"data", "import datasets into HDF5 task stores; summarise one", without_runtime<run_data>},
+    {"ancestry", "train the ancestry (teacher) ViT", without_runtime<run_ancestry>},
+    {"tasks", "task embeddings from the ancestry model", without_runtime<run_tasks>},
+    {"zoo", "sample architectures from the zoo rules; show one architecture's graph", without_runtime<run_zoo>},
+    {"hypernet", "parameter counts of a configured hypernetwork", without_runtime<run_hypernet>},
+    {"bench", "throughput figures: predict", without_runtime<run_bench>},
 };
 
 int usage(int code) {
@@ -52,17 +61,26 @@ int main(int argc, char** argv) {
   const std::string name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") return usage(0);
   const Args args(argv + 2, argv + argc);
+  Runtime runtime;  // destroyed last: MPI is finalised after every command object is gone
   for (const auto& c : kCommands) {
     if (name != c.name) continue;
+    std::string message;
     try {
-      return c.run(args);
+      return c.run(args, runtime);
     } catch (const Error& e) {
-      std::fprintf(stderr, "tal: error: %s\n", e.what());
+      message = e.what();
     } catch (const c10::Error& e) {
-      std::fprintf(stderr, "tal: error: %s\n", e.what_without_backtrace());
+      message = e.what_without_backtrace();
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "tal: error: %s\n", e.what());
+      message = e.what();
     }
+    auto* dist = runtime.started();
+    if (dist && dist->comm().world() > 1) {
+      std::fprintf(stderr, "tal: error [rank %d]: %s\n", dist->comm().rank(), message.c_str());
+      std::fflush(stderr);
+      DistContext::abort_job(1);  // end every rank so none hangs in a collective
+    }
+    std::fprintf(stderr, "tal: error: %s\n", message.c_str());
     return 1;
   }
   std::fprintf(stderr, "tal: error: unknown command '%s' (see tal --help)\n", name.c_str());

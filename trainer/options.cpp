@@ -10,6 +10,12 @@ void ZooOptions::validate(const std::string& origin) const {
               family, "' (vit: vits-1k or vits+-1k; gpt2: gpts-1k)");
 }
 
+void TalOptions::validate(const std::string& origin) const {
+  zoo.validate(origin);
+  hypernet.validate(origin);
+  ArchSpec::parse(ancestry.arch);
+}
+
 ZooRules ZooOptions::rules_for_task() const {
   ZooRules r;
   r.rules = rules;

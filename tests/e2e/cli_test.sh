@@ -69,5 +69,27 @@ done
 out=$("$tal" bench predict --config "$src/configs/hypernet/logah_d64.yaml" --arch "vit:depth=2,width=64,heads=2,patch=4,image=32" --repeats 2)
 check "bench predict runs" grep -q "predict (no grad)" <<<"$out"
 
+# Data, ancestry and task embeddings on real Fashion-MNIST (a few steps: this checks the plumbing, not accuracy).
+"$tal" data import fashion-mnist --out "$work/data/fmnist.h5" >"$work/import.log" 2>&1
+check "import fashion-mnist" grep -q "60,000 images" "$work/import.log"
+check "data info" bash -c "'$tal' data info '$work/data/fmnist.h5' | grep -q 'Ankle boot'"
+cp "$work/data/fmnist.h5" "$work/fmnist.before"
+err=$("$tal" data import fashion-mnist --from "$work/nowhere" --out "$work/data/fmnist.h5" 2>&1); rc=$?
+check "import bad dir exit" test $rc -ne 0
+check "import bad dir untouched" cmp -s "$work/data/fmnist.h5" "$work/fmnist.before"
+out=$("$tal" ancestry train --config "$src/configs/ancestry_vit.yaml" data.root="$work/data" run.dir="$work/anc" \
+      ancestry.checkpoint="$work/anc/ancestry.h5" ancestry.max_steps=6 ancestry.log_every=3 ancestry.batch=32 2>&1)
+check "ancestry train" test -s "$work/anc/ancestry.h5"
+check "ancestry progress" grep -q "data wait" <<<"$out"
+check "ancestry metrics" grep -q '"test_accuracy"' "$work/anc/metrics.jsonl"
+emb=(--config "$src/configs/tal_vit_fmnist.yaml" data.root="$work/data" ancestry.checkpoint="$work/anc/ancestry.h5"
+     tasks.embeddings="$work/data/task_embeddings.h5")
+out=$("$tal" tasks embed "${emb[@]}" 2>&1)
+check "tasks embed computes" grep -q "fmnist-tops  *computed" <<<"$out"
+out=$("$tal" tasks embed "${emb[@]}" 2>&1)
+check "tasks embed reuses" grep -q "fmnist-tops  *up to date" <<<"$out"
+err=$("$tal" tasks embed "${emb[@]}" tasks.suite="$work/none.yaml" 2>&1); rc=$?
+check "tasks embed bad suite" test $rc -ne 0
+
 echo "$pass passed, $fail failed"
 test "$fail" -eq 0

@@ -332,3 +332,44 @@ TEST(Prefetcher, DeliversItemsInOrder) {
 
 }  // namespace
 }  // namespace tal
+
+#include "trainer/task_embeddings.h"
+
+namespace tal {
+namespace {
+
+TEST(TaskEmbeddings, RecomputedOnlyWhenTaskOrAncestryChanges) {
+  const auto store_path = small_store();
+  AncestryModel ancestry;
+  ancestry.spec = ArchSpec::parse("vit:depth=1,width=8,heads=2,patch=3,image=6,channels=1,classes=4");
+  ancestry.params = init_params(ancestry.spec, 1);
+  ancestry.params["heads.head.weight"].normal_();
+  ancestry.content_hash = params_hash(ancestry.params);
+  TaskDef a{"a", store_path, {"a", "b"}, "none", false, 0, false};
+  TaskDef b{"b", store_path, {}, "invert", false, 0, false};
+  auto tasks = resolve_tasks({a, b}, "/");
+  const auto path = (fresh_dir("embed") / "emb.h5").string();
+  auto r = update_task_embeddings(path, ancestry, tasks);
+  EXPECT_EQ(r.computed.size(), 2u);
+  r = update_task_embeddings(path, ancestry, tasks);
+  EXPECT_EQ(r.reused.size(), 2u);
+  auto emb = load_task_embeddings(path, tasks, ancestry.content_hash);
+  // The embedding is the mean class-token feature over the task's training images.
+  std::vector<int64_t> all;
+  for (int64_t i = 0; i < tasks[0].size(Split::Train); ++i) all.push_back(i);
+  const auto expected = vit_features(ancestry.spec, ancestry.params, tasks[0].load(Split::Train, all).images).mean(0);
+  EXPECT_TRUE(at::allclose(emb.at("a"), expected, 1e-5, 1e-6));
+  EXPECT_FALSE(at::allclose(emb.at("a"), emb.at("b")));
+
+  b.transform = "rotate90";  // task definition changed -> only b recomputed, and stale until then
+  auto changed = resolve_tasks({a, b}, "/");
+  auto msg = error_of([&] { load_task_embeddings(path, changed, ancestry.content_hash); });
+  EXPECT_NE(msg.find("task 'b' is stale"), std::string::npos) << msg;
+  r = update_task_embeddings(path, ancestry, changed);
+  EXPECT_EQ(r.computed, std::vector<std::string>{"b"});
+  msg = error_of([&] { load_task_embeddings(path, changed, "another-ancestry"); });
+  EXPECT_NE(msg.find("another ancestry model"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace tal

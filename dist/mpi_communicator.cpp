@@ -1,0 +1,189 @@
+#include "dist/mpi_communicator.h"
+
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "hypernet/error.h"
+
+namespace tal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kArrivalTag = 17;
+
+#define MPI_CHECK(call)                                                                                  \
+  do {                                                                                                   \
+    const int rc_ = (call);                                                                              \
+    if (rc_ != MPI_SUCCESS) {                                                                            \
+      char msg_[MPI_MAX_ERROR_STRING];                                                                   \
+      int len_ = 0;                                                                                      \
+      MPI_Error_string(rc_, msg_, &len_);                                                                \
+      throw ::tal::Error(std::string("MPI error in ") + #call + " at " + __FILE__ + ":" +                \
+                         std::to_string(__LINE__) + ": " + std::string(msg_, static_cast<size_t>(len_))); \
+    }                                                                                                    \
+  } while (0)
+
+// Element counts above INT_MAX go in chunks (MPI counts are int).
+constexpr int64_t kChunk = INT_MAX / 2;
+
+}  // namespace
+
+MPI_Datatype mpi_type(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return MPI_FLOAT;
+    case at::kDouble: return MPI_DOUBLE;
+    case at::kLong: return MPI_INT64_T;
+    case at::kInt: return MPI_INT32_T;
+    case at::kByte: return MPI_UINT8_T;
+    case at::kChar: return MPI_INT8_T;
+    default: throw Error(std::string("MPI collectives do not support dtype ") + c10::toString(t));
+  }
+}
+
+MpiCommunicator::MpiCommunicator(MPI_Comm comm, double watchdog_seconds) : watchdog_seconds_(watchdog_seconds) {
+  MPI_CHECK(MPI_Comm_dup(comm, &comm_));
+  MPI_CHECK(MPI_Comm_dup(comm, &arrivals_));
+  MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
+  MPI_CHECK(MPI_Comm_size(comm_, &world_));
+}
+
+MpiCommunicator::~MpiCommunicator() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) {
+    MPI_Comm_free(&arrivals_);
+    MPI_Comm_free(&comm_);
+  }
+}
+
+void MpiCommunicator::abort_stalled(const char* what, const std::string& detail) {
+  std::fprintf(stderr, "tal: error [rank %d]: collective #%lld '%s' did not complete within %.0f s: %s; aborting the job\n",
+               rank_, static_cast<long long>(seq_), what, watchdog_seconds_, detail.c_str());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 3);
+  std::abort();
+}
+
+void MpiCommunicator::wait(MPI_Request* req, const char* what) {
+  const auto deadline = Clock::now() + std::chrono::duration<double>(watchdog_seconds_);
+  int done = 0, spins = 0;
+  while (true) {
+    MPI_CHECK(MPI_Test(req, &done, MPI_STATUS_IGNORE));
+    if (done) return;
+    if (Clock::now() > deadline) abort_stalled(what, "another rank did not reach it (rank 0 names the missing ones)");
+    if (++spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(spins > 100000 ? 1000 : 20));
+  }
+}
+
+void MpiCommunicator::announce(const char* what) {
+  ++seq_;
+  if (world_ == 1) return;
+  if (rank_ != 0) {
+    MPI_CHECK(MPI_Send(&seq_, 1, MPI_INT64_T, 0, kArrivalTag, arrivals_));
+    return;
+  }
+  // Rank 0 waits for every rank's arrival under the deadline, so it can name those that never come.
+  std::vector<int64_t> got(static_cast<size_t>(world_), -1);
+  std::vector<MPI_Request> reqs(static_cast<size_t>(world_), MPI_REQUEST_NULL);
+  for (int r = 1; r < world_; ++r)
+    MPI_CHECK(MPI_Irecv(&got[static_cast<size_t>(r)], 1, MPI_INT64_T, r, kArrivalTag, arrivals_, &reqs[static_cast<size_t>(r)]));
+  const auto deadline = Clock::now() + std::chrono::duration<double>(watchdog_seconds_);
+  int spins = 0;
+  while (true) {
+    int all = 0;
+    MPI_CHECK(MPI_Testall(world_, reqs.data(), &all, MPI_STATUSES_IGNORE));
+    if (all) break;
+    if (Clock::now() > deadline) {
+      std::string missing;
+      for (int r = 1; r < world_; ++r) {
+        int done = 0;
+        if (reqs[static_cast<size_t>(r)] != MPI_REQUEST_NULL) MPI_Test(&reqs[static_cast<size_t>(r)], &done, MPI_STATUS_IGNORE);
+        if (reqs[static_cast<size_t>(r)] != MPI_REQUEST_NULL && !done) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+      }
+      abort_stalled(what, "rank(s) " + missing + " did not arrive");
+    }
+    if (++spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(spins > 100000 ? 1000 : 20));
+  }
+  for (int r = 1; r < world_; ++r)
+    TAL_REQUIRE(got[static_cast<size_t>(r)] == seq_, "collective '", what, "': rank ", r, " is at collective #",
+                got[static_cast<size_t>(r)], ", rank 0 at #", seq_, " (ranks out of step)");
+}
+
+void MpiCommunicator::check_signature(const at::Tensor& t, const char* what) {
+  // dtype, rank and the first dims (enough to tell shapes apart), gathered from every rank.
+  int64_t sig[6] = {static_cast<int64_t>(t.scalar_type()), t.dim(), t.numel(), 0, 0, 0};
+  for (int64_t d = 0; d < std::min<int64_t>(t.dim(), 3); ++d) sig[3 + d] = t.size(d);
+  std::vector<int64_t> all(static_cast<size_t>(6 * world_));
+  MPI_Request req;
+  MPI_CHECK(MPI_Iallgather(sig, 6, MPI_INT64_T, all.data(), 6, MPI_INT64_T, comm_, &req));
+  wait(&req, what);
+  for (int r = 1; r < world_; ++r)
+    for (int k = 0; k < 6; ++k)
+      if (all[static_cast<size_t>(6 * r + k)] != all[static_cast<size_t>(k)]) {
+        auto describe = [&](int q) {
+          std::string s = c10::toString(static_cast<at::ScalarType>(all[static_cast<size_t>(6 * q)]));
+          s += " with " + std::to_string(all[static_cast<size_t>(6 * q + 2)]) + " elements";
+          return s;
+        };
+        throw Error(std::string("collective '") + what + "': ranks disagree: rank 0 has " + describe(0) + ", rank " +
+                    std::to_string(r) + " has " + describe(r));
+      }
+}
+
+void MpiCommunicator::allreduce_sum(at::Tensor& t, const char* what) {
+  TAL_REQUIRE(t.device().is_cpu(), "collective '", what, "': the MPI backend takes CPU tensors (use dist.backend=nccl for CUDA)");
+  TAL_REQUIRE(t.is_contiguous(), "collective '", what, "': tensor must be contiguous");
+  announce(what);
+  check_signature(t, what);
+  const auto type = mpi_type(t.scalar_type());
+  auto* base = static_cast<char*>(t.data_ptr());
+  for (int64_t off = 0; off < t.numel(); off += kChunk) {
+    const int n = static_cast<int>(std::min(kChunk, t.numel() - off));
+    MPI_Request req;
+    MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, base + off * t.element_size(), n, type, MPI_SUM, comm_, &req));
+    wait(&req, what);
+  }
+}
+
+void MpiCommunicator::broadcast(at::Tensor& t, int root, const char* what) {
+  TAL_REQUIRE(t.device().is_cpu() && t.is_contiguous(), "collective '", what, "': needs a contiguous CPU tensor");
+  announce(what);
+  check_signature(t, what);
+  const auto type = mpi_type(t.scalar_type());
+  auto* base = static_cast<char*>(t.data_ptr());
+  for (int64_t off = 0; off < t.numel(); off += kChunk) {
+    const int n = static_cast<int>(std::min(kChunk, t.numel() - off));
+    MPI_Request req;
+    MPI_CHECK(MPI_Ibcast(base + off * t.element_size(), n, type, root, comm_, &req));
+    wait(&req, what);
+  }
+}
+
+at::Tensor MpiCommunicator::allgather(const at::Tensor& t_in, const char* what) {
+  const auto t = t_in.contiguous();
+  TAL_REQUIRE(t.device().is_cpu(), "collective '", what, "': needs a CPU tensor");
+  TAL_REQUIRE(t.numel() <= kChunk, "collective '", what, "': allgather of ", t.numel(), " elements is too large");
+  announce(what);
+  check_signature(t, what);
+  std::vector<int64_t> shape = {world_};
+  shape.insert(shape.end(), t.sizes().begin(), t.sizes().end());
+  auto out = at::empty(shape, t.options());
+  MPI_Request req;
+  const auto type = mpi_type(t.scalar_type());
+  MPI_CHECK(MPI_Iallgather(t.data_ptr(), static_cast<int>(t.numel()), type, out.data_ptr(), static_cast<int>(t.numel()),
+                           type, comm_, &req));
+  wait(&req, what);
+  return out;
+}
+
+void MpiCommunicator::barrier(const char* what) {
+  announce(what);
+  MPI_Request req;
+  MPI_CHECK(MPI_Ibarrier(comm_, &req));
+  wait(&req, what);
+}
+
+}  // namespace tal

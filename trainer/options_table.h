@@ -1,0 +1,88 @@
+// The table entries of TalOptions (included by options.h).
+#pragma once
+
+namespace tal {
+
+template <class Opts>
+void add_tal_options(OptionTable<Opts>& t) {
+  add_run_options(t);
+  t.add(opt<Opts>("data.root", [](auto& o) -> auto& { return o.data.root; }, "where task stores are looked up"));
+  add_zoo_options(t);
+  add_hypernet_options(t);
+  // tasks
+  t.add(opt<Opts>("tasks.suite", [](auto& o) -> auto& { return o.tasks.suite; }, "task-suite YAML"));
+  t.add(opt<Opts>("tasks.train", [](auto& o) -> auto& { return o.tasks.train; },
+                  "tasks for multi-task training (empty: all not held out)"));
+  t.add(opt<Opts>("tasks.heldout", [](auto& o) -> auto& { return o.tasks.heldout; },
+                  "tasks for transfer evaluation (empty: the suite's held-out tasks)"));
+  t.add(opt<Opts>("tasks.embeddings", [](auto& o) -> auto& { return o.tasks.embeddings; }, "task-embedding file"));
+  t.add(opt<Opts>("tasks.temperature", [](auto& o) -> auto& { return o.tasks.temperature; },
+                  "task sampling temperature T in p ~ (n/N)^(1/T)")
+            .range(1e-6));
+  // ancestry
+  t.add(opt<Opts>("ancestry.checkpoint", [](auto& o) -> auto& { return o.ancestry.checkpoint; }, "ancestry model file"));
+  t.add(opt<Opts>("ancestry.dataset", [](auto& o) -> auto& { return o.ancestry.dataset; }, "its task store"));
+  t.add(opt<Opts>("ancestry.arch", [](auto& o) -> auto& { return o.ancestry.arch; }, "its ViT spec"));
+  t.add(opt<Opts>("ancestry.epochs", [](auto& o) -> auto& { return o.ancestry.epochs; }, "epochs").range(1));
+  t.add(opt<Opts>("ancestry.batch", [](auto& o) -> auto& { return o.ancestry.batch; }, "images per step").range(1));
+  t.add(opt<Opts>("ancestry.lr", [](auto& o) -> auto& { return o.ancestry.lr; }, "peak AdamW learning rate").range(0));
+  t.add(opt<Opts>("ancestry.weight_decay", [](auto& o) -> auto& { return o.ancestry.weight_decay; }, "AdamW decay").range(0));
+  t.add(opt<Opts>("ancestry.warmup", [](auto& o) -> auto& { return o.ancestry.warmup; }, "warm-up steps").range(0));
+  t.add(opt<Opts>("ancestry.label_smoothing", [](auto& o) -> auto& { return o.ancestry.label_smoothing; },
+                  "label smoothing").range(0, 1));
+  t.add(opt<Opts>("ancestry.clip", [](auto& o) -> auto& { return o.ancestry.clip; }, "gradient clipping (0: off)").range(0));
+  t.add(opt<Opts>("ancestry.crop_padding", [](auto& o) -> auto& { return o.ancestry.crop_padding; }, "crop padding").range(0));
+  t.add(opt<Opts>("ancestry.flip", [](auto& o) -> auto& { return o.ancestry.flip; }, "random horizontal flips"));
+  t.add(opt<Opts>("ancestry.max_steps", [](auto& o) -> auto& { return o.ancestry.max_steps; }, "stop early (0: off)").range(0));
+  t.add(opt<Opts>("ancestry.log_every", [](auto& o) -> auto& { return o.ancestry.log_every; }, "progress every N").range(1));
+  // train
+  t.add(opt<Opts>("train.stage", [](auto& o) -> auto& { return o.train.stage; },
+                  "pretrain (stage 1, KD from the ancestry), multitask (stage 2, task FiLM) or both")
+            .choices({"pretrain", "multitask", "both"}));
+  t.add(opt<Opts>("train.pretrain_steps", [](auto& o) -> auto& { return o.train.pretrain_steps; },
+                  "stage=both: stage-1 steps before the train.steps of stage 2").range(0));
+  t.add(opt<Opts>("train.dataset", [](auto& o) -> auto& { return o.train.dataset; }, "stage-1 task store"));
+  t.add(opt<Opts>("train.steps", [](auto& o) -> auto& { return o.train.steps; }, "steps (of stage 2 when stage=both)").alias("--steps").range(1));
+  t.add(opt<Opts>("train.meta_batch", [](auto& o) -> auto& { return o.train.meta_batch; },
+                  "work units (architectures) per step").range(1));
+  t.add(opt<Opts>("train.batch", [](auto& o) -> auto& { return o.train.batch; }, "images per work unit").range(1));
+  t.add(opt<Opts>("train.lr", [](auto& o) -> auto& { return o.train.lr; }, "peak AdamW learning rate").range(0));
+  t.add(opt<Opts>("train.weight_decay", [](auto& o) -> auto& { return o.train.weight_decay; }, "AdamW decay").range(0));
+  t.add(opt<Opts>("train.warmup", [](auto& o) -> auto& { return o.train.warmup; }, "warm-up steps").range(0));
+  t.add(opt<Opts>("train.clip", [](auto& o) -> auto& { return o.train.clip; }, "gradient clipping (0: off)").range(0));
+  t.add(opt<Opts>("train.label_smoothing", [](auto& o) -> auto& { return o.train.label_smoothing; },
+                  "label smoothing").range(0, 1));
+  t.add(opt<Opts>("train.kd_weight", [](auto& o) -> auto& { return o.train.kd_weight; },
+                  "stage-1 distillation weight").range(0, 1));
+  t.add(opt<Opts>("train.kd_temperature", [](auto& o) -> auto& { return o.train.kd_temperature; },
+                  "distillation temperature").range(1e-6));
+  t.add(opt<Opts>("train.reg_weight", [](auto& o) -> auto& { return o.train.reg_weight; },
+                  "weight of the sum of predicted-tensor norms").range(0));
+  t.add(opt<Opts>("train.ema", [](auto& o) -> auto& { return o.train.ema; }, "EMA decay of hypernet weights (0: off)")
+            .range(0, 1));
+  t.add(opt<Opts>("train.max_bad_steps", [](auto& o) -> auto& { return o.train.max_bad_steps; },
+                  "abort after this many consecutive non-finite steps").range(1));
+  t.add(opt<Opts>("train.log_every", [](auto& o) -> auto& { return o.train.log_every; }, "progress every N steps").range(1));
+  t.add(opt<Opts>("train.eval_every", [](auto& o) -> auto& { return o.train.eval_every; },
+                  "held-out evaluation every N steps (0: at the end)").range(0));
+  t.add(opt<Opts>("train.eval_archs", [](auto& o) -> auto& { return o.train.eval_archs; },
+                  "held-out architectures evaluated").range(0));
+  t.add(opt<Opts>("train.eval_images", [](auto& o) -> auto& { return o.train.eval_images; },
+                  "test images per evaluation").range(1));
+  t.add(opt<Opts>("train.init", [](auto& o) -> auto& { return o.train.init; },
+                  "checkpoint to initialise from (stage 2: the stage-1 result)"));
+  // checkpoint
+  t.add(opt<Opts>("checkpoint.every", [](auto& o) -> auto& { return o.checkpoint.every; },
+                  "steps between checkpoints (0: end and preemption only)").range(0));
+  t.add(opt<Opts>("checkpoint.keep", [](auto& o) -> auto& { return o.checkpoint.keep; }, "keep the last K").range(1));
+  t.add(opt<Opts>("checkpoint.keep_every", [](auto& o) -> auto& { return o.checkpoint.keep_every; },
+                  "also keep every M-th step (0: none)").range(0));
+  // dist
+  t.add(opt<Opts>("dist.backend", [](auto& o) -> auto& { return o.dist.backend; }, "collective backend")
+            .choices({"auto", "mpi", "nccl", "local"}));
+  t.add(opt<Opts>("dist.watchdog_seconds", [](auto& o) -> auto& { return o.dist.watchdog_seconds; },
+                  "abort when a collective stalls this long").range(1));
+  add_threads_option(t);
+}
+
+}  // namespace tal
