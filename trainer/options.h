@@ -43,7 +43,7 @@ struct AncestryOptions {
   std::string checkpoint = "runs/ancestry/ancestry.h5";
   std::string dataset = "fmnist.h5";
   std::string arch = "vit:depth=4,width=64,heads=4,mlp=128,patch=4,image=28,channels=1,classes=10";
-  int64_t epochs = 8;
+  int64_t epochs = 12;
   int64_t batch = 128;
   double lr = 2e-3;
   double weight_decay = 0.05;

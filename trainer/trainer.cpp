@@ -202,6 +202,12 @@ struct Trainer::Impl {
     optim = std::make_unique<AdamW>(params, AdamWConfig{0.9, 0.999, 1e-8, o.train.weight_decay});
   }
 
+  static int64_t numel(const std::vector<at::Tensor>& ts) {
+    int64_t n = 0;
+    for (const auto& t : ts) n += t.numel();
+    return n;
+  }
+
   static at::Tensor flatten(const std::vector<at::Tensor>& ts, bool grads, int64_t extra = 0) {
     int64_t n = extra;
     for (const auto& t : ts) n += t.numel();
@@ -332,7 +338,7 @@ struct Trainer::Impl {
     const auto& plan = data.plan;
     const int64_t m = o.train.meta_batch, b = o.train.batch;
 
-    // Graphs of the units this rank touches; one batched prediction serves them all.
+    // Graphs of the units this rank touches.
     t0 = Clock::now();
     std::vector<int64_t> units;
     for (const auto& piece : data.pieces)
@@ -341,26 +347,28 @@ struct Trainer::Impl {
     for (auto u : units) graphs.push_back(build_graph(plan.units[static_cast<size_t>(u)].spec));
     timings.graphs += seconds_since(t0);
 
-    for (auto& p : params) p.mutable_grad() = at::Tensor();
+    // Each unit is predicted on its own (no padding against other graphs) and its gradient is accumulated in
+    // double precision, unit by unit: a unit's gradient is then the same bits whatever the rank layout, and sums
+    // over units and ranks are exact to float precision. That is what makes N ranks train the same hypernet as one.
+    const int64_t n = static_cast<int64_t>(Impl::numel(params));
+    auto flat = at::zeros({n + 4}, at::kDouble);
     double local_loss = 0;
     int64_t images = 0;
-    if (!units.empty()) {
+    const auto task_e = task_embedding(plan.task, plan.pretrain);
+    for (size_t k = 0; k < units.size(); ++k) {
+      const auto& unit = plan.units[static_cast<size_t>(units[k])];
+      for (auto& p : params) p.mutable_grad() = at::Tensor();
       t0 = Clock::now();
-      std::vector<const Graph*> ptrs;
       PredictOptions popts;
-      for (size_t i = 0; i < graphs.size(); ++i) {
-        ptrs.push_back(&graphs[i]);
-        popts.class_row_seeds.push_back(plan.units[static_cast<size_t>(units[i])].class_row_seed);
-      }
-      auto preds = net->predict(ptrs, task_embedding(plan.task, plan.pretrain), popts);
+      popts.class_row_seeds = {unit.class_row_seed};
+      const auto pred = net->predict({&graphs[k]}, task_e, popts)[0];
       timings.hypernet_forward += seconds_since(t0);
 
       t0 = Clock::now();
       at::Tensor total;
       for (const auto& piece : data.pieces) {
-        const size_t k = static_cast<size_t>(std::find(units.begin(), units.end(), piece.work.unit) - units.begin());
-        const auto& spec = plan.units[static_cast<size_t>(piece.work.unit)].spec;
-        const auto logits = vit_forward(spec, preds[k], piece.batch.images);
+        if (piece.work.unit != units[k]) continue;
+        const auto logits = vit_forward(unit.spec, pred, piece.batch.images);
         auto per_image = per_image_cross_entropy(logits, piece.batch.labels, o.train.label_smoothing);
         if (plan.pretrain && ancestry) {
           at::Tensor teacher;
@@ -375,18 +383,17 @@ struct Trainer::Impl {
         // unit's regulariser, so the ranks' sums add up to the single-process loss.
         auto piece_loss = per_image.sum() / static_cast<double>(m * b);
         if (o.train.reg_weight > 0)
-          piece_loss = piece_loss + predicted_norm_sum(preds[k]) *
-                                        (o.train.reg_weight * static_cast<double>(piece.work.count) / static_cast<double>(m * b));
+          piece_loss = piece_loss + predicted_norm_sum(pred) * (o.train.reg_weight * static_cast<double>(piece.work.count) /
+                                                                static_cast<double>(m * b));
         total = total.defined() ? total + piece_loss : piece_loss;
         images += piece.work.count;
       }
       timings.target_forward += seconds_since(t0);
 
-      // Backward in two phases, target nets then hypernet, so each can be timed.
+      // Backward in two phases, target net then hypernet, so each can be timed.
       t0 = Clock::now();
       std::vector<at::Tensor> predicted;
-      for (const auto& map : preds)
-        for (const auto& [name, t] : map) predicted.push_back(t);
+      for (const auto& [name, t] : pred) predicted.push_back(t);
       const auto grads = torch::autograd::grad({total}, predicted, {}, false, false, /*allow_unused=*/true);
       timings.target_backward += seconds_since(t0);
       t0 = Clock::now();
@@ -397,15 +404,18 @@ struct Trainer::Impl {
           gs.push_back(grads[i]);
         }
       torch::autograd::backward(outs, gs);
+      int64_t off = 0;
+      for (const auto& p : params) {
+        if (p.grad().defined()) flat.narrow(0, off, p.numel()).add_(p.grad().reshape({-1}).to(at::kDouble));
+        off += p.numel();
+      }
       timings.hypernet_backward += seconds_since(t0);
-      local_loss = total.item<double>();
+      local_loss += total.item<double>();
     }
 
     // One flat buffer: every hypernet gradient (zeros where this rank's units did not reach a parameter), then
     // the loss, a non-finite flag, and counts for the progress line.
     t0 = Clock::now();
-    auto flat = flatten(params, true, 4);
-    const int64_t n = flat.size(0) - 4;
     const bool finite = std::isfinite(local_loss) && flat.narrow(0, 0, n).isfinite().all().item<bool>();
     flat[n] = finite ? local_loss : 0.0;
     flat[n + 1] = finite ? 0.0 : 1.0;
@@ -430,9 +440,10 @@ struct Trainer::Impl {
       for (auto& p : params) p.mutable_grad() = at::Tensor();
     } else {
       state.bad_steps = 0;
+      const auto grads = flat.narrow(0, 0, n).to(at::kFloat);
       int64_t off = 0;
       for (auto& p : params) {
-        p.mutable_grad() = flat.narrow(0, off, p.numel()).view_as(p);
+        p.mutable_grad() = grads.narrow(0, off, p.numel()).view_as(p);
         off += p.numel();
       }
       last_grad_norm = clip_grad_norm(params, o.train.clip);
