@@ -78,6 +78,7 @@ struct TrainOptions {
   int64_t eval_archs = 2;
   int64_t eval_images = 1000;
   std::string init;             // stage 2: the stage-1 checkpoint to start from
+  int64_t until_step = 0;       // stop (with a checkpoint) once this step is done; resume continues the schedule
 };
 
 struct CheckpointOptions {

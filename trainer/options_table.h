@@ -71,6 +71,10 @@ void add_tal_options(OptionTable<Opts>& t) {
                   "test images per evaluation").range(1));
   t.add(opt<Opts>("train.init", [](auto& o) -> auto& { return o.train.init; },
                   "checkpoint to initialise from (stage 2: the stage-1 result)"));
+  t.add(opt<Opts>("train.until_step", [](auto& o) -> auto& { return o.train.until_step; },
+                  "stop with a checkpoint after this step (0: run to the end); a resumed run continues the schedule")
+            .alias("--until-step")
+            .range(0));
   // checkpoint
   t.add(opt<Opts>("checkpoint.every", [](auto& o) -> auto& { return o.checkpoint.every; },
                   "steps between checkpoints (0: end and preemption only)").range(0));

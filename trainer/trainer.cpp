@@ -704,6 +704,12 @@ int Trainer::run() {
     const bool stop = m.comm.any(preemption_requested(), "preemption consensus");
     if (stop || (m.o.checkpoint.every > 0 && (step + 1) % m.o.checkpoint.every == 0) || step + 1 == m.total_steps)
       m.save_checkpoint();
+    if (!stop && m.o.train.until_step > 0 && step + 1 >= m.o.train.until_step && step + 1 < m.total_steps) {
+      if (!(m.o.checkpoint.every > 0 && (step + 1) % m.o.checkpoint.every == 0)) m.save_checkpoint();
+      if (m.comm.rank() == 0)
+        std::printf("stopped  after step %lld (train.until_step); run again to continue\n", static_cast<long long>(step + 1));
+      return 0;
+    }
     if (stop) {
       if (m.comm.rank() == 0)
         std::printf("preempted  at step %lld: checkpoint written; exiting with code %d (requeue to continue)\n",
