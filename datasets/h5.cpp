@@ -139,6 +139,9 @@ std::vector<int64_t> H5File::shape(const std::string& dataset) const {
 }
 
 namespace {
+hid_t open_attr(hid_t file, const std::string& object, const std::string& name) {
+  return H5Aopen_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT);
+}
 at::ScalarType scalar_type_of(hid_t type) {
   const H5T_class_t cls = H5Tget_class(type);
   const size_t size = H5Tget_size(type);
@@ -268,16 +271,66 @@ void H5File::write_strings(const std::string& dataset, const std::vector<std::st
   if (n > 0 && H5Dwrite(d.id, type.id, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0) fail(dataset, "write failed");
 }
 
+std::vector<std::string> H5File::attr_names(const std::string& object) const {
+  Handle o{open_object(object), H5Oclose};
+  H5O_info_t info;
+  H5Oget_info(o.id, &info);
+  std::vector<std::string> out;
+  for (hsize_t i = 0; i < info.num_attrs; ++i) {
+    const ssize_t n = H5Aget_name_by_idx(o.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    std::string name(static_cast<size_t>(n), '\0');
+    H5Aget_name_by_idx(o.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), static_cast<size_t>(n) + 1, H5P_DEFAULT);
+    out.push_back(name);
+  }
+  return out;
+}
+
+std::string H5File::attr_text(const std::string& object, const std::string& name) const {
+  H5T_class_t cls;
+  {
+    Handle a{open_attr(file_, object, name), H5Aclose};
+    Handle type{H5Aget_type(a.id), H5Tclose};
+    cls = H5Tget_class(type.id);
+  }
+  std::string out;
+  if (cls == H5T_INTEGER) {
+    for (auto v : attr_ints(object, name)) out += (out.empty() ? "" : ", ") + std::to_string(v);
+  } else if (cls == H5T_FLOAT) {
+    out = std::to_string(attr_float(object, name));
+  } else if (cls == H5T_STRING) {
+    for (const auto& v : attr_strings(object, name)) out += (out.empty() ? "" : ", ") + v;
+  } else {
+    out = "(unprintable)";
+  }
+  return out;
+}
+
+std::string H5File::dtype_name(const std::string& dataset) const {
+  Handle d{H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose};
+  if (d.id < 0) fail(dataset, "not a dataset");
+  Handle type{H5Dget_type(d.id), H5Tclose};
+  if (H5Tget_class(type.id) == H5T_STRING) return "string";
+  const auto st = scalar_type_of(type.id);
+  switch (st) {
+    case at::kFloat: return "float32";
+    case at::kDouble: return "float64";
+    case at::kLong: return "int64";
+    case at::kInt: return "int32";
+    case at::kByte: return "uint8";
+    case at::kChar: return "int8";
+    default: return "other";
+  }
+}
+
+void H5File::remove(const std::string& object) {
+  if (!exists(object)) return;
+  if (H5Ldelete(file_, object.c_str(), H5P_DEFAULT) < 0) fail(object, "cannot remove");
+}
+
 bool H5File::has_attr(const std::string& object, const std::string& name) const {
   if (!exists(object)) return false;
   return H5Aexists_by_name(file_, object.c_str(), name.c_str(), H5P_DEFAULT) > 0;
 }
-
-namespace {
-hid_t open_attr(hid_t file, const std::string& object, const std::string& name) {
-  return H5Aopen_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT);
-}
-}  // namespace
 
 int64_t H5File::attr_int(const std::string& object, const std::string& name) const {
   if (!has_attr(object, name)) fail(object, "missing attribute '" + name + "'");

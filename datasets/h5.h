@@ -36,6 +36,10 @@ class H5File {
   void write_strings(const std::string& dataset, const std::vector<std::string>& values);
   void create_group(const std::string& group);
 
+  std::vector<std::string> attr_names(const std::string& object) const;
+  std::string attr_text(const std::string& object, const std::string& name) const;  // any attribute, printable
+  std::string dtype_name(const std::string& dataset) const;  // "float32", "uint8", "string", ...
+  void remove(const std::string& object);                    // unlinks a group or dataset
   bool has_attr(const std::string& object, const std::string& name) const;
   int64_t attr_int(const std::string& object, const std::string& name) const;
   std::vector<int64_t> attr_ints(const std::string& object, const std::string& name) const;

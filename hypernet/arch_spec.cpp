@@ -49,11 +49,17 @@ ArchSpec ArchSpec::defaults(Family family) {
 }
 
 ArchSpec ArchSpec::parse(const std::string& text) {
+  const auto fam = text.substr(0, text.find(':'));
+  return parse(text, defaults(fam == "gpt2" ? Family::Gpt2 : Family::Vit));
+}
+
+ArchSpec ArchSpec::parse(const std::string& text, const ArchSpec& base) {
   const auto colon = text.find(':');
   const std::string fam = text.substr(0, colon);
   TAL_REQUIRE(fam == "vit" || fam == "gpt2", "spec '", text, "': unknown family '", fam,
               "' (expected 'vit' or 'gpt2', as in vit:depth=6,width=192,heads=3)");
-  ArchSpec spec = defaults(fam == "vit" ? Family::Vit : Family::Gpt2);
+  TAL_REQUIRE(fam == family_name(base.family), "spec '", text, "': expected a ", family_name(base.family), " spec");
+  ArchSpec spec = base;
   bool mlp_given = false;
   std::map<std::string, bool> seen;
   if (colon != std::string::npos) {
@@ -80,7 +86,7 @@ ArchSpec ArchSpec::parse(const std::string& text) {
       if (key == "mlp") mlp_given = true;
     }
   }
-  if (!mlp_given) spec.mlp = 4 * spec.width;
+  if (!mlp_given && seen["width"]) spec.mlp = 4 * spec.width;
   try {
     spec.validate();
   } catch (const Error& e) {

@@ -30,6 +30,9 @@ struct ArchSpec {
   // "vit:depth=6,width=192,heads=3" -> spec with the family's defaults for omitted keys. `mlp` defaults to
   // 4*width. Throws tal::Error naming the key on unknown keys, bad numbers or inconsistent sizes.
   static ArchSpec parse(const std::string& text);
+  // As parse(), with omitted keys taken from `base` (same family) instead of the family's defaults; a given
+  // width without a given mlp sets mlp = 4 * width.
+  static ArchSpec parse(const std::string& text, const ArchSpec& base);
   static ArchSpec defaults(Family family);
 
   void validate() const;

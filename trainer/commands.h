@@ -17,6 +17,9 @@ int run_data(const Args& args);
 int run_ancestry(const Args& args);
 int run_tasks(const Args& args);
 int run_train(const Args& args, Runtime& runtime);
+int run_predict(const Args& args);
+int run_eval(const Args& args);
+int run_inspect(const Args& args);
 
 // Prints `text` (generated help) and returns 0; shared by subcommands.
 int print_help(const std::string& usage, const std::string& table_help);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "hypernet/error.h"
@@ -129,9 +130,16 @@ void check_value(const std::string& key, const std::string& origin, const Config
 
 std::vector<RawSetting> read_yaml_settings(const std::string& path) {
   TAL_REQUIRE(std::filesystem::is_regular_file(path), path, ": config file not found");
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return read_yaml_text(text.str(), path);
+}
+
+std::vector<RawSetting> read_yaml_text(const std::string& text, const std::string& path) {
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }

@@ -32,6 +32,8 @@ const char* type_name(OptType t);
 
 // Reads a YAML file into flat dotted keys; throws naming the file (and line) on syntax errors.
 std::vector<RawSetting> read_yaml_settings(const std::string& path);
+// The same from YAML text (e.g. the configuration stored in a checkpoint); `origin` names it in errors.
+std::vector<RawSetting> read_yaml_text(const std::string& text, const std::string& origin);
 // The closest of `candidates` to `key` by edit distance, or "" if none is close.
 std::string nearest_key(const std::string& key, const std::vector<std::string>& candidates);
 // Nested YAML text from dotted keys (in order).

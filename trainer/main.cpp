@@ -37,6 +37,9 @@ int without_runtime(const Args& a, Runtime&) {
 
 const Command kCommands[] = {
     {"train", "train a hypernetwork (stage 1, stage 2 or both; one process or many ranks)", run_train},
+    {"predict", "predicted weights for tasks x architectures into an HDF5 archive", without_runtime<run_predict>},
+    {"eval", "test accuracy of archived models as predicted", without_runtime<run_eval>},
+    {"inspect", "what any file TAL wrote contains", without_runtime<run_inspect>},
     {"data", "import datasets into HDF5 task stores; summarise one", without_runtime<run_data>},
     {"ancestry", "train the ancestry (teacher) ViT", without_runtime<run_ancestry>},
     {"tasks", "task embeddings from the ancestry model", without_runtime<run_tasks>},

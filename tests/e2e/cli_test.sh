@@ -91,5 +91,39 @@ check "tasks embed reuses" grep -q "fmnist-tops  *up to date" <<<"$out"
 err=$("$tal" tasks embed "${emb[@]}" tasks.suite="$work/none.yaml" 2>&1); rc=$?
 check "tasks embed bad suite" test $rc -ne 0
 
+# Train briefly (stage 1 then 2), predict an archive, evaluate it, and load it into torchvision.
+run=(--config "$src/configs/tal_vit_fmnist.yaml" data.root="$work/data" ancestry.checkpoint="$work/anc/ancestry.h5"
+     tasks.embeddings="$work/data/task_embeddings.h5")
+"$tal" train "${run[@]}" run.dir="$work/run" train.stage=both train.pretrain_steps=1 train.steps=1 train.batch=8 \
+  train.eval_archs=1 train.eval_images=50 >"$work/train.log" 2>&1
+check "train writes a checkpoint" test -s "$work/run/ckpt/latest"
+check "train progress line" grep -q "^step 2/2  multitask" "$work/train.log"
+check "train metrics" grep -q '"images_per_s"' "$work/run/metrics.jsonl"
+"$tal" predict --checkpoint "$work/run" --task fmnist-footwear --arch "vit:depth=2,width=64,heads=4" \
+  --arch "vit:depth=3,width=96,heads=3" --out "$work/pred.h5" "${run[@]:2}" >"$work/predict.log" 2>&1
+check "predict writes an archive" grep -q "2 model(s)" "$work/predict.log"
+"$tal" predict --checkpoint "$work/run" --task fmnist-tops --arch "vit:depth=2,width=64,heads=4" --out "$work/pred.h5" \
+  "${run[@]:2}" >/dev/null 2>&1
+out=$("$tal" eval --archive "$work/pred.h5" --task fmnist-footwear --logits-out "$work/logits.h5" data.root="$work/data")
+check "eval one line per model" test "$(grep -c "test accuracy" <<<"$out")" -eq 2
+check "appending kept both tasks" bash -c "'$tal' inspect '$work/pred.h5' | grep -q 'fmnist-tops/'"
+check "archive loads into torchvision" /usr/bin/python3 "$src/tests/golden/archive_check.py" "$work/pred.h5" fmnist-footwear "$work/logits.h5"
+err=$("$tal" eval --archive "$work/pred.h5" --task fmnist-nothing data.root="$work/data" 2>&1); rc=$?
+check "eval missing task" test $rc -ne 0 -a "$(wc -l <<<"$err")" -eq 1
+err=$("$tal" eval --archive "$work/pred.h5" --task fmnist-footwear --arch-id nope data.root="$work/data" 2>&1); rc=$?
+check "eval missing model" test $rc -ne 0
+err=$("$tal" predict --checkpoint "$work/pred.h5" --task fmnist-tops --arch vit:depth=2 --out "$work/x.h5" 2>&1); rc=$?
+check "archive is not a checkpoint" grep -q "is a tal-archive file, not a checkpoint" <<<"$err"
+head -c 3000 "$(ls "$work"/run/ckpt/step_*.h5 | head -n1)" >"$work/truncated.h5"
+err=$("$tal" predict --checkpoint "$work/truncated.h5" --task fmnist-tops --arch vit:depth=2 --out "$work/x.h5" 2>&1); rc=$?
+check "truncated checkpoint: one line" test $rc -ne 0 -a "$(wc -l <<<"$err")" -eq 1
+err=$("$tal" eval --archive "$work/truncated.h5" --task fmnist-tops 2>&1); rc=$?
+check "truncated archive: one line" test $rc -ne 0 -a "$(wc -l <<<"$err")" -eq 1
+cp "$work/pred.h5" "$work/pred.before"
+err=$("$tal" predict --checkpoint "$work/run" --task fmnist-tops --arch "vit:depth=2,width=64,heads=5" --out "$work/pred.h5" \
+  "${run[@]:2}" 2>&1); rc=$?
+check "bad spec leaves the archive untouched" cmp -s "$work/pred.h5" "$work/pred.before"
+check "inspect a checkpoint" bash -c "'$tal' inspect \"\$(ls '$work'/run/ckpt/step_*.h5 | head -n1)\" | grep -q 'tal-checkpoint'"
+
 echo "$pass passed, $fail failed"
 test "$fail" -eq 0
