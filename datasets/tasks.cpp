@@ -15,7 +15,7 @@ namespace tal {
 namespace {
 
 const std::vector<std::string> kTaskKeys = {"name", "dataset", "classes", "transform", "flip", "crop_padding", "heldout"};
-const std::vector<std::string> kTransforms = {"none", "rotate90", "rotate180", "rotate270", "invert", "hflip"};
+const std::vector<std::string> kTransforms = {"none", "rotate90", "rotate180", "rotate270", "invert", "hflip", "rgb32"};
 
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
@@ -143,7 +143,11 @@ int64_t Task::size(Split s) const {
   return static_cast<int64_t>((s == Split::Train ? train_index_ : test_index_).size());
 }
 
-std::vector<int64_t> Task::image_shape() const { return store_->image_shape(); }
+std::vector<int64_t> Task::image_shape() const {
+  auto s = store_->image_shape();
+  if (def_.transform == "rgb32") return {3, std::max<int64_t>(32, s[1]), std::max<int64_t>(32, s[2])};
+  return s;
+}
 
 at::Tensor Task::transform(const at::Tensor& x) const {
   const auto& t = def_.transform;
@@ -152,6 +156,11 @@ at::Tensor Task::transform(const at::Tensor& x) const {
   if (t == "rotate270") return at::rot90(x, 3, {2, 3}).contiguous();
   if (t == "invert") return 255 - x;
   if (t == "hflip") return x.flip({3}).contiguous();
+  if (t == "rgb32") {  // grey 28x28 -> RGB 32x32 (replicated channels, zero border), as CIFAR-sized models expect
+    const int64_t ph = std::max<int64_t>(0, 32 - x.size(2)), pw = std::max<int64_t>(0, 32 - x.size(3));
+    auto y = at::constant_pad_nd(x, {pw / 2, pw - pw / 2, ph / 2, ph - ph / 2}, 0);
+    return y.size(1) == 3 ? y : y.expand({y.size(0), 3, y.size(2), y.size(3)}).contiguous();
+  }
   return x;
 }
 
@@ -169,13 +178,18 @@ Batch Task::load(Split s, const std::vector<int64_t>& positions, const std::vect
   auto x = images.to(at::kFloat).div_(255.0);
   const auto& meta = store_->meta();
   const auto c = x.size(1);
-  x = (x - at::tensor(meta.mean, at::kDouble).to(at::kFloat).view({1, c, 1, 1})) /
-      at::tensor(meta.std, at::kDouble).to(at::kFloat).view({1, c, 1, 1});
+  // Statistics of the store's channels (one grey channel is replicated when a transform made RGB).
+  auto stat = [&](const std::vector<double>& v) {
+    auto t = at::tensor(v, at::kDouble).to(at::kFloat);
+    if (t.numel() != c) t = t.expand({c});
+    return t.reshape({1, c, 1, 1});
+  };
+  x = (x - stat(meta.mean)) / stat(meta.std);
   if (augment_seeds && (def_.flip || def_.crop_padding > 0)) {
     TAL_ASSERT(augment_seeds->size() == positions.size());
     const int64_t pad = def_.crop_padding, h = x.size(2), w = x.size(3);
     // Zero padding in pixel space is -mean/std after normalisation.
-    const auto fill = (-at::tensor(meta.mean, at::kDouble) / at::tensor(meta.std, at::kDouble)).to(at::kFloat);
+    const auto fill = (-stat(meta.mean) / stat(meta.std)).reshape({c});
     for (int64_t i = 0; i < x.size(0); ++i) {
       SplitMix rng((*augment_seeds)[static_cast<size_t>(i)]);
       auto img = x[i];

@@ -17,7 +17,7 @@ struct TaskDef {
   std::string name;
   std::string dataset;               // task-store file, relative to data.root unless absolute
   std::vector<std::string> classes;  // subset by class name or index; empty = all, in store order
-  std::string transform = "none";    // none | rotate90 | rotate180 | rotate270 | invert | hflip
+  std::string transform = "none";    // none | rotate90 | rotate180 | rotate270 | invert | hflip | rgb32
   bool flip = false;                 // random horizontal flips while training
   int64_t crop_padding = 0;          // random crops after zero-padding by this many pixels while training
   bool heldout = false;              // never seen in multi-task training; for transfer evaluation

@@ -48,9 +48,49 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm, double watchdog_seconds) : watch
   MPI_CHECK(MPI_Comm_dup(comm, &arrivals_));
   MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
   MPI_CHECK(MPI_Comm_size(comm_, &world_));
+  watchdog_ = std::thread([this] { watchdog_loop(); });
+}
+
+void MpiCommunicator::watchdog_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    if (!armed_) {
+      cv_.wait(lock);
+      continue;
+    }
+    if (cv_.wait_until(lock, deadline_) == std::cv_status::timeout && armed_ && Clock::now() >= deadline_) {
+      // Only async-signal-safe-ish work here: the main thread is stuck inside MPI.
+      std::fprintf(stderr,
+                   "tal: error [rank %d]: collective #%lld '%s' did not complete within %.0f s (a rank died or stalled); "
+                   "ending this process so the launcher stops the job\n",
+                   rank_, static_cast<long long>(seq_), armed_what_, watchdog_seconds_);
+      std::fflush(stderr);
+      std::_Exit(3);
+    }
+  }
+}
+
+void MpiCommunicator::arm(const char* what) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  armed_ = true;
+  armed_what_ = what;
+  deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(watchdog_seconds_));
+  cv_.notify_all();
+}
+
+void MpiCommunicator::disarm() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  armed_ = false;
+  cv_.notify_all();
 }
 
 MpiCommunicator::~MpiCommunicator() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (watchdog_.joinable()) watchdog_.join();
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) {
@@ -65,17 +105,6 @@ void MpiCommunicator::abort_stalled(const char* what, const std::string& detail)
   std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, 3);
   std::abort();
-}
-
-void MpiCommunicator::wait(MPI_Request* req, const char* what) {
-  const auto deadline = Clock::now() + std::chrono::duration<double>(watchdog_seconds_);
-  int done = 0, spins = 0;
-  while (true) {
-    MPI_CHECK(MPI_Test(req, &done, MPI_STATUS_IGNORE));
-    if (done) return;
-    if (Clock::now() > deadline) abort_stalled(what, "another rank did not reach it (rank 0 names the missing ones)");
-    if (++spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(spins > 100000 ? 1000 : 20));
-  }
 }
 
 void MpiCommunicator::announce(const char* what) {
@@ -117,9 +146,9 @@ void MpiCommunicator::check_signature(const at::Tensor& t, const char* what) {
   int64_t sig[6] = {static_cast<int64_t>(t.scalar_type()), t.dim(), t.numel(), 0, 0, 0};
   for (int64_t d = 0; d < std::min<int64_t>(t.dim(), 3); ++d) sig[3 + d] = t.size(d);
   std::vector<int64_t> all(static_cast<size_t>(6 * world_));
-  MPI_Request req;
-  MPI_CHECK(MPI_Iallgather(sig, 6, MPI_INT64_T, all.data(), 6, MPI_INT64_T, comm_, &req));
-  wait(&req, what);
+  arm(what);
+  MPI_CHECK(MPI_Allgather(sig, 6, MPI_INT64_T, all.data(), 6, MPI_INT64_T, comm_));
+  disarm();
   for (int r = 1; r < world_; ++r)
     for (int k = 0; k < 6; ++k)
       if (all[static_cast<size_t>(6 * r + k)] != all[static_cast<size_t>(k)]) {
@@ -140,12 +169,12 @@ void MpiCommunicator::allreduce_sum(at::Tensor& t, const char* what) {
   check_signature(t, what);
   const auto type = mpi_type(t.scalar_type());
   auto* base = static_cast<char*>(t.data_ptr());
+  arm(what);
   for (int64_t off = 0; off < t.numel(); off += kChunk) {
     const int n = static_cast<int>(std::min(kChunk, t.numel() - off));
-    MPI_Request req;
-    MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, base + off * t.element_size(), n, type, MPI_SUM, comm_, &req));
-    wait(&req, what);
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, base + off * t.element_size(), n, type, MPI_SUM, comm_));
   }
+  disarm();
 }
 
 void MpiCommunicator::broadcast(at::Tensor& t, int root, const char* what) {
@@ -154,12 +183,12 @@ void MpiCommunicator::broadcast(at::Tensor& t, int root, const char* what) {
   check_signature(t, what);
   const auto type = mpi_type(t.scalar_type());
   auto* base = static_cast<char*>(t.data_ptr());
+  arm(what);
   for (int64_t off = 0; off < t.numel(); off += kChunk) {
     const int n = static_cast<int>(std::min(kChunk, t.numel() - off));
-    MPI_Request req;
-    MPI_CHECK(MPI_Ibcast(base + off * t.element_size(), n, type, root, comm_, &req));
-    wait(&req, what);
+    MPI_CHECK(MPI_Bcast(base + off * t.element_size(), n, type, root, comm_));
   }
+  disarm();
 }
 
 at::Tensor MpiCommunicator::allgather(const at::Tensor& t_in, const char* what) {
@@ -171,19 +200,19 @@ at::Tensor MpiCommunicator::allgather(const at::Tensor& t_in, const char* what) 
   std::vector<int64_t> shape = {world_};
   shape.insert(shape.end(), t.sizes().begin(), t.sizes().end());
   auto out = at::empty(shape, t.options());
-  MPI_Request req;
   const auto type = mpi_type(t.scalar_type());
-  MPI_CHECK(MPI_Iallgather(t.data_ptr(), static_cast<int>(t.numel()), type, out.data_ptr(), static_cast<int>(t.numel()),
-                           type, comm_, &req));
-  wait(&req, what);
+  arm(what);
+  MPI_CHECK(MPI_Allgather(t.data_ptr(), static_cast<int>(t.numel()), type, out.data_ptr(), static_cast<int>(t.numel()),
+                          type, comm_));
+  disarm();
   return out;
 }
 
 void MpiCommunicator::barrier(const char* what) {
   announce(what);
-  MPI_Request req;
-  MPI_CHECK(MPI_Ibarrier(comm_, &req));
-  wait(&req, what);
+  arm(what);
+  MPI_CHECK(MPI_Barrier(comm_));
+  disarm();
 }
 
 }  // namespace tal

@@ -1,7 +1,11 @@
 // tal bench predict: how long a hypernetwork takes to predict every parameter of one architecture.
 #include <ATen/Parallel.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
+#include <functional>
 #include <cstdio>
 #include <iostream>
 
@@ -12,6 +16,9 @@
 #include "trainer/format.h"
 #include "trainer/options.h"
 #include "trainer/resources.h"
+#include "trainer/runtime.h"
+#include "trainer/trainer.h"
+#include "dist/mpi_communicator.h"
 
 namespace tal {
 namespace {
@@ -94,15 +101,133 @@ int bench_predict(const Args& args) {
   return 0;
 }
 
+struct AllreduceBenchOptions : TalOptions {
+  int64_t repeats = 20;
+  int64_t elements = 0;  // 0: the configured hypernet's gradient buffer
+};
+
+// The framework's gradient all-reduce (signature check, arrival protocol, non-blocking wait) against a raw
+// MPI_Allreduce of the same bytes. Bus bandwidth = 2 (n - 1) / n * bytes / time.
+int bench_allreduce(const Args& args, Runtime& runtime) {
+  using O = AllreduceBenchOptions;
+  OptionTable<O> table;
+  add_tal_options(table);
+  table.add(opt<O>("repeats", [](auto& o) -> auto& { return o.repeats; }, "timed repeats").alias("--repeats").range(1));
+  table.add(opt<O>("elements", [](auto& o) -> auto& { return o.elements; }, "buffer size (0: hypernet gradients)")
+                .alias("--elements")
+                .range(0));
+  const auto cl = parse_command_line(table, args);
+  if (cl.help) return print_help("mpirun -np N tal bench allreduce --config FILE [--repeats R]", table.help());
+  const auto o = resolve_options(table, cl);
+  auto& comm = runtime.dist(o.dist).comm();
+  auto* mpi = dynamic_cast<MpiCommunicator*>(&comm);
+  TAL_REQUIRE(mpi && comm.world() > 1, "tal bench allreduce needs several MPI ranks (run it under mpirun -np N)");
+  // The trainer reduces its gradients as one double buffer (see Trainer): same size here.
+  const int64_t n = o.elements > 0 ? o.elements : Hypernet(o.hypernet).num_parameters() + 4;
+  auto buf = at::randn({n}, at::kDouble);
+  const double bytes = static_cast<double>(n) * 8;
+  auto time = [&](const std::function<void()>& f) {
+    for (int i = 0; i < 3; ++i) f();
+    std::vector<double> ms;
+    for (int64_t i = 0; i < o.repeats; ++i) {
+      comm.barrier("bench sync");
+      const auto t0 = Clock::now();
+      f();
+      ms.push_back(ms_since(t0));
+    }
+    auto t = at::tensor({median(ms)}, at::kDouble);
+    comm.allreduce_sum(t, "bench timing");
+    return t.item<double>() / comm.world();
+  };
+  const double ours = time([&] { comm.allreduce_sum(buf, "bench allreduce"); });
+  const double raw = time([&] { MPI_Allreduce(MPI_IN_PLACE, buf.data_ptr(), static_cast<int>(n), MPI_DOUBLE, MPI_SUM, mpi->comm()); });
+  const double factor = 2.0 * (comm.world() - 1) / comm.world();
+  if (comm.rank() == 0) {
+    std::printf("bench allreduce  %d ranks, %s doubles (%s, the hypernet gradient buffer)\n", comm.world(),
+                with_commas(n).c_str(), mib(static_cast<int64_t>(bytes)).c_str());
+    std::printf("  framework allreduce   %8.2f ms   bus bandwidth %6.2f GB/s\n", ours, factor * bytes / ours / 1e6);
+    std::printf("  raw MPI_Allreduce     %8.2f ms   bus bandwidth %6.2f GB/s\n", raw, factor * bytes / raw / 1e6);
+    std::printf("  framework / raw       %8.1f %% of raw bandwidth\n", 100 * raw / ours);
+  }
+  return 0;
+}
+
+struct StepBenchOptions : TalOptions {
+  int64_t steps = 5;
+  int64_t warmup = 2;
+};
+
+// Step time split into its parts, throughput, memory and time to the first step.
+int bench_step(const Args& args, Runtime& runtime) {
+  const auto start = Clock::now();
+  using O = StepBenchOptions;
+  OptionTable<O> table;
+  add_tal_options(table);
+  table.add(opt<O>("bench_steps", [](auto& o) -> auto& { return o.steps; }, "timed steps").alias("--steps").range(1));
+  table.add(opt<O>("bench_warmup", [](auto& o) -> auto& { return o.warmup; }, "untimed steps first").alias("--warmup").range(0));
+  const auto cl = parse_command_line(table, args);
+  if (cl.help) return print_help("[mpirun -np N] tal bench step --config FILE [--steps S] [--warmup W]", table.help());
+  auto o = resolve_options(table, cl);
+  if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
+  auto& comm = runtime.dist(o.dist).comm();
+  o.run.dir = (std::filesystem::temp_directory_path() / ("tal-bench-" + std::to_string(::getpid()))).string();
+  o.train.steps = std::max(o.train.steps, o.steps + o.warmup + 1);
+  o.train.eval_archs = 0;
+  OptionTable<TalOptions> base;
+  add_tal_options(base);
+  Trainer trainer(o, base.dump(o), comm, ResumeRequest{false, ""});
+  const double setup = ms_since(start) / 1000;
+  trainer.run_steps(1);
+  const double first_step = ms_since(start) / 1000;
+  trainer.run_steps(std::max<int64_t>(0, o.warmup - 1));
+  trainer.reset_timings();
+  reset_peak_rss();
+  trainer.run_steps(o.steps);
+  const auto& t = trainer.timings();
+  const double per = 1000.0 / static_cast<double>(t.steps);
+  auto peak = at::tensor({static_cast<double>(peak_rss_bytes())}, at::kDouble);
+  comm.allreduce_sum(peak, "bench peak rss");  // (reported as the mean over ranks)
+  if (comm.rank() == 0) {
+    std::printf("bench step  %s, %lld units x %lld images, %d rank(s) x %d thread(s), %lld steps after %lld warm-up\n",
+                o.hypernet.describe().c_str(), static_cast<long long>(o.train.meta_batch),
+                static_cast<long long>(o.train.batch), comm.world(), at::get_num_threads(),
+                static_cast<long long>(t.steps), static_cast<long long>(o.warmup));
+    auto row = [&](const char* name, double s) { std::printf("  %-22s %8.1f ms\n", name, s * per); };
+    row("planning + data wait", t.plan);
+    row("graph building", t.graphs);
+    row("hypernet forward", t.hypernet_forward);
+    row("target forward", t.target_forward);
+    row("target backward", t.target_backward);
+    row("hypernet backward", t.hypernet_backward);
+    row("all-reduce", t.allreduce);
+    row("optimizer", t.optimizer);
+    row("step (total)", t.total);
+    std::printf("  %-22s %8.0f images/s, %.2f architectures/s (whole job)\n", "throughput",
+                static_cast<double>(t.images) / t.total, static_cast<double>(t.archs) / t.total);
+    std::printf("  %-22s %s per rank\n", "peak resident memory", mib(static_cast<int64_t>(peak.item<double>() / comm.world())).c_str());
+    std::printf("  %-22s %8.2f s to the start of step 1, %.2f s to its end (after LibTorch's own load)\n",
+                "time to first step", setup, first_step);
+  }
+  std::error_code ignored;
+  comm.barrier("bench done");
+  if (comm.rank() == 0) std::filesystem::remove_all(o.run.dir, ignored);
+  return 0;
+}
+
 }  // namespace
 
-int run_bench(const Args& args) {
+int run_bench(const Args& args, Runtime& runtime) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << "usage: tal bench predict --config FILE --arch SPEC   time to predict one architecture\n";
+    std::cout << "usage: tal bench predict --config FILE --arch SPEC     time to predict one architecture\n"
+                 "       tal bench step --config FILE                    one training step, split into its parts\n"
+                 "       mpirun -np N tal bench allreduce --config FILE  gradient all-reduce vs raw MPI\n";
     return args.empty() ? 2 : 0;
   }
-  if (args[0] == "predict") return bench_predict(Args(args.begin() + 1, args.end()));
-  TAL_REQUIRE(false, "command line: unknown 'tal bench ", args[0], "' (expected predict)");
+  const Args rest(args.begin() + 1, args.end());
+  if (args[0] == "predict") return bench_predict(rest);
+  if (args[0] == "step") return bench_step(rest, runtime);
+  if (args[0] == "allreduce") return bench_allreduce(rest, runtime);
+  TAL_REQUIRE(false, "command line: unknown 'tal bench ", args[0], "' (expected predict, step or allreduce)");
   return 2;
 }
 

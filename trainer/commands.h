@@ -12,7 +12,7 @@ class Runtime;
 
 int run_zoo(const Args& args);
 int run_hypernet(const Args& args);
-int run_bench(const Args& args);
+int run_bench(const Args& args, Runtime& runtime);
 int run_data(const Args& args);
 int run_ancestry(const Args& args);
 int run_tasks(const Args& args);

@@ -45,7 +45,7 @@ const Command kCommands[] = {
     {"tasks", "task embeddings from the ancestry model", without_runtime<run_tasks>},
     {"zoo", "sample architectures from the zoo rules; show one architecture's graph", without_runtime<run_zoo>},
     {"hypernet", "parameter counts of a configured hypernetwork", without_runtime<run_hypernet>},
-    {"bench", "throughput figures: predict", without_runtime<run_bench>},
+    {"bench", "throughput figures: predict", run_bench},
 };
 
 int usage(int code) {

@@ -60,6 +60,7 @@ struct TrainOptions {
   std::string stage = "pretrain";  // pretrain (stage 1: CE + KD from the ancestry) | multitask (stage 2) | both
   int64_t pretrain_steps = 50;     // stage=both: stage-1 steps before train.steps of stage 2
   std::string dataset = "fmnist.h5";  // stage-1 training data (the large dataset)
+  std::string transform = "none";     // stage-1 image transform (rgb32: grey 28x28 as RGB 32x32)
   int64_t steps = 100;
   int64_t meta_batch = 4;  // work units (architectures) per step
   int64_t batch = 64;      // images per work unit

@@ -42,6 +42,9 @@ void add_tal_options(OptionTable<Opts>& t) {
   t.add(opt<Opts>("train.pretrain_steps", [](auto& o) -> auto& { return o.train.pretrain_steps; },
                   "stage=both: stage-1 steps before the train.steps of stage 2").range(0));
   t.add(opt<Opts>("train.dataset", [](auto& o) -> auto& { return o.train.dataset; }, "stage-1 task store"));
+  t.add(opt<Opts>("train.transform", [](auto& o) -> auto& { return o.train.transform; },
+                  "stage-1 image transform")
+            .choices({"none", "rotate90", "rotate180", "rotate270", "invert", "hflip", "rgb32"}));
   t.add(opt<Opts>("train.steps", [](auto& o) -> auto& { return o.train.steps; }, "steps (of stage 2 when stage=both)").alias("--steps").range(1));
   t.add(opt<Opts>("train.meta_batch", [](auto& o) -> auto& { return o.train.meta_batch; },
                   "work units (architectures) per step").range(1));

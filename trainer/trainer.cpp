@@ -115,6 +115,7 @@ struct Trainer::Impl {
       TaskDef d;
       d.name = std::filesystem::path(o.train.dataset).stem().string();
       d.dataset = o.train.dataset;
+      d.transform = o.train.transform;
       d.flip = o.ancestry.flip;
       d.crop_padding = o.ancestry.crop_padding;
       defs.push_back(d);
