@@ -91,6 +91,16 @@ check "tasks embed reuses" grep -q "fmnist-tops  *up to date" <<<"$out"
 err=$("$tal" tasks embed "${emb[@]}" tasks.suite="$work/none.yaml" 2>&1); rc=$?
 check "tasks embed bad suite" test $rc -ne 0
 
+# The baseline configs and the step benchmark run as they are (one step each).
+for cfg in logah_vit_fmnist ghn3_vit_fmnist; do
+  "$tal" train --config "$src/configs/$cfg.yaml" data.root="$work/data" ancestry.checkpoint="$work/anc/ancestry.h5" \
+    tasks.embeddings="$work/data/task_embeddings.h5" run.dir="$work/$cfg" train.pretrain_steps=1 train.steps=1 \
+    train.batch=8 train.eval_archs=0 >"$work/$cfg.log" 2>&1
+  check "baseline $cfg trains" grep -q "train  done" "$work/$cfg.log"
+done
+out=$("$tal" bench step --config "$src/configs/bench_logah_step.yaml" data.root="$work/data" --steps 1 --warmup 0 2>&1)
+check "bench step runs" grep -q "hypernet backward" <<<"$out"
+
 # Train briefly (stage 1 then 2), predict an archive, evaluate it, and load it into torchvision.
 run=(--config "$src/configs/tal_vit_fmnist.yaml" data.root="$work/data" ancestry.checkpoint="$work/anc/ancestry.h5"
      tasks.embeddings="$work/data/task_embeddings.h5")
