@@ -15,6 +15,8 @@
 #include "trainer/commands.h"
 #include "trainer/format.h"
 #include "trainer/options.h"
+#include "datasets/prefetch.h"
+#include "datasets/tasks.h"
 #include "trainer/resources.h"
 #include "trainer/runtime.h"
 #include "trainer/trainer.h"
@@ -98,6 +100,51 @@ int bench_predict(const Args& args) {
               *std::max_element(predict_ms.begin(), predict_ms.end()));
   std::printf("    of which encoder    %8.1f ms   median; the rest is decoding, tiling and scaling\n", median(encode_ms));
   std::printf("  peak resident memory  %s\n", mib(peak_rss_bytes()).c_str());
+  return 0;
+}
+
+struct LoaderBenchOptions : TalOptions {
+  int64_t batches = 100;
+};
+
+// Images per second through the training loader (gather, transform, augment, normalise, batch), on the prefetch
+// thread as training uses it, and how long the consumer waited when it had no work of its own.
+int bench_loader(const Args& args) {
+  using O = LoaderBenchOptions;
+  OptionTable<O> table;
+  add_tal_options(table);
+  table.add(opt<O>("batches", [](auto& o) -> auto& { return o.batches; }, "batches to load").alias("--batches").range(1));
+  const auto cl = parse_command_line(table, args);
+  if (cl.help) return print_help("tal bench loader --config FILE [--batches N]", table.help());
+  const auto o = resolve_options(table, cl);
+  at::set_num_threads(1);
+  TaskDef def;
+  def.name = "bench";
+  def.dataset = o.train.dataset;
+  def.transform = o.train.transform;
+  def.flip = true;
+  def.crop_padding = 2;
+  const auto tasks = resolve_tasks({def}, o.data.root);
+  const Task& task = tasks[0];
+  const int64_t b = o.train.batch, n = task.size(Split::Train);
+  const auto order = epoch_order(n, 0, 1, 0);
+  auto produce = [&](int64_t i) {
+    std::vector<int64_t> pos;
+    std::vector<uint64_t> aug;
+    for (int64_t j = 0; j < b; ++j) {
+      pos.push_back(order[static_cast<size_t>((i * b + j) % n)]);
+      aug.push_back(static_cast<uint64_t>(i * b + j));
+    }
+    return task.load(Split::Train, pos, &aug);
+  };
+  const auto t0 = Clock::now();
+  Prefetcher<Batch> loader(produce, o.batches);
+  for (int64_t i = 0; i < o.batches; ++i) loader.get(i);
+  const double secs = ms_since(t0) / 1000;
+  std::printf("bench loader  %s, batches of %lld, random crop + flip + normalise, 1 thread\n", task.store().path().c_str(),
+              static_cast<long long>(b));
+  std::printf("  %8.0f images/s through the prefetching loader (%lld batches in %.2f s)\n",
+              static_cast<double>(o.batches * b) / secs, static_cast<long long>(o.batches), secs);
   return 0;
 }
 
@@ -220,14 +267,16 @@ int run_bench(const Args& args, Runtime& runtime) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << "usage: tal bench predict --config FILE --arch SPEC     time to predict one architecture\n"
                  "       tal bench step --config FILE                    one training step, split into its parts\n"
-                 "       mpirun -np N tal bench allreduce --config FILE  gradient all-reduce vs raw MPI\n";
+                 "       mpirun -np N tal bench allreduce --config FILE  gradient all-reduce vs raw MPI\n"
+                 "       tal bench loader --config FILE                  images/s through the data loader\n";
     return args.empty() ? 2 : 0;
   }
   const Args rest(args.begin() + 1, args.end());
   if (args[0] == "predict") return bench_predict(rest);
   if (args[0] == "step") return bench_step(rest, runtime);
+  if (args[0] == "loader") return bench_loader(rest);
   if (args[0] == "allreduce") return bench_allreduce(rest, runtime);
-  TAL_REQUIRE(false, "command line: unknown 'tal bench ", args[0], "' (expected predict, step or allreduce)");
+  TAL_REQUIRE(false, "command line: unknown 'tal bench ", args[0], "' (expected predict, step, allreduce or loader)");
   return 2;
 }
 

@@ -550,8 +550,10 @@ struct Trainer::Impl {
     const auto all = comm.allgather(state_bytes, "generator states");
     for (int r = 0; r < comm.world(); ++r) c.rng.push_back(all[r].clone());
     if (comm.rank() == 0) {
+      const auto t0 = Clock::now();
       const auto path = write_checkpoint(o.run.dir, c, o.checkpoint.keep, o.checkpoint.keep_every);
-      std::printf("checkpoint  step %lld -> %s\n", static_cast<long long>(state.step), path.c_str());
+      std::printf("checkpoint  step %lld -> %s (%s, %.0f ms)\n", static_cast<long long>(state.step), path.c_str(),
+                  mib(static_cast<int64_t>(std::filesystem::file_size(path))).c_str(), 1000 * seconds_since(t0));
       std::fflush(stdout);
     }
     comm.barrier("checkpoint written");
@@ -659,7 +661,10 @@ Trainer::Trainer(const TalOptions& options, std::string config_yaml, Communicato
     }
   }
   if (!path.empty()) {
-    m.restore(path, read_checkpoint(path));
+    const auto t0 = Clock::now();
+    const auto ckpt = read_checkpoint(path);
+    if (comm.rank() == 0) std::printf("checkpoint  read %s in %.0f ms\n", path.c_str(), 1000 * seconds_since(t0));
+    m.restore(path, ckpt);
   } else if (!options.train.init.empty()) {
     m.init_from(options.train.init);
   }
