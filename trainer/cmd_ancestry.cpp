@@ -15,6 +15,7 @@
 #include "trainer/ancestry.h"
 #include "trainer/command_line.h"
 #include "trainer/commands.h"
+#include "trainer/subcommands.h"
 #include "trainer/format.h"
 #include "trainer/metrics.h"
 #include "trainer/optimizer.h"
@@ -192,23 +193,14 @@ int tasks_embed(const Args& args) {
 }  // namespace
 
 int run_ancestry(const Args& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << "usage: tal ancestry train --config configs/ancestry_vit.yaml\n";
-    return args.empty() ? 2 : 0;
-  }
-  if (args[0] == "train") return ancestry_train(Args(args.begin() + 1, args.end()));
-  TAL_REQUIRE(false, "command line: unknown 'tal ancestry ", args[0], "' (expected train)");
-  return 2;
+  return dispatch("ancestry", args,
+                  {{"train", "tal ancestry train --config configs/ancestry_vit.yaml   the ancestry (teacher) ViT",
+                    ancestry_train}});
 }
 
 int run_tasks(const Args& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << "usage: tal tasks embed --config FILE   task embeddings from the ancestry model\n";
-    return args.empty() ? 2 : 0;
-  }
-  if (args[0] == "embed") return tasks_embed(Args(args.begin() + 1, args.end()));
-  TAL_REQUIRE(false, "command line: unknown 'tal tasks ", args[0], "' (expected embed)");
-  return 2;
+  return dispatch("tasks", args,
+                  {{"embed", "tal tasks embed --config FILE   task embeddings from the ancestry model", tasks_embed}});
 }
 
 }  // namespace tal

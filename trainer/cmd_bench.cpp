@@ -13,6 +13,7 @@
 #include "hypernet/hypernet.h"
 #include "trainer/command_line.h"
 #include "trainer/commands.h"
+#include "trainer/subcommands.h"
 #include "trainer/format.h"
 #include "trainer/options.h"
 #include "datasets/prefetch.h"
@@ -264,20 +265,13 @@ int bench_step(const Args& args, Runtime& runtime) {
 }  // namespace
 
 int run_bench(const Args& args, Runtime& runtime) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << "usage: tal bench predict --config FILE --arch SPEC     time to predict one architecture\n"
-                 "       tal bench step --config FILE                    one training step, split into its parts\n"
-                 "       mpirun -np N tal bench allreduce --config FILE  gradient all-reduce vs raw MPI\n"
-                 "       tal bench loader --config FILE                  images/s through the data loader\n";
-    return args.empty() ? 2 : 0;
-  }
-  const Args rest(args.begin() + 1, args.end());
-  if (args[0] == "predict") return bench_predict(rest);
-  if (args[0] == "step") return bench_step(rest, runtime);
-  if (args[0] == "loader") return bench_loader(rest);
-  if (args[0] == "allreduce") return bench_allreduce(rest, runtime);
-  TAL_REQUIRE(false, "command line: unknown 'tal bench ", args[0], "' (expected predict, step, allreduce or loader)");
-  return 2;
+  return dispatch("bench", args,
+                  {{"predict", "tal bench predict --config FILE --arch SPEC   time to predict one architecture", bench_predict},
+                   {"step", "[mpirun -np N] tal bench step --config FILE   one training step, split into its parts",
+                    [&](const Args& a) { return bench_step(a, runtime); }},
+                   {"allreduce", "mpirun -np N tal bench allreduce --config FILE   gradient all-reduce vs raw MPI",
+                    [&](const Args& a) { return bench_allreduce(a, runtime); }},
+                   {"loader", "tal bench loader --config FILE   images/s through the data loader", bench_loader}});
 }
 
 }  // namespace tal

@@ -8,6 +8,7 @@
 #include "hypernet/error.h"
 #include "trainer/command_line.h"
 #include "trainer/commands.h"
+#include "trainer/subcommands.h"
 #include "trainer/format.h"
 
 namespace tal {
@@ -81,23 +82,14 @@ int data_import(const Args& args) {
 }  // namespace
 
 int run_data(const Args& args) {
-  const std::string usage =
-      "usage: tal data import fashion-mnist [--from DIR] --out X.h5\n"
-      "       tal data import folder DIR --size 32 --out X.h5\n"
-      "       tal data import cifar DIR --out X.h5\n"
-      "       tal data info X.h5\n";
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << usage;
-    return args.empty() ? 2 : 0;
-  }
-  if (args[0] == "import") return data_import(Args(args.begin() + 1, args.end()));
-  if (args[0] == "info") {
-    TAL_REQUIRE(args.size() == 2, "command line: tal data info takes one FILE.h5");
-    print_summary(args[1]);
-    return 0;
-  }
-  TAL_REQUIRE(false, "command line: unknown 'tal data ", args[0], "' (expected import or info)");
-  return 2;
+  return dispatch("data", args,
+                  {{"import", "tal data import fashion-mnist [--from DIR] | folder DIR --size 32 | cifar DIR  --out X.h5",
+                    data_import},
+                   {"info", "tal data info X.h5   summary of a task store", [](const Args& a) {
+                      TAL_REQUIRE(a.size() == 1, "command line: tal data info takes one FILE.h5");
+                      print_summary(a[0]);
+                      return 0;
+                    }}});
 }
 
 }  // namespace tal

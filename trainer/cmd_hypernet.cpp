@@ -6,6 +6,7 @@
 #include "hypernet/hypernet.h"
 #include "trainer/command_line.h"
 #include "trainer/commands.h"
+#include "trainer/subcommands.h"
 #include "trainer/format.h"
 #include "trainer/options.h"
 
@@ -37,13 +38,7 @@ int hypernet_info(const Args& args) {
 }  // namespace
 
 int run_hypernet(const Args& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << "usage: tal hypernet info --config FILE   parameter count per module\n";
-    return args.empty() ? 2 : 0;
-  }
-  if (args[0] == "info") return hypernet_info(Args(args.begin() + 1, args.end()));
-  TAL_REQUIRE(false, "command line: unknown 'tal hypernet ", args[0], "' (expected info)");
-  return 2;
+  return dispatch("hypernet", args, {{"info", "tal hypernet info --config FILE   parameter count per module", hypernet_info}});
 }
 
 }  // namespace tal

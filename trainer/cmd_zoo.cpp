@@ -9,6 +9,7 @@
 #include "hypernet/graph.h"
 #include "trainer/command_line.h"
 #include "trainer/commands.h"
+#include "trainer/subcommands.h"
 #include "trainer/format.h"
 #include "trainer/options.h"
 
@@ -138,18 +139,10 @@ int zoo_show(const Args& args) {
 }  // namespace
 
 int run_zoo(const Args& args) {
-  const std::string usage =
-      "usage: tal zoo sample [options]   draw architectures from the zoo rules\n"
-      "       tal zoo show SPEC          nodes, edges and parameters of one architecture\n";
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << usage;
-    return args.empty() ? 2 : 0;
-  }
-  const Args rest(args.begin() + 1, args.end());
-  if (args[0] == "sample") return zoo_sample(rest);
-  if (args[0] == "show") return zoo_show(rest);
-  TAL_REQUIRE(false, "command line: unknown 'tal zoo ", args[0], "' (expected sample or show)");
-  return 2;
+  return dispatch("zoo", args,
+                  {{"sample", "tal zoo sample [--family vit|gpt2] [--rules R] [--n N] [--out zoo.h5]   draw architectures",
+                    zoo_sample},
+                   {"show", "tal zoo show SPEC   nodes, edges and parameters of one architecture", zoo_show}});
 }
 
 }  // namespace tal

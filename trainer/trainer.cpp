@@ -417,6 +417,7 @@ struct Trainer::Impl {
     // One flat buffer: every hypernet gradient (zeros where this rank's units did not reach a parameter), then
     // the loss, a non-finite flag, and counts for the progress line.
     t0 = Clock::now();
+    if (poisoned(step)) local_loss = std::nan("");
     const bool finite = std::isfinite(local_loss) && flat.narrow(0, 0, n).isfinite().all().item<bool>();
     flat[n] = finite ? local_loss : 0.0;
     flat[n + 1] = finite ? 0.0 : 1.0;
@@ -644,6 +645,15 @@ struct Trainer::Impl {
   }
   int64_t last_task = 0;
   std::vector<int64_t> cursors_before_next;
+
+  // Test hook: TAL_TEST_NAN_STEPS="rank:step,rank:step" makes that rank's loss non-finite at those (1-based) steps,
+  // to exercise the skip-by-consensus path end to end.
+  bool poisoned(int64_t step) const {
+    static const std::string spec = std::getenv("TAL_TEST_NAN_STEPS") ? std::getenv("TAL_TEST_NAN_STEPS") : "";
+    if (spec.empty()) return false;
+    const std::string me = std::to_string(comm.rank()) + ":" + std::to_string(step + 1);
+    return ("," + spec + ",").find("," + me + ",") != std::string::npos;
+  }
 };
 
 Trainer::Trainer(const TalOptions& options, std::string config_yaml, Communicator& comm, const ResumeRequest& resume)

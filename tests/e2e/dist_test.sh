@@ -22,7 +22,7 @@ common=(--config "$src/configs/tal_vit_fmnist.yaml" data.root="$work/data" ances
         tasks.embeddings="$work/data/emb.h5")
 "$tal" ancestry train "${common[@]}" run.dir="$work/anc" ancestry.max_steps=4 ancestry.batch=32 >/dev/null
 "$tal" tasks embed "${common[@]}" >/dev/null
-small=("${common[@]}" train.batch=8 train.meta_batch=4 train.eval_archs=0 checkpoint.every=0)
+small=("${common[@]}" train.stage=pretrain train.batch=8 train.meta_batch=4 train.eval_archs=0 checkpoint.every=0)
 ckpt() { echo "$work/$1/ckpt/$(head -n1 "$work/$1/ckpt/latest")"; }
 train() {  # train NP RUN_NAME [key=value ...]
   local np=$1 run=$2; shift 2
@@ -37,6 +37,13 @@ for stage in pretrain multitask; do
     check "equivalence $stage 1 vs $np ranks" $py "$cmp_py" "$(ckpt eq_${stage}_1)" "$(ckpt eq_${stage}_$np)" 1e-5
   done
 done
+
+# 1b. A non-finite loss on one rank skips the step on every rank (by consensus); K in a row abort.
+TAL_TEST_NAN_STEPS="1:2" train 2 nan train.steps=3
+check "non-finite step skipped" grep -q "step 2: non-finite loss or gradients on 1 rank(s); step skipped" "$work/nan.log"
+check "training continues after a skip" grep -q "train  done: 3 steps .* 1 skipped" "$work/nan.log"
+TAL_TEST_NAN_STEPS="0:1,0:2" train 2 nan2 train.steps=3 train.max_bad_steps=2
+check "abort after K non-finite steps" grep -q "aborting: 2 consecutive steps with non-finite" "$work/nan2.log"
 
 # 2. Bit-exact resume: 4 steps straight == 2 steps + checkpoint + new process + 2 steps, on 1 and on 2 ranks.
 for np in 1 2; do
@@ -62,7 +69,7 @@ check "other hypernet refused" grep -q "made by another hypernet" "$work/shape.l
 # 4. Preemption: SIGTERM (what SLURM sends) -> checkpoint at the next step boundary, exit 75, resume continues.
 "$tal" train "${small[@]}" run.dir="$work/pre" train.steps=400 >"$work/pre.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q "^step 2/" "$work/pre.log" 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 600); do grep -q "^step 2/" "$work/pre.log" 2>/dev/null && break; sleep 0.2; done
 kill -TERM $pid; wait $pid; rc=$?
 check "preemption exit code 75" test $rc -eq 75
 check "preemption checkpoint" grep -q "preempted  at step" "$work/pre.log"
@@ -73,8 +80,8 @@ check "resume after preemption" grep -q "resume  from .* at step $pre_step" "$wo
 TAL_CHECKPOINT_WRITE_DELAY_MS=4000 "$tal" train "${small[@]}" run.dir="$work/crash" train.steps=50 checkpoint.every=1 \
   >"$work/crash.log" 2>&1 &
 pid=$!
-for _ in $(seq 300); do grep -q "checkpoint  step 1" "$work/crash.log" 2>/dev/null && break; sleep 0.1; done
-for _ in $(seq 300); do ls -a "$work/crash/ckpt" | grep -q "tmp-" && break; sleep 0.1; done
+for _ in $(seq 900); do grep -q "checkpoint  step 1" "$work/crash.log" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 900); do ls -a "$work/crash/ckpt" | grep -q "tmp-" && break; sleep 0.1; done
 check "killed while a temporary checkpoint exists" bash -c "ls -a '$work/crash/ckpt' | grep -q tmp-"
 kill -KILL $pid; wait $pid 2>/dev/null
 latest=$(ckpt crash)
@@ -86,7 +93,7 @@ check "resume after the crash" grep -q "resume  from" "$work/crash2.log"
 start=$(date +%s)
 mpirun -np 2 "$tal" train "${small[@]}" run.dir="$work/kill" train.steps=1000 >"$work/kill.log" 2>&1 &
 mp=$!
-for _ in $(seq 200); do grep -q "^step 2/" "$work/kill.log" 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 600); do grep -q "^step 2/" "$work/kill.log" 2>/dev/null && break; sleep 0.2; done
 for p in $(pgrep -f "run.dir=$work/kill" | grep -v "^$mp$"); do
   grep -qz "OMPI_COMM_WORLD_RANK=1" "/proc/$p/environ" 2>/dev/null && kill -KILL "$p"
 done
@@ -99,7 +106,7 @@ check "killed rank is named" grep -qiE "rank 1|process rank 1" "$work/kill.log"
 # 7. A stalled rank (SIGSTOP) trips the watchdog: rank 0 names it and the job ends.
 mpirun -np 2 "$tal" train "${small[@]}" run.dir="$work/stall" train.steps=1000 dist.watchdog_seconds=5 >"$work/stall.log" 2>&1 &
 mp=$!
-for _ in $(seq 200); do grep -q "^step 2/" "$work/stall.log" 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 600); do grep -q "^step 2/" "$work/stall.log" 2>/dev/null && break; sleep 0.2; done
 for p in $(pgrep -f "run.dir=$work/stall" | grep -v "^$mp$"); do
   grep -qz "OMPI_COMM_WORLD_RANK=1" "/proc/$p/environ" 2>/dev/null && kill -STOP "$p"
 done
