@@ -54,13 +54,9 @@ std::string eta(double seconds) {
 
 int ancestry_train(const Args& args) {
   const auto table = train_table();
-  const auto cl = parse_command_line(table, args);
-  if (cl.help) return print_help("tal ancestry train --config configs/ancestry_vit.yaml [key=value ...]", table.help());
-  const auto o = resolve_options(table, cl);
-  if (cl.dump_config) {
-    std::cout << table.dump(o);
-    return 0;
-  }
+  const auto parsed = command_options(table, args, "tal ancestry train --config configs/ancestry_vit.yaml [key=value ...]");
+  if (!parsed) return 0;
+  const auto o = *parsed;
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
   const auto& a = o.ancestry;
   TaskDef def;
@@ -172,13 +168,9 @@ int ancestry_train(const Args& args) {
 int tasks_embed(const Args& args) {
   OptionTable<TalOptions> t;
   add_tal_options(t);
-  const auto cl = parse_command_line(t, args);
-  if (cl.help) return print_help("tal tasks embed --config FILE [key=value ...]", t.help());
-  const auto o = resolve_options(t, cl);
-  if (cl.dump_config) {
-    std::cout << t.dump(o);
-    return 0;
-  }
+  const auto parsed = command_options(t, args, "tal tasks embed --config FILE [key=value ...]");
+  if (!parsed) return 0;
+  const auto o = *parsed;
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
   const auto ancestry = load_ancestry(o.ancestry.checkpoint);
   const auto tasks = resolve_tasks(load_task_suite(o.tasks.suite), o.data.root);

@@ -46,13 +46,9 @@ int bench_predict(const Args& args) {
   table.add(opt<PredictBenchOptions>("repeats", [](auto& o) -> auto& { return o.repeats; }, "timed repeats")
                 .alias("--repeats")
                 .range(1));
-  const auto cl = parse_command_line(table, args);
-  if (cl.help) return print_help("tal bench predict --config FILE --arch SPEC [--repeats N] [--threads T]", table.help());
-  const auto o = resolve_options(table, cl);
-  if (cl.dump_config) {
-    std::cout << table.dump(o);
-    return 0;
-  }
+  const auto parsed = command_options(table, args, "tal bench predict --config FILE --arch SPEC [--repeats N] [--threads T]");
+  if (!parsed) return 0;
+  const auto o = *parsed;
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
   const ArchSpec spec = ArchSpec::parse(o.arch);
 
@@ -115,9 +111,9 @@ int bench_loader(const Args& args) {
   OptionTable<O> table;
   add_tal_options(table);
   table.add(opt<O>("batches", [](auto& o) -> auto& { return o.batches; }, "batches to load").alias("--batches").range(1));
-  const auto cl = parse_command_line(table, args);
-  if (cl.help) return print_help("tal bench loader --config FILE [--batches N]", table.help());
-  const auto o = resolve_options(table, cl);
+  const auto parsed = command_options(table, args, "tal bench loader --config FILE [--batches N]");
+  if (!parsed) return 0;
+  const auto o = *parsed;
   at::set_num_threads(1);
   TaskDef def;
   def.name = "bench";
@@ -164,9 +160,9 @@ int bench_allreduce(const Args& args, Runtime& runtime) {
   table.add(opt<O>("elements", [](auto& o) -> auto& { return o.elements; }, "buffer size (0: hypernet gradients)")
                 .alias("--elements")
                 .range(0));
-  const auto cl = parse_command_line(table, args);
-  if (cl.help) return print_help("mpirun -np N tal bench allreduce --config FILE [--repeats R]", table.help());
-  const auto o = resolve_options(table, cl);
+  const auto parsed = command_options(table, args, "mpirun -np N tal bench allreduce --config FILE [--repeats R]");
+  if (!parsed) return 0;
+  const auto o = *parsed;
   auto& comm = runtime.dist(o.dist).comm();
   auto* mpi = dynamic_cast<MpiCommunicator*>(&comm);
   TAL_REQUIRE(mpi && comm.world() > 1, "tal bench allreduce needs several MPI ranks (run it under mpirun -np N)");
@@ -213,9 +209,9 @@ int bench_step(const Args& args, Runtime& runtime) {
   add_tal_options(table);
   table.add(opt<O>("bench_steps", [](auto& o) -> auto& { return o.steps; }, "timed steps").alias("--steps").range(1));
   table.add(opt<O>("bench_warmup", [](auto& o) -> auto& { return o.warmup; }, "untimed steps first").alias("--warmup").range(0));
-  const auto cl = parse_command_line(table, args);
-  if (cl.help) return print_help("[mpirun -np N] tal bench step --config FILE [--steps S] [--warmup W]", table.help());
-  auto o = resolve_options(table, cl);
+  const auto parsed = command_options(table, args, "[mpirun -np N] tal bench step --config FILE [--steps S] [--warmup W]");
+  if (!parsed) return 0;
+  auto o = *parsed;
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
   auto& comm = runtime.dist(o.dist).comm();
   o.run.dir = (std::filesystem::temp_directory_path() / ("tal-bench-" + std::to_string(::getpid()))).string();

@@ -16,14 +16,9 @@ namespace {
 int hypernet_info(const Args& args) {
   OptionTable<TalOptions> table;
   add_tal_options(table);
-  const auto cl = parse_command_line(table, args);
-  if (cl.help) return print_help("tal hypernet info --config FILE [hypernet.key=value ...]", table.help());
-  TAL_REQUIRE(cl.positionals.empty(), "command line: unexpected argument '", cl.positionals.at(0), "'");
-  const auto o = resolve_options(table, cl);
-  if (cl.dump_config) {
-    std::cout << table.dump(o);
-    return 0;
-  }
+  const auto parsed = command_options(table, args, "tal hypernet info --config FILE [hypernet.key=value ...]");
+  if (!parsed) return 0;
+  const auto o = *parsed;
   const Hypernet net(o.hypernet);
   std::printf("hypernet  %s\n\n", o.hypernet.describe().c_str());
   std::printf("%-14s %14s\n", "module", "parameters");

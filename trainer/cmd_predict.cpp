@@ -203,9 +203,9 @@ int eval(const Args& args) {
   t.add(opt<O>("logits_out", [](auto& o) -> auto& { return o.logits_out; },
                "also write the first test images and each model's logits here (for checks in PyTorch)")
             .alias("--logits-out"));
-  const auto cl = parse_command_line(t, args);
-  if (cl.help) return print_help("tal eval --archive A.h5 --task NAME [--arch-id ID] [data.root=DIR]", t.help());
-  const auto o = resolve_options(t, cl);
+  const auto parsed = command_options(t, args, "tal eval --archive A.h5 --task NAME [--arch-id ID] [data.root=DIR]");
+  if (!parsed) return 0;
+  const auto& o = *parsed;
   TAL_REQUIRE(!o.archive.empty() && !o.task.empty(), "command line: --archive FILE and --task NAME are required");
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
   const auto ids = o.arch_id.empty() ? archive_models(o.archive, o.task) : std::vector<std::string>{o.arch_id};

@@ -28,17 +28,12 @@ int run_train(const Args& args, Runtime& runtime) {
   table.add(opt<TrainCmdOptions>("no_resume", [](auto& o) -> auto& { return o.no_resume; },
                                  "refuse to continue a checkpoint found in run.dir")
                 .alias("--no-resume"));
-  const auto cl = parse_command_line(table, args);
-  if (cl.help)
-    return print_help("tal train --config FILE [key=value ...] [--resume-from FILE|DIR] [--no-resume]\n"
-                      "exit codes: 0 done, 1 error, 75 preempted (checkpoint written; requeue to continue)",
-                      table.help());
-  TAL_REQUIRE(cl.positionals.empty(), "command line: unexpected argument '", cl.positionals.at(0), "'");
-  const auto o = resolve_options(table, cl);
-  if (cl.dump_config) {
-    std::cout << table.dump(o);
-    return 0;
-  }
+  const auto parsed = command_options(
+      table, args,
+      "tal train --config FILE [key=value ...] [--resume-from FILE|DIR] [--no-resume]\n"
+      "exit codes: 0 done, 1 error, 75 preempted (checkpoint written; requeue to continue)");
+  if (!parsed) return 0;
+  const auto& o = *parsed;
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
   auto& dist = runtime.dist(o.dist);
   OptionTable<TalOptions> base;

@@ -55,16 +55,10 @@ void write_zoo(const std::string& path, const SampleOptions& o, const std::vecto
 
 int zoo_sample(const Args& args) {
   const auto table = sample_table();
-  const auto cl = parse_command_line(table, args);
-  if (cl.help)
-    return print_help("tal zoo sample [--family vit|gpt2] [--rules R] [--profile P] [--n N] [--seed S] [--out zoo.h5]",
-                      table.help());
-  TAL_REQUIRE(cl.positionals.empty(), "command line: unexpected argument '", cl.positionals.empty() ? "" : cl.positionals[0], "'");
-  const auto o = resolve_options(table, cl);
-  if (cl.dump_config) {
-    std::cout << table.dump(o);
-    return 0;
-  }
+  const auto parsed = command_options(
+      table, args, "tal zoo sample [--family vit|gpt2] [--rules R] [--profile P] [--n N] [--seed S] [--out zoo.h5]");
+  if (!parsed) return 0;
+  const auto& o = *parsed;
   const auto specs = sample_zoo(o.zoo.rules_for_task(), static_cast<uint64_t>(o.run.seed), o.n);
   std::map<int64_t, int> depths;
   int64_t total = 0, smallest = INT64_MAX, largest = 0;

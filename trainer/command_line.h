@@ -3,9 +3,12 @@
 #pragma once
 
 #include <functional>
+#include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "hypernet/error.h"
 #include "trainer/config.h"
 
 namespace tal {
@@ -43,6 +46,27 @@ Opts resolve_options(const OptionTable<Opts>& table, const CommandLine& cl) {
   table.apply(opts, cl.overrides);
   opts.validate(cl.config_file.empty() ? std::string("command line") : cl.config_file);
   return opts;
+}
+
+int print_help(const std::string& usage, const std::string& table_help);  // (trainer/main.cpp)
+
+// The common head of a command: parses `args`, prints --help, rejects positional arguments, resolves the options
+// and prints --dump-config. Returns nullopt when the command has nothing more to do.
+template <class Opts>
+std::optional<Opts> command_options(const OptionTable<Opts>& table, const std::vector<std::string>& args,
+                                    const std::string& usage) {
+  const auto cl = parse_command_line(table, args);
+  if (cl.help) {
+    print_help(usage, table.help());
+    return std::nullopt;
+  }
+  if (!cl.positionals.empty()) throw Error("command line: unexpected argument '" + cl.positionals[0] + "'");
+  auto o = resolve_options(table, cl);
+  if (cl.dump_config) {
+    std::cout << table.dump(o);
+    return std::nullopt;
+  }
+  return o;
 }
 
 }  // namespace tal
