@@ -1,10 +1,10 @@
-# tal_add_test(NAME SOURCES a.cpp ... LABELS unit|golden|mpi|e2e [NP 2 4])
-# One ctest entry per binary (every LibTorch process costs ~0.8 s to start), labelled. With NP, the binary
-# runs under mpirun once per rank count (its own main reduces the verdict over ranks).
+# tal_add_test(NAME SOURCES a.cpp ... LINK target ... LABELS unit|golden|mpi [NP 2 4] [NO_TORCH])
+# One ctest entry per binary (every LibTorch process costs ~0.8 s to start), labelled, linking only the targets it
+# tests. With NP, the binary runs under mpirun once per rank count (its own main reduces the verdict over ranks).
 function(tal_add_test name)
-  cmake_parse_arguments(T "" "" "SOURCES;LABELS;NP" ${ARGN})
+  cmake_parse_arguments(T "" "" "SOURCES;LINK;LABELS;NP" ${ARGN})
   add_executable(${name} ${T_SOURCES})
-  target_link_libraries(${name} PRIVATE trainer GTest::gtest GTest::gmock)
+  target_link_libraries(${name} PRIVATE ${T_LINK} GTest::gtest GTest::gmock)
   if(NOT T_NP)
     target_link_libraries(${name} PRIVATE GTest::gtest_main)
     add_test(NAME ${name} COMMAND ${name})

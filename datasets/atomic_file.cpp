@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "hypernet/error.h"
+#include "base/error.h"
 
 namespace tal {
 

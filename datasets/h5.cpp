@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "hypernet/error.h"
+#include "base/error.h"
 
 namespace tal {
 namespace {
@@ -420,7 +420,5 @@ void H5File::set_attr(const std::string& object, const std::string& name, const 
   const char* p = value.c_str();
   if (a.id < 0 || H5Awrite(a.id, type.id, &p) < 0) fail(object, "cannot write attribute '" + name + "'");
 }
-
-void H5File::flush() { H5Fflush(file_, H5F_SCOPE_GLOBAL); }
 
 }  // namespace tal

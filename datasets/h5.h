@@ -53,8 +53,6 @@ class H5File {
     set_attr(object, name, std::string(value));
   }
 
-  void flush();
-
  private:
   [[noreturn]] void fail(const std::string& object, const std::string& what) const;
   hid_t open_object(const std::string& object) const;

@@ -7,8 +7,9 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <vector>
 
-#include "hypernet/error.h"
+#include "base/error.h"
 
 namespace tal {
 namespace {
@@ -45,32 +46,40 @@ void on_jpeg_error(j_common_ptr info) {
   std::longjmp(err->jump, 1);
 }
 
+// libjpeg reports errors by longjmp. Only C frames lie between the longjmp inside libjpeg and the setjmp here;
+// this frame has no locals at all, and everything it writes (decoder state, pixels) lives in the caller's
+// frame, which the jump does not leave. That keeps the jump well-defined in C++.
+bool decode_jpeg_into(FILE* file, jpeg_decompress_struct* info, JpegError* err, std::vector<uint8_t>* pixels) {
+  info->err = jpeg_std_error(&err->mgr);
+  err->mgr.error_exit = on_jpeg_error;
+  if (setjmp(err->jump)) {
+    jpeg_destroy_decompress(info);
+    return false;
+  }
+  jpeg_create_decompress(info);
+  jpeg_stdio_src(info, file);
+  jpeg_read_header(info, TRUE);
+  info->out_color_space = JCS_RGB;
+  jpeg_start_decompress(info);
+  pixels->resize(static_cast<size_t>(info->output_height) * info->output_width * 3);
+  while (info->output_scanline < info->output_height) {
+    JSAMPROW row = pixels->data() + static_cast<size_t>(info->output_scanline) * info->output_width * 3;
+    jpeg_read_scanlines(info, &row, 1);
+  }
+  jpeg_finish_decompress(info);
+  jpeg_destroy_decompress(info);
+  return true;
+}
+
 at::Tensor decode_jpeg(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
   TAL_REQUIRE(file, path, ": cannot open");
-  jpeg_decompress_struct info;
-  JpegError err;
-  info.err = jpeg_std_error(&err.mgr);
-  err.mgr.error_exit = on_jpeg_error;
-  at::Tensor out;
-  if (setjmp(err.jump)) {
-    jpeg_destroy_decompress(&info);
-    throw Error(path + ": cannot decode JPEG (" + err.message + ")");
-  }
-  jpeg_create_decompress(&info);
-  jpeg_stdio_src(&info, file.get());
-  jpeg_read_header(&info, TRUE);
-  info.out_color_space = JCS_RGB;
-  jpeg_start_decompress(&info);
-  out = at::empty({static_cast<int64_t>(info.output_height), static_cast<int64_t>(info.output_width), 3}, at::kByte);
-  auto* data = out.data_ptr<uint8_t>();
-  while (info.output_scanline < info.output_height) {
-    JSAMPROW row = data + static_cast<size_t>(info.output_scanline) * info.output_width * 3;
-    jpeg_read_scanlines(&info, &row, 1);
-  }
-  jpeg_finish_decompress(&info);
-  jpeg_destroy_decompress(&info);
-  return out.permute({2, 0, 1}).contiguous();
+  jpeg_decompress_struct info{};
+  JpegError err{};
+  std::vector<uint8_t> pixels;
+  TAL_REQUIRE(decode_jpeg_into(file.get(), &info, &err, &pixels), path, ": cannot decode JPEG (", err.message, ")");
+  const auto h = static_cast<int64_t>(info.output_height), w = static_cast<int64_t>(info.output_width);
+  return at::from_blob(pixels.data(), {h, w, 3}, at::kByte).permute({2, 0, 1}).contiguous();
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include <map>
 
 #include "datasets/image_decode.h"
-#include "hypernet/error.h"
+#include "base/error.h"
 
 namespace tal {
 namespace fs = std::filesystem;

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <numeric>
 
-#include "hypernet/error.h"
-#include "hypernet/zoo.h"
+#include "base/error.h"
+#include "base/rng.h"
 
 namespace tal {
 

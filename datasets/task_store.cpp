@@ -5,7 +5,7 @@
 
 #include "datasets/atomic_file.h"
 #include "datasets/h5.h"
-#include "hypernet/error.h"
+#include "base/error.h"
 
 namespace tal {
 
@@ -72,11 +72,6 @@ void write_task_store(const std::string& path, const StoreMeta& meta, const Spli
       f.write(std::string("/") + name + "/labels", d->labels.to(at::kLong));
     }
   });
-}
-
-int64_t TaskStore::default_memory_limit() {
-  const char* v = std::getenv("TAL_DATA_MEMORY_LIMIT");
-  return v && *v ? std::stoll(v) : (int64_t{2} << 30);
 }
 
 TaskStore::TaskStore(const std::string& path, int64_t memory_limit) : path_(path) {

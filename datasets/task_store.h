@@ -44,8 +44,8 @@ class TaskStore {
  public:
   static constexpr int64_t kBlock = 1024;
   static constexpr int64_t kCachedBlocks = 64;
-  static int64_t default_memory_limit();  // TAL_DATA_MEMORY_LIMIT (bytes) or 2 GiB
-  explicit TaskStore(const std::string& path, int64_t memory_limit = default_memory_limit());
+  static constexpr int64_t kDefaultMemoryLimit = int64_t{2} << 30;  // data.memory_limit
+  explicit TaskStore(const std::string& path, int64_t memory_limit = kDefaultMemoryLimit);
   ~TaskStore();
   const std::string& path() const { return path_; }
   const StoreMeta& meta() const { return meta_; }

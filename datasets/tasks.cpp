@@ -7,21 +7,15 @@
 #include <numeric>
 #include <set>
 
-#include "hypernet/error.h"
-#include "hypernet/suggest.h"
-#include "hypernet/zoo.h"
+#include "base/error.h"
+#include "base/suggest.h"
+#include "base/hash.h"
+#include "base/rng.h"
 
 namespace tal {
 namespace {
 
 const std::vector<std::string> kTaskKeys = {"name", "dataset", "classes", "transform", "flip", "crop_padding", "heldout"};
-const std::vector<std::string> kTransforms = {"none", "rotate90", "rotate180", "rotate270", "invert", "hflip", "rgb32"};
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
 
 template <class T>
 T scalar(const YAML::Node& node, const std::string& where, const char* what) {
@@ -34,12 +28,15 @@ T scalar(const YAML::Node& node, const std::string& where, const char* what) {
 
 }  // namespace
 
+const std::vector<std::string>& task_transform_names() {
+  static const std::vector<std::string> names = {"none", "rotate90", "rotate180", "rotate270", "invert", "hflip", "rgb32"};
+  return names;
+}
+
 std::string TaskDef::hash() const {
   std::string canon = dataset + "|" + transform;
   for (const auto& c : classes) canon += "|" + c;
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(canon)));
-  return buf;
+  return stable_hash_hex(canon);
 }
 
 std::vector<TaskDef> load_task_suite(const std::string& path) {
@@ -83,9 +80,8 @@ std::vector<TaskDef> load_task_suite(const std::string& path) {
     }
     if (node["transform"]) {
       t.transform = scalar<std::string>(node["transform"], where + ": key 'transform'", "a string");
-      TAL_REQUIRE(std::find(kTransforms.begin(), kTransforms.end(), t.transform) != kTransforms.end(), where,
-                  ": key 'transform': unknown '", t.transform,
-                  "' (expected none, rotate90, rotate180, rotate270, invert or hflip)");
+      TAL_REQUIRE(is_one_of(t.transform, task_transform_names()), where, ": key 'transform': unknown '", t.transform,
+                  "' (expected ", join_choices(task_transform_names()), ")", did_you_mean(t.transform, task_transform_names()));
     }
     if (node["flip"]) t.flip = scalar<bool>(node["flip"], where + ": key 'flip'", "true or false");
     if (node["heldout"]) t.heldout = scalar<bool>(node["heldout"], where + ": key 'heldout'", "true or false");
@@ -206,7 +202,7 @@ Batch Task::load(Split s, const std::vector<int64_t>& positions, const std::vect
   return {x, at::tensor(labels, at::kLong)};
 }
 
-std::vector<Task> resolve_tasks(const std::vector<TaskDef>& defs, const std::string& data_root) {
+std::vector<Task> resolve_tasks(const std::vector<TaskDef>& defs, const std::string& data_root, int64_t memory_limit) {
   std::map<std::string, std::shared_ptr<const TaskStore>> stores;
   std::vector<Task> out;
   for (const auto& d : defs) {
@@ -216,7 +212,7 @@ std::vector<Task> resolve_tasks(const std::vector<TaskDef>& defs, const std::str
     if (!stores.count(path)) {
       TAL_REQUIRE(std::filesystem::exists(path), "task '", d.name, "': dataset ", path,
                   " not found (HINT: tal data import fashion-mnist --out ", path, ")");
-      stores[path] = std::make_shared<const TaskStore>(path);
+      stores[path] = std::make_shared<const TaskStore>(path, memory_limit);
     }
     out.emplace_back(d, stores[path]);
   }

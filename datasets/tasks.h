@@ -13,6 +13,9 @@
 
 namespace tal {
 
+// The fixed transforms a task may apply: none | rotate90 | rotate180 | rotate270 | invert | hflip | rgb32.
+const std::vector<std::string>& task_transform_names();
+
 struct TaskDef {
   std::string name;
   std::string dataset;               // task-store file, relative to data.root unless absolute
@@ -60,7 +63,8 @@ class Task {
 
 // Opens each store once and resolves every task of a suite against data_root. Throws naming task and class for a
 // class subset naming an unknown class.
-std::vector<Task> resolve_tasks(const std::vector<TaskDef>& defs, const std::string& data_root);
+std::vector<Task> resolve_tasks(const std::vector<TaskDef>& defs, const std::string& data_root,
+                                int64_t memory_limit = TaskStore::kDefaultMemoryLimit);
 
 // A permutation of 0..n-1 for an epoch: a pure function of (seed, stream, epoch).
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, uint64_t stream, int64_t epoch);

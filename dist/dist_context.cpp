@@ -6,17 +6,24 @@
 
 #include "dist/mpi_communicator.h"
 #include "dist/nccl_communicator.h"
-#include "hypernet/error.h"
+#include "base/error.h"
+#include "base/suggest.h"
 
 namespace tal {
 
+const std::vector<std::string>& dist_backend_names() {
+  static const std::vector<std::string> names = {"auto", "mpi", "nccl", "local"};
+  return names;
+}
+
 DistContext::DistContext(const std::string& backend, double watchdog_seconds) : env_(detect_launch_env()) {
-  TAL_REQUIRE(backend == "auto" || backend == "mpi" || backend == "nccl" || backend == "local",
-              "key 'dist.backend': unknown '", backend, "' (expected auto, mpi, nccl or local)");
+  TAL_REQUIRE(is_one_of(backend, dist_backend_names()), "key 'dist.backend': unknown '", backend, "' (expected ",
+              join_choices(dist_backend_names()), ")");
   const bool launched = env_.launcher != "none";
   if (backend == "local" || (backend == "auto" && !launched)) {
     TAL_REQUIRE(env_.world == 1, "key 'dist.backend': local cannot run ", env_.world, " ranks (", env_.describe(), ")");
-    comm_ = std::make_unique<LocalCommunicator>();
+    local_ = std::make_unique<LocalCommunicator>();
+    comm_ = local_.get();
     return;
   }
   int initialized = 0;
@@ -27,15 +34,16 @@ DistContext::DistContext(const std::string& backend, double watchdog_seconds) : 
     we_initialized_mpi_ = true;
   }
   mpi_ = std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, watchdog_seconds);
+  comm_ = mpi_.get();
   if (backend == "nccl") {
-    comm_ = make_nccl_communicator(*mpi_, env_.local_rank);
-  } else {
-    comm_ = std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, watchdog_seconds);
+    nccl_ = make_nccl_communicator(*mpi_, env_.local_rank);
+    comm_ = nccl_.get();
   }
 }
 
 DistContext::~DistContext() {
-  comm_.reset();
+  comm_ = nullptr;
+  nccl_.reset();
   mpi_.reset();
   if (we_initialized_mpi_) {
     int finalized = 0;

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dist/communicator.h"
 #include "dist/launch_env.h"
@@ -12,9 +13,12 @@ namespace tal {
 
 class MpiCommunicator;
 
+// auto (MPI when launched as several ranks, else local) | mpi | nccl | local.
+const std::vector<std::string>& dist_backend_names();
+
 class DistContext {
  public:
-  // backend: auto (MPI when launched as several ranks, else local) | mpi | nccl | local.
+  // `backend`: one of dist_backend_names().
   DistContext(const std::string& backend, double watchdog_seconds);
   ~DistContext();
   DistContext(const DistContext&) = delete;
@@ -22,15 +26,16 @@ class DistContext {
 
   Communicator& comm() { return *comm_; }
   const LaunchEnv& env() const { return env_; }
-  bool mpi_initialized() const { return we_initialized_mpi_; }
   // Ends every rank of the job (MPI_Abort) after an error on this one; a no-op in a single process.
   [[noreturn]] static void abort_job(int code);
 
  private:
   LaunchEnv env_;
   bool we_initialized_mpi_ = false;
-  std::unique_ptr<MpiCommunicator> mpi_;
-  std::unique_ptr<Communicator> comm_;
+  std::unique_ptr<MpiCommunicator> mpi_;   // the MPI backend, and the side channel NCCL is bootstrapped over
+  std::unique_ptr<Communicator> nccl_;
+  std::unique_ptr<Communicator> local_;
+  Communicator* comm_ = nullptr;           // the one of the above this run uses
 };
 
 }  // namespace tal

@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "hypernet/error.h"
+#include "base/error.h"
 
 namespace tal {
 namespace {

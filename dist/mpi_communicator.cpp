@@ -6,7 +6,7 @@
 #include <string>
 #include <thread>
 
-#include "hypernet/error.h"
+#include "base/error.h"
 
 namespace tal {
 namespace {

@@ -1,6 +1,6 @@
 #include "dist/nccl_communicator.h"
 
-#include "hypernet/error.h"
+#include "base/error.h"
 
 #ifdef TAL_HAVE_NCCL
 #include <cuda_runtime.h>
@@ -120,12 +120,6 @@ std::unique_ptr<Communicator> make_nccl_communicator(MpiCommunicator& mpi, int l
   return std::make_unique<NcclCommunicator>(mpi, local_rank);
 }
 
-int nccl_version() {
-  int v = 0;
-  ncclGetVersion(&v);
-  return v;
-}
-
 #else
 
 bool nccl_available(std::string* why_not) {
@@ -138,8 +132,6 @@ std::unique_ptr<Communicator> make_nccl_communicator(MpiCommunicator&, int) {
   nccl_available(&why);
   throw Error("dist.backend=nccl: " + why);
 }
-
-int nccl_version() { return 0; }
 
 #endif
 

@@ -16,6 +16,4 @@ bool nccl_available(std::string* why_not);
 // Throws with a clear reason where NCCL cannot run. `local_rank` picks the GPU.
 std::unique_ptr<Communicator> make_nccl_communicator(MpiCommunicator& mpi, int local_rank);
 
-int nccl_version();  // 0 when not compiled in
-
 }  // namespace tal

@@ -29,6 +29,8 @@ struct GraphNode {
   std::string name;              // tracer label: parameter name, "input", "AddBackward0", "SoftmaxBackward0"
 };
 
+constexpr std::array<int64_t, 4> kNoShape = {-1, -1, -1, -1};
+
 struct Graph {
   ArchSpec spec;
   std::vector<GraphNode> nodes;

@@ -1,6 +1,6 @@
 #include "hypernet/graph_batch.h"
 
-#include "hypernet/error.h"
+#include "base/error.h"
 
 namespace tal {
 

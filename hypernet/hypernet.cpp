@@ -5,7 +5,8 @@
 #include <functional>
 #include <map>
 
-#include "hypernet/error.h"
+#include "base/error.h"
+#include "base/hash.h"
 #include "hypernet/modules.h"
 #include "hypernet/param_binding.h"
 #include "hypernet/shape_vocab.h"
@@ -25,7 +26,7 @@ struct SeededGlobalGenerator {
   at::Tensor state;
 };
 
-uint64_t spec_seed(const ArchSpec& spec) { return std::hash<std::string>{}(spec.str()); }
+uint64_t spec_seed(const ArchSpec& spec) { return stable_hash(spec.str()); }
 
 struct Member {
   int64_t graph;

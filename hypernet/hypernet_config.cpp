@@ -2,13 +2,19 @@
 
 #include <sstream>
 
-#include "hypernet/error.h"
+#include "base/error.h"
+#include "base/suggest.h"
 
 namespace tal {
 
+const std::vector<std::string>& hypernet_variant_names() {
+  static const std::vector<std::string> names = {"ghn3", "logah", "tal"};
+  return names;
+}
+
 void HypernetConfig::validate(const std::string& origin) const {
-  TAL_REQUIRE(variant == "ghn3" || variant == "logah" || variant == "tal", origin, ": key 'hypernet.variant': unknown '",
-              variant, "' (expected ghn3, logah or tal)");
+  TAL_REQUIRE(is_one_of(variant, hypernet_variant_names()), origin, ": key 'hypernet.variant': unknown '", variant,
+              "' (expected ", join_choices(hypernet_variant_names()), ")");
   auto positive = [&](const char* key, int64_t v) {
     TAL_REQUIRE(v > 0, origin, ": key 'hypernet.", key, "': must be positive, got ", v);
   };

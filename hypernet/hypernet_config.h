@@ -4,8 +4,12 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tal {
+
+// ghn3 (tiled decoder) | logah (low-rank decoder) | tal (logah + task FiLM)
+const std::vector<std::string>& hypernet_variant_names();
 
 struct HypernetConfig {
   std::string variant = "logah";  // ghn3 (tiled decoder) | logah (low-rank decoder) | tal (logah + task FiLM)

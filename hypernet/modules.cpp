@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "hypernet/error.h"
+#include "base/error.h"
 
 namespace tal::modules {
 namespace nn = torch::nn;

@@ -2,25 +2,25 @@
 
 #include <cmath>
 
-#include "hypernet/error.h"
+#include <unordered_map>
+
+#include "base/error.h"
+#include "hypernet/family.h"
 
 namespace tal {
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 }  // namespace
 
 std::vector<NodeBinding> bind_nodes(const Graph& graph, const std::array<int64_t, 4>& max_shape) {
-  const auto table = param_table(graph.spec);
+  std::unordered_map<std::string, std::vector<int64_t>> table;
+  for (auto& p : param_table(graph.spec)) table.emplace(p.name, std::move(p.shape));
   auto shape_of = [&](const std::string& name) -> const std::vector<int64_t>& {
-    for (const auto& p : table)
-      if (p.name == name) return p.shape;
-    TAL_ASSERT(false, "no parameter ", name);
+    const auto it = table.find(name);
+    TAL_ASSERT(it != table.end(), "no parameter ", name);
+    return it->second;
   };
   // GHN-3's min_sz: cap at max_shape, round multiples of 3 up to multiples of 4, snap >= max/2 to max.
   auto round_dim = [&](int64_t v, int j) {
@@ -132,23 +132,14 @@ at::Tensor tile_to(const at::Tensor& w_in, const std::vector<int64_t>& t, const 
 
 at::Tensor normalize_predicted(const ArchSpec& spec, const PredictedTensor& t, const at::Tensor& p) {
   if (p.dim() == 1) return t.is_weight ? 2 * at::sigmoid(0.5 * p) : at::tanh(0.2 * p);
-  const bool gpt2 = spec.family == Family::Gpt2;
-  if (gpt2 && (t.name == "transformer.wte.weight" || t.name == "transformer.wpe.weight")) return p;  // embeddings
-  // The reference leaves [1, T, C] positional encodings with C >= 11 unscaled (and fails for narrower ViTs);
-  // we recognise them by name so any width works.
-  if (t.name == "encoder.pos_embedding") return p;
+  const PredictedScaling family = spec.family().scaling(spec, t.name);
+  if (family.raw) return p;
   const auto sz = p.sizes();
   const bool no_relu = p.dim() > 2 && (sz[1] == 1 || sz[2] < sz[3]);
   const double beta = no_relu ? 1.0 : 2.0;
   double scale = std::sqrt(beta / static_cast<double>(p[0].numel()));
-  if (gpt2 && ends_with(t.name, "c_proj.weight")) scale /= std::sqrt(2.0 * static_cast<double>(spec.depth));
+  if (family.divisor != 1.0) scale /= family.divisor;
   return p * scale;
-}
-
-std::string key_str(const DecodeKey& k) {
-  std::string out = "(";
-  for (size_t i = 0; i < k.dims.size(); ++i) out += (i ? "," : "") + std::to_string(k.dims[i]);
-  return out + ")";
 }
 
 }  // namespace tal

@@ -43,10 +43,8 @@ std::vector<NodeBinding> bind_nodes(const Graph& graph, const std::array<int64_t
 // prepended before tiling along channels.
 at::Tensor tile_to(const at::Tensor& w, const std::vector<int64_t>& target, const at::Tensor& class_row = {});
 
-// Fan-in scaling (x sqrt(beta / fan_in)), GPT-2 residual projections / sqrt(2 n_layer), 2·sigmoid(p/2) for 1-D
-// weights and tanh(p/5) for biases; positional encodings and GPT-2 embeddings are left as they are.
+// Fan-in scaling (x sqrt(beta / fan_in)), 2·sigmoid(p/2) for 1-D weights and tanh(p/5) for biases, and what the
+// family adds (Family::scaling: tensors left raw, extra factors such as GPT-2's residual 1/sqrt(2 n_layer)).
 at::Tensor normalize_predicted(const ArchSpec& spec, const PredictedTensor& t, const at::Tensor& p);
-
-std::string key_str(const DecodeKey& k);
 
 }  // namespace tal

@@ -2,8 +2,6 @@
 
 namespace tal {
 
-std::string reference_name(const std::string& ours) { return ours; }
-
 bool is_reference_only_name(const std::string& name) {
   return name.rfind("decoder.l1.", 0) == 0 || name.rfind("decoder.seq.1.", 0) == 0;
 }

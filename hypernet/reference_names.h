@@ -1,6 +1,6 @@
 // The one place where our parameter names meet the reference implementations' state_dict names.
 // Our modules are named like the references (gnn.0.attn.to_qkv.weight, decoder.mlp.fc.0.weight, gnn.0.TEN...),
-// so the mapping is the identity; what remains are reference tensors we deliberately do not have.
+// so a parameter has the same name in both; what remains are reference tensors we deliberately do not have.
 #pragma once
 
 #include <string>
@@ -8,9 +8,6 @@
 #include "hypernet/hypernet_config.h"
 
 namespace tal {
-
-// The reference state_dict key holding our parameter `ours`.
-std::string reference_name(const std::string& ours);
 
 // Reference tensors without a counterpart here: LoGAH HEAD's `decoder.l1.*` (a Linear(r, r) never used in the
 // forward pass; absent at LoGAH c65ff40 and in TAL) and `decoder.seq.1.*` (a second name of `decoder.l2`).

@@ -7,7 +7,6 @@ packages=(
   cmake ninja-build g++ ccache pkg-config
   libtorch-dev libopenblas0-openmp
   libopenmpi-dev openmpi-bin libhdf5-dev
-  libboost-program-options-dev libboost-filesystem-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev
   libpng-dev libjpeg-dev zlib1g-dev
   dataset-fashion-mnist

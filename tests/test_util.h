@@ -1,4 +1,5 @@
-// Helpers shared by the test binaries: where fixtures live, and tensor comparison that names the worst element.
+// Helpers shared by the test binaries: where fixtures live, fresh temporary directories, and tensor comparison
+// that names the worst element.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -23,6 +24,27 @@ inline std::string reference_fixture() {
 }
 
 inline std::string golden_dir() { return env_or("TAL_GOLDEN_DIR", "tests/golden"); }
+
+// A directory of its own under $TMPDIR (mkdtemp), removed with everything in it when the object goes.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "tal-test-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
 
 // |a - b| <= atol + rtol * |b| elementwise; on failure, the message names the worst element.
 inline ::testing::AssertionResult all_close(const std::string& what, const at::Tensor& actual,

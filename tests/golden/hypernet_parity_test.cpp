@@ -53,7 +53,7 @@ TEST_P(HypernetParity, ReproducesEveryReferenceTensor) {
   // Load with the one name mapping; every reference tensor must be used or be a known reference-only name.
   std::set<std::string> used;
   net.load([&](const std::string& ours) {
-    const std::string theirs = reference_name(ours);
+    const std::string& theirs = ours;  // our modules carry the reference names
     used.insert(theirs);
     return f.exists("/" + fam + "/weights/" + theirs) ? f.read("/" + fam + "/weights/" + theirs) : at::Tensor();
   });
@@ -135,7 +135,7 @@ TEST_P(HypernetParity, ReproducesEveryReferenceTensor) {
         }
       }
       EXPECT_EQ(checked + 1, static_cast<int>(param_table(spec).size()));  // everything but class_token
-      const auto logits = vit_forward(spec, params, images);
+      const auto logits = target_forward(spec, params, images);
       const auto ref_logits = f.read("/" + fam + "/logits/" + sub + gname);
       EXPECT_TRUE(test::all_close("logits", logits, ref_logits, 1e-4, 1e-4 * ref_logits.abs().max().item<double>()));
     }

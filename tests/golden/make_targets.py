@@ -78,11 +78,25 @@ class GPT2(nn.Module):
         self.transformer.ln_f = nn.LayerNorm(s["width"], eps=1e-5)
         self.lm_head = nn.Linear(s["width"], s["vocab"], bias=False)
 
-    def forward(self, ids):
+    def hidden(self, ids):
         x = self.transformer.wte(ids) + self.transformer.wpe(torch.arange(ids.shape[1]))
         for block in self.transformer.h:
             x = block(x)
-        return self.lm_head(self.transformer.ln_f(x))
+        return self.transformer.ln_f(x)
+
+    def forward(self, ids):
+        return self.lm_head(self.hidden(ids))
+
+    def features(self, ids):
+        """The mean final hidden state over the sequence: what a GPT-2 task embedding averages."""
+        return self.hidden(ids).mean(1)
+
+
+def vit_features(model, x):
+    """torchvision's encoder output at the class token (after the final LayerNorm): the ViT's feature."""
+    tokens = model._process_input(x)
+    tokens = torch.cat([model.class_token.expand(x.shape[0], -1, -1), tokens], dim=1)
+    return model.encoder(tokens)[:, 0]
 
 
 def randomize(model):
@@ -95,7 +109,7 @@ def randomize(model):
                 p.copy_(0.05 * torch.randn_like(p))
 
 
-def dump(f, group, spec, model, x, is_tokens):
+def dump(f, group, spec, model, x, is_tokens, features):
     g = f.create_group(group)
     g.attrs["spec"] = spec
     if not is_tokens:
@@ -112,6 +126,8 @@ def dump(f, group, spec, model, x, is_tokens):
     g.create_dataset("probe", data=probe.numpy())
     if not is_tokens:
         g.create_dataset("input_grad", data=x.grad.numpy())
+    with torch.no_grad():
+        g.create_dataset("features", data=features(x.detach()).numpy())
 
 
 def main(out):
@@ -128,12 +144,12 @@ def main(out):
             randomize(model)
             model.eval()
             x = torch.randn(3, s["channels"], s["image"], s["image"])
-            dump(f, f"vit/{i}", spec_str("vit", s), model, x, False)
+            dump(f, f"vit/{i}", spec_str("vit", s), model, x, False, lambda t, m=model: vit_features(m, t))
         for i, s in enumerate(GPTS):
             model = GPT2(s)
             randomize(model)
             ids = torch.randint(0, s["vocab"], (2, s["context"] - 2))
-            dump(f, f"gpt2/{i}", spec_str("gpt2", s), model, ids, True)
+            dump(f, f"gpt2/{i}", spec_str("gpt2", s), model, ids, True, model.features)
 
 
 if __name__ == "__main__":

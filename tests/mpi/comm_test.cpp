@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "dist/dist_context.h"
-#include "hypernet/error.h"
+#include "base/error.h"
 
 namespace tal {
 namespace {

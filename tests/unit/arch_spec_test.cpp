@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "hypernet/arch_spec.h"
-#include "hypernet/error.h"
+#include "base/error.h"
 
 namespace tal {
 namespace {
@@ -17,16 +17,16 @@ std::string error_of(const std::string& text) {
 
 TEST(ArchSpec, ParsesWithFamilyDefaults) {
   const auto s = ArchSpec::parse("vit:depth=6,width=192,heads=3");
-  EXPECT_EQ(s.depth, 6);
-  EXPECT_EQ(s.mlp, 768);  // 4 * width unless given
-  EXPECT_EQ(s.patch, 16);
-  EXPECT_EQ(s.image, 224);
-  EXPECT_EQ(s.classes, 1000);
+  EXPECT_EQ(s.at("depth"), 6);
+  EXPECT_EQ(s.at("mlp"), 768);  // 4 * width unless given
+  EXPECT_EQ(s.at("patch"), 16);
+  EXPECT_EQ(s.at("image"), 224);
+  EXPECT_EQ(s.at("classes"), 1000);
   EXPECT_EQ(ArchSpec::parse(s.str()), s);
   EXPECT_EQ(s.id(), "vit-d6-w192-h3-m768-p16-i224-c3-k1000");
   const auto g = ArchSpec::parse("gpt2:depth=2,width=64,heads=4,vocab=100,context=32");
-  EXPECT_EQ(g.family, Family::Gpt2);
-  EXPECT_EQ(g.mlp, 256);
+  EXPECT_EQ(g.family_name(), "gpt2");
+  EXPECT_EQ(g.at("mlp"), 256);
   EXPECT_EQ(ArchSpec::parse(g.str()), g);
 }
 

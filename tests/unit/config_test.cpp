@@ -3,9 +3,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "hypernet/error.h"
-#include "trainer/command_line.h"
-#include "trainer/options.h"
+#include "base/error.h"
+#include "tests/test_util.h"
+#include "trainer/config/command_line.h"
+#include "trainer/config/shared_options.h"
 
 namespace tal {
 namespace {
@@ -32,10 +33,11 @@ OptionTable<TestOptions> table() {
 }
 
 std::string write_yaml(const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("tal_config_test_" + std::to_string(std::hash<std::string>{}(text)) + ".yaml");
+  static const test::TempDir dir;
+  static int n = 0;
+  const auto path = dir.file("config_" + std::to_string(n++) + ".yaml");
   std::ofstream(path) << text;
-  return path.string();
+  return path;
 }
 
 std::string error_of(const std::vector<std::string>& args) {
@@ -92,6 +94,41 @@ TEST(Config, DumpRoundTrips) {
   EXPECT_EQ(again.tasks, (std::vector<std::string>{"p", "q"}));
   EXPECT_NE(t.help().find("hypernet.hidden"), std::string::npos);
   EXPECT_NE(t.help().find("--lr"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tal
+
+namespace tal {
+namespace {
+
+// A value with ':' (a spec string) is an override when the text before '=' is a key; a spec stays positional.
+TEST(Config, OverrideValuesMayHoldSpecs) {
+  const auto cl = parse_command_line({"ancestry.arch=vit:depth=2,width=32", "vit:depth=6"}, [](const std::string&) {
+    return FlagInfo{};
+  });
+  ASSERT_EQ(cl.overrides.size(), 1u);
+  EXPECT_EQ(cl.overrides[0].key, "ancestry.arch");
+  EXPECT_EQ(cl.overrides[0].text, "vit:depth=2,width=32");
+  EXPECT_EQ(cl.positionals, std::vector<std::string>{"vit:depth=6"});
+}
+
+// The environment feeds the keys a table has, with its own origin in messages.
+TEST(Config, EnvironmentSettingsNameTheirVariable) {
+  const auto got = environment_settings([](const std::string& k) { return k == "data.memory_limit"; },
+                                        [](const char* name) -> const char* {
+                                          return std::string(name) == "TAL_DATA_MEMORY_LIMIT" ? "lots" : nullptr;
+                                        });
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].key, "data.memory_limit");
+  try {
+    parse_value(OptType::Int, got[0]);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("environment variable TAL_DATA_MEMORY_LIMIT: key 'data.memory_limit': expected an integer"),
+              std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(environment_settings([](const std::string&) { return false; }, [](const char*) { return "1"; }).empty());
 }
 
 }  // namespace

@@ -14,14 +14,17 @@
 #include "datasets/task_sampler.h"
 #include "datasets/task_store.h"
 #include "datasets/tasks.h"
-#include "hypernet/error.h"
+#include "base/error.h"
+#include "tests/test_util.h"
 
 namespace tal {
 namespace {
 namespace fs = std::filesystem;
 
+// A directory of this process's own temporary directory, emptied first.
 fs::path fresh_dir(const std::string& name) {
-  const auto d = fs::temp_directory_path() / ("tal_data_test_" + name);
+  static const test::TempDir scratch;
+  const auto d = scratch.path() / name;
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -199,7 +202,7 @@ TEST(Importers, CifarBinary) {
 
 // A small real store for task tests: 40 train / 20 test images of 4 classes.
 std::string small_store() {
-  const auto path = (fs::temp_directory_path() / "tal_data_test_small.h5").string();
+  const auto path = (fresh_dir("small") / "small.h5").string();
   StoreMeta meta{"small", "test", {"a", "b", "c", "d"}, {0.5}, {0.25}};
   auto make = [](int n) {
     SplitData s{at::randint(0, 256, {n, 1, 6, 6}, at::kLong).to(at::kByte), at::arange(n, at::kLong) % 4};
@@ -328,47 +331,6 @@ TEST(Prefetcher, DeliversItemsInOrder) {
   Prefetcher<int64_t> p([](int64_t i) { return i * i; }, 10);
   for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(p.get(i), i * i);
   EXPECT_EQ(p.get(3), 9);  // out-of-order access still works
-}
-
-}  // namespace
-}  // namespace tal
-
-#include "trainer/task_embeddings.h"
-
-namespace tal {
-namespace {
-
-TEST(TaskEmbeddings, RecomputedOnlyWhenTaskOrAncestryChanges) {
-  const auto store_path = small_store();
-  AncestryModel ancestry;
-  ancestry.spec = ArchSpec::parse("vit:depth=1,width=8,heads=2,patch=3,image=6,channels=1,classes=4");
-  ancestry.params = init_params(ancestry.spec, 1);
-  ancestry.params["heads.head.weight"].normal_();
-  ancestry.content_hash = params_hash(ancestry.params);
-  TaskDef a{"a", store_path, {"a", "b"}, "none", false, 0, false};
-  TaskDef b{"b", store_path, {}, "invert", false, 0, false};
-  auto tasks = resolve_tasks({a, b}, "/");
-  const auto path = (fresh_dir("embed") / "emb.h5").string();
-  auto r = update_task_embeddings(path, ancestry, tasks);
-  EXPECT_EQ(r.computed.size(), 2u);
-  r = update_task_embeddings(path, ancestry, tasks);
-  EXPECT_EQ(r.reused.size(), 2u);
-  auto emb = load_task_embeddings(path, tasks, ancestry.content_hash);
-  // The embedding is the mean class-token feature over the task's training images.
-  std::vector<int64_t> all;
-  for (int64_t i = 0; i < tasks[0].size(Split::Train); ++i) all.push_back(i);
-  const auto expected = vit_features(ancestry.spec, ancestry.params, tasks[0].load(Split::Train, all).images).mean(0);
-  EXPECT_TRUE(at::allclose(emb.at("a"), expected, 1e-5, 1e-6));
-  EXPECT_FALSE(at::allclose(emb.at("a"), emb.at("b")));
-
-  b.transform = "rotate90";  // task definition changed -> only b recomputed, and stale until then
-  auto changed = resolve_tasks({a, b}, "/");
-  auto msg = error_of([&] { load_task_embeddings(path, changed, ancestry.content_hash); });
-  EXPECT_NE(msg.find("task 'b' is stale"), std::string::npos) << msg;
-  r = update_task_embeddings(path, ancestry, changed);
-  EXPECT_EQ(r.computed, std::vector<std::string>{"b"});
-  msg = error_of([&] { load_task_embeddings(path, changed, "another-ancestry"); });
-  EXPECT_NE(msg.find("another ancestry model"), std::string::npos) << msg;
 }
 
 }  // namespace

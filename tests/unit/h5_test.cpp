@@ -5,13 +5,15 @@
 
 #include "datasets/atomic_file.h"
 #include "datasets/h5.h"
-#include "hypernet/error.h"
+#include "base/error.h"
+#include "tests/test_util.h"
 
 namespace tal {
 namespace {
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("tal_h5_test_" + name)).string();
+  static const test::TempDir scratch;
+  return scratch.file(name);
 }
 
 TEST(H5File, RoundTripsTensorsStringsAndAttributes) {
@@ -80,8 +82,11 @@ TEST(AtomicFile, FailureLeavesTheOldFileUntouched) {
                Error);
   H5File f(path, H5File::Mode::Read);
   EXPECT_EQ(f.attr_int("/", "version"), 1);
+  // No temporary left behind (it is named ".atomic.h5.tmp-PID" beside the target).
+  int leftovers = 0;
   for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
-    EXPECT_EQ(e.path().filename().string().find(".tal_h5_test_atomic.h5.tmp"), std::string::npos);
+    leftovers += e.path().filename().string().rfind(".atomic.h5.tmp", 0) == 0;
+  EXPECT_EQ(leftovers, 0);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "hypernet/error.h"
+#include "base/error.h"
 #include "hypernet/hypernet.h"
 #include "hypernet/param_binding.h"
 
@@ -41,7 +41,7 @@ void gradient_check(const std::string& variant) {
   const auto task = at::randn({6}, at::kDouble);
   auto loss_fn = [&]() {
     auto params = net.predict({&graph}, variant == "tal" ? task : at::Tensor())[0];
-    auto logits = vit_forward(kVit, params, images);
+    auto logits = target_forward(kVit, params, images);
     return at::cross_entropy_loss(logits, labels) + 3e-5 * predicted_norm_sum(params);
   };
   auto named = net.named_parameters();
@@ -96,8 +96,8 @@ TEST(Hypernet, PredictsEveryParameterWithItsShape) {
       }
       EXPECT_EQ(preds[i].size() + 1, param_table(spec).size());
       // Predicted ViTs run.
-      const auto logits = vit_forward(spec, preds[i], at::randn({2, spec.channels, spec.image, spec.image}));
-      EXPECT_EQ(logits.size(1), spec.classes);
+      const auto logits = target_forward(spec, preds[i], at::randn({2, spec.at("channels"), spec.at("image"), spec.at("image")}));
+      EXPECT_EQ(logits.size(1), spec.at("classes"));
     }
   }
 }

@@ -3,7 +3,7 @@
 #include <map>
 
 #include "dist/launch_env.h"
-#include "hypernet/error.h"
+#include "base/error.h"
 
 namespace tal {
 namespace {

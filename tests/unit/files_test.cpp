@@ -1,0 +1,173 @@
+// The file formats of trainer/files: checkpoints (latest pointer, retention, round trip, refusal of other files),
+// task-embedding files, and task embeddings computed from an ancestry model.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "base/error.h"
+#include "datasets/h5.h"
+#include "datasets/task_store.h"
+#include "hypernet/targets.h"
+#include "tests/test_util.h"
+#include "trainer/files/ancestry_file.h"
+#include "trainer/files/checkpoint.h"
+#include "trainer/files/task_embeddings_file.h"
+#include "trainer/files/zoo_file.h"
+#include "trainer/train/task_embedding.h"
+
+namespace tal {
+namespace {
+namespace fs = std::filesystem;
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+Checkpoint tiny_checkpoint(int64_t step) {
+  Checkpoint c;
+  c.state.step = step;
+  c.state.cursors = {step * 8, 3};
+  c.weights = {{"a.weight", at::full({2, 2}, static_cast<float>(step))}, {"b", at::ones({3})}};
+  c.exp_avg = {{"a.weight", at::zeros({2, 2})}, {"b", at::zeros({3})}};
+  c.exp_avg_sq = c.exp_avg;
+  c.config_yaml = "run:\n  seed: 1\n";
+  c.hypernet_variant = "logah";
+  c.hypernet_describe = "logah test";
+  c.rng = {at::arange(10, at::kByte)};
+  return c;
+}
+
+TEST(Checkpoints, LatestRetentionAndRoundTrip) {
+  const test::TempDir dir;
+  const auto run = dir.path() / "run";
+  EXPECT_EQ(latest_checkpoint(run.string()), "");
+  int midway = 0;
+  for (int64_t s = 1; s <= 10; ++s)
+    write_checkpoint(run.string(), tiny_checkpoint(s), {/*keep=*/2, /*keep_every=*/4}, [&] { ++midway; });
+  EXPECT_EQ(midway, 10);  // the hook runs once per write, half-way
+  std::set<std::string> files;
+  for (const auto& e : fs::directory_iterator(checkpoint_dir(run.string()))) files.insert(e.path().filename().string());
+  EXPECT_EQ(files, (std::set<std::string>{"latest", checkpoint_name(4), checkpoint_name(8), checkpoint_name(9),
+                                          checkpoint_name(10)}));
+  const auto path = latest_checkpoint(run.string());
+  EXPECT_EQ(fs::path(path).filename().string(), checkpoint_name(10));
+  const auto c = read_checkpoint(path);
+  EXPECT_EQ(c.model, "hypernet");
+  EXPECT_EQ(c.state.step, 10);
+  EXPECT_EQ(c.state.cursors, (std::vector<int64_t>{80, 3}));
+  EXPECT_EQ(c.weights[0].first, "a.weight");  // registration order survives
+  EXPECT_TRUE(at::equal(c.weights[0].second, at::full({2, 2}, 10.f)));
+  EXPECT_EQ(c.config_yaml, "run:\n  seed: 1\n");
+  EXPECT_TRUE(at::equal(c.rng[0], at::arange(10, at::kByte)));
+  // The hypernet's weights are where h5py users (and tests/e2e/compare_checkpoints.py) look for them.
+  EXPECT_TRUE(H5File(path, H5File::Mode::Read).is_dataset("/hypernet/a.weight"));
+  // Another model shape is refused, naming the parameter.
+  const auto msg = error_of([&] { check_compatible(path, c, {{"a.weight", at::zeros({3, 2})}, {"b", at::zeros({3})}}); });
+  EXPECT_NE(msg.find("made by another hypernet"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'a.weight'"), std::string::npos) << msg;
+  // An ancestry run's checkpoint keeps its weights under /ancestry and says so.
+  auto a = tiny_checkpoint(3);
+  a.model = "ancestry";
+  const auto ap = write_checkpoint((dir.path() / "anc").string(), a, {});
+  EXPECT_EQ(read_checkpoint(ap).model, "ancestry");
+  EXPECT_TRUE(H5File(ap, H5File::Mode::Read).is_dataset("/ancestry/a.weight"));
+}
+
+TEST(Checkpoints, BadFilesAreRefusedWithOneLine) {
+  const test::TempDir dir;
+  {
+    H5File f(dir.file("zoo.h5"), H5File::Mode::Truncate);
+    f.set_attr("/", "kind", "tal-zoo");
+  }
+  EXPECT_NE(error_of([&] { read_checkpoint(dir.file("zoo.h5")); }).find("is a tal-zoo file, not a checkpoint"),
+            std::string::npos);
+  {
+    H5File f(dir.file("future.h5"), H5File::Mode::Truncate);
+    f.set_attr("/", "kind", "tal-checkpoint");
+    f.set_attr("/", "format_version", int64_t{99});
+  }
+  EXPECT_NE(error_of([&] { read_checkpoint(dir.file("future.h5")); }).find("format version 99"), std::string::npos);
+  std::ofstream(dir.file("text.h5")) << "garbage";
+  EXPECT_NE(error_of([&] { read_checkpoint(dir.file("text.h5")); }).find("not an HDF5 file"), std::string::npos);
+  const auto run = dir.path() / "dangling";
+  fs::create_directories(checkpoint_dir(run.string()));
+  std::ofstream(fs::path(checkpoint_dir(run.string())) / "latest") << "step_00000007.h5\n";
+  EXPECT_THROW(latest_checkpoint(run.string()), Error);
+}
+
+TEST(ZooFile, RoundTripsSpecsAndRefusesOtherKinds) {
+  const test::TempDir dir;
+  ZooFile z{"vit", "vits-1k", "paper", 4,
+            {ArchSpec::parse("vit:depth=2,width=64,heads=2"), ArchSpec::parse("vit:depth=3,width=96,heads=3")}};
+  write_zoo_file(dir.file("zoo.h5"), z);
+  const auto back = read_zoo_file(dir.file("zoo.h5"));
+  EXPECT_EQ(back.rules, "vits-1k");
+  EXPECT_EQ(back.seed, 4);
+  ASSERT_EQ(back.specs.size(), 2u);
+  EXPECT_EQ(back.specs[1], z.specs[1]);
+  write_checkpoint((dir.path() / "run").string(), tiny_checkpoint(1), {});
+  const auto msg = error_of([&] { read_zoo_file(latest_checkpoint((dir.path() / "run").string())); });
+  EXPECT_NE(msg.find("is a tal-checkpoint file, not a zoo file"), std::string::npos) << msg;
+}
+
+// A small real store for task tests: 40 train / 20 test images of 4 classes.
+std::string small_store(const test::TempDir& dir) {
+  const auto path = dir.file("small.h5");
+  StoreMeta meta{"small", "test", {"a", "b", "c", "d"}, {0.5}, {0.25}};
+  auto make = [](int n) {
+    return SplitData{at::randint(0, 256, {n, 1, 6, 6}, at::kLong).to(at::kByte), at::arange(n, at::kLong) % 4};
+  };
+  write_task_store(path, meta, make(40), make(20));
+  return path;
+}
+
+TEST(TaskEmbeddings, RecomputedOnlyWhenTaskOrAncestryChanges) {
+  const test::TempDir dir;
+  const auto store_path = small_store(dir);
+  AncestryModel ancestry;
+  ancestry.spec = ArchSpec::parse("vit:depth=1,width=8,heads=2,patch=3,image=6,channels=1,classes=4");
+  ancestry.params = init_params(ancestry.spec, 1);
+  ancestry.params["heads.head.weight"].normal_();
+  ancestry.content_hash = params_hash(ancestry.params);
+  TaskDef a{"a", store_path, {"a", "b"}, "none", false, 0, false};
+  TaskDef b{"b", store_path, {}, "invert", false, 0, false};
+  auto tasks = resolve_tasks({a, b}, "/");
+  const auto path = dir.file("emb.h5");
+  auto r = update_task_embeddings(path, ancestry, tasks);
+  EXPECT_EQ(r.computed.size(), 2u);
+  r = update_task_embeddings(path, ancestry, tasks);
+  EXPECT_EQ(r.reused.size(), 2u);
+  auto emb = load_task_embeddings(path, tasks, ancestry.content_hash);
+  // The embedding is the mean class-token feature over the task's training images.
+  std::vector<int64_t> all;
+  for (int64_t i = 0; i < tasks[0].size(Split::Train); ++i) all.push_back(i);
+  const auto expected = target_features(ancestry.spec, ancestry.params, tasks[0].load(Split::Train, all).images).mean(0);
+  EXPECT_TRUE(at::allclose(emb.at("a"), expected, 1e-5, 1e-6));
+  EXPECT_FALSE(at::allclose(emb.at("a"), emb.at("b")));
+
+  b.transform = "rotate90";  // task definition changed -> only b recomputed, and stale until then
+  auto changed = resolve_tasks({a, b}, "/");
+  auto msg = error_of([&] { load_task_embeddings(path, changed, ancestry.content_hash); });
+  EXPECT_NE(msg.find("task 'b' is stale"), std::string::npos) << msg;
+  r = update_task_embeddings(path, ancestry, changed);
+  EXPECT_EQ(r.computed, std::vector<std::string>{"b"});
+  msg = error_of([&] { load_task_embeddings(path, changed, "another-ancestry"); });
+  EXPECT_NE(msg.find("another ancestry model"), std::string::npos) << msg;
+
+  // tasks.embed_images: the mean over the first k training images, and a change of k recomputes.
+  r = update_task_embeddings(path, ancestry, changed, 5);
+  EXPECT_EQ(r.computed.size(), 2u);
+  const auto first5 = target_features(ancestry.spec, ancestry.params, changed[0].load(Split::Train, {0, 1, 2, 3, 4}).images).mean(0);
+  EXPECT_TRUE(at::allclose(load_task_embeddings(path, changed, "").at("a"), first5, 1e-5, 1e-6));
+  EXPECT_EQ(read_task_embeddings(path).at("a").images, 5);
+}
+
+}  // namespace
+}  // namespace tal

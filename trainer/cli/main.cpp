@@ -1,0 +1,81 @@
+// tal: the one binary. A thin dispatcher: every subcommand lives in its own file; errors are reported here, once.
+#include <c10/util/Exception.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include <functional>
+
+#include "base/error.h"
+#include "trainer/cli/commands.h"
+#include "trainer/cli/runtime.h"
+
+namespace tal {
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  std::function<int(const Args&, Runtime&)> run;
+};
+
+template <int (*F)(const Args&)>
+int without_runtime(const Args& a, Runtime&) {
+  return F(a);
+}
+
+const Command kCommands[] = {
+    {"train", "train a hypernetwork (stage 1, stage 2 or both; one process or many ranks)", run_train},
+    {"predict", "predicted weights for tasks x architectures into an HDF5 archive", without_runtime<run_predict>},
+    {"eval", "test accuracy of archived models as predicted", without_runtime<run_eval>},
+    {"inspect", "what any file TAL wrote contains", without_runtime<run_inspect>},
+    {"data", "import datasets into HDF5 task stores; summarise one", without_runtime<run_data>},
+    {"ancestry", "train the ancestry (teacher) ViT", without_runtime<run_ancestry>},
+    {"tasks", "task embeddings from the ancestry model", without_runtime<run_tasks>},
+    {"zoo", "sample architectures from the zoo rules; show one architecture's graph", without_runtime<run_zoo>},
+    {"hypernet", "parameter counts of a configured hypernetwork", without_runtime<run_hypernet>},
+    {"bench", "throughput figures: predict", run_bench},
+};
+
+int usage(int code) {
+  std::printf("tal: task-aware graph hypernetworks\n\nusage: tal COMMAND [options]\n\ncommands:\n");
+  for (const auto& c : kCommands) std::printf("  %-10s %s\n", c.name, c.summary);
+  std::printf("\n'tal COMMAND --help' lists a command's options.\n");
+  return code;
+}
+
+}  // namespace
+}  // namespace tal
+
+int main(int argc, char** argv) {
+  using namespace tal;
+  if (argc < 2) return usage(2);
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") return usage(0);
+  const Args args(argv + 2, argv + argc);
+  Runtime runtime;  // destroyed last: MPI is finalised after every command object is gone
+  for (const auto& c : kCommands) {
+    if (name != c.name) continue;
+    std::string message;
+    try {
+      return c.run(args, runtime);
+    } catch (const Error& e) {
+      message = e.what();
+    } catch (const c10::Error& e) {
+      message = e.what_without_backtrace();
+    } catch (const std::exception& e) {
+      message = e.what();
+    }
+    auto* dist = runtime.started();
+    if (dist && dist->comm().world() > 1) {
+      std::fprintf(stderr, "tal: error [rank %d]: %s\n", dist->comm().rank(), message.c_str());
+      std::fflush(stderr);
+      DistContext::abort_job(1);  // end every rank so none hangs in a collective
+    }
+    std::fprintf(stderr, "tal: error: %s\n", message.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "tal: error: unknown command '%s' (see tal --help)\n", name.c_str());
+  return 2;
+}

@@ -1,0 +1,150 @@
+#include "trainer/config/commands.h"
+
+#include "base/error.h"
+#include "trainer/config/shared_options.h"
+
+namespace tal {
+namespace {
+
+using O = CommandOptions;
+
+void add_resume(OptionTable<O>& t) {
+  t.add(opt<O>("resume.from", [](auto& o) -> auto& { return o.resume.from; },
+               "checkpoint file or run directory to resume from")
+            .alias("--resume-from"));
+  t.add(opt<O>("resume.disabled", [](auto& o) -> auto& { return o.resume.disabled; },
+               "refuse to continue a checkpoint found in run.dir")
+            .alias("--no-resume"));
+}
+
+void add_predict(OptionTable<O>& t) {
+  t.add(opt<O>("predict.checkpoint", [](auto& o) -> auto& { return o.predict.checkpoint; },
+               "checkpoint file or run directory")
+            .alias("--checkpoint"));
+  t.add(opt<O>("predict.task", [](auto& o) -> auto& { return o.predict.task; }, "task name (from the run's suite)")
+            .alias("--task"));
+  t.add(opt<O>("predict.out", [](auto& o) -> auto& { return o.predict.out; }, "archive to write or extend")
+            .alias("--out"));
+  t.add(opt<O>("predict.zoo", [](auto& o) -> auto& { return o.predict.zoo; }, "zoo file from tal zoo sample")
+            .alias("--zoo"));
+  t.add(opt<O>("predict.n", [](auto& o) -> auto& { return o.predict.n; }, "how many zoo architectures (0: all)")
+            .alias("--n")
+            .range(0));
+  t.add(opt<O>("predict.no_ema", [](auto& o) -> auto& { return o.predict.no_ema; },
+               "use raw weights even if EMA weights exist")
+            .alias("--no-ema"));
+}
+
+void add_eval(OptionTable<O>& t) {
+  t.add(opt<O>("eval.archive", [](auto& o) -> auto& { return o.eval.archive; }, "predicted-weight archive")
+            .alias("--archive"));
+  t.add(opt<O>("eval.task", [](auto& o) -> auto& { return o.eval.task; }, "task in the archive").alias("--task"));
+  t.add(opt<O>("eval.arch_id", [](auto& o) -> auto& { return o.eval.arch_id; }, "one model (default: all)")
+            .alias("--arch-id"));
+  t.add(opt<O>("eval.logits_out", [](auto& o) -> auto& { return o.eval.logits_out; },
+               "also write the first test images and each model's logits here (for checks in PyTorch)")
+            .alias("--logits-out"));
+  t.add(opt<O>("eval.probe_images", [](auto& o) -> auto& { return o.eval.probe_images; },
+               "test images written with --logits-out")
+            .range(1));
+}
+
+void add_sample(OptionTable<O>& t) {
+  t.add(opt<O>("sample.n", [](auto& o) -> auto& { return o.sample.n; }, "number of architectures")
+            .alias("--n")
+            .range(1));
+  t.add(opt<O>("sample.out", [](auto& o) -> auto& { return o.sample.out; }, "write the zoo to this HDF5 file")
+            .alias("--out"));
+}
+
+void add_import(OptionTable<O>& t) {
+  t.add(opt<O>("import.out", [](auto& o) -> auto& { return o.data_import.out; }, "task store to write")
+            .alias("--out"));
+  t.add(opt<O>("import.from", [](auto& o) -> auto& { return o.data_import.from; }, "Fashion-MNIST IDX directory")
+            .alias("--from"));
+  t.add(opt<O>("import.size", [](auto& o) -> auto& { return o.data_import.size; }, "folder: resize to SIZE x SIZE")
+            .alias("--size")
+            .range(1, 4096));
+  t.add(opt<O>("import.test_every", [](auto& o) -> auto& { return o.data_import.test_every; },
+               "folder without test/: every N-th image of a class is a test image")
+            .alias("--test-every")
+            .range(2));
+}
+
+void add_bench_step(OptionTable<O>& t) {
+  t.add(opt<O>("bench.steps", [](auto& o) -> auto& { return o.bench.steps; }, "timed steps").alias("--steps").range(1));
+  t.add(opt<O>("bench.warmup", [](auto& o) -> auto& { return o.bench.warmup; }, "untimed steps first")
+            .alias("--warmup")
+            .range(0));
+}
+
+void add_bench_repeats(OptionTable<O>& t) {
+  t.add(opt<O>("bench.repeats", [](auto& o) -> auto& { return o.bench.repeats; }, "timed repeats")
+            .alias("--repeats")
+            .range(1));
+}
+
+OptionTable<O> shared() {
+  OptionTable<O> t;
+  add_tal_options(t);
+  return t;
+}
+
+}  // namespace
+
+const std::vector<std::string>& command_names() {
+  static const std::vector<std::string> names = {
+      "train",         "predict",     "eval",        "ancestry train", "tasks embed",     "zoo sample",  "zoo show",
+      "hypernet info", "bench predict", "bench step", "bench allreduce", "bench loader", "data import"};
+  return names;
+}
+
+OptionTable<CommandOptions> command_table(const std::string& command) {
+  if (command == "data import") {
+    OptionTable<O> t;
+    add_import(t);
+    return t;
+  }
+  OptionTable<O> t = shared();
+  if (command == "train") {
+    t.alias("train.steps", "--steps");
+    add_resume(t);
+  } else if (command == "predict") {
+    add_predict(t);
+  } else if (command == "eval") {
+    add_eval(t);
+  } else if (command == "zoo sample") {
+    add_sample(t);
+  } else if (command == "bench predict") {
+    t.add(opt<O>("bench.arch", [](auto& o) -> auto& { return o.bench.arch; }, "architecture spec").alias("--arch"));
+    add_bench_repeats(t);
+    O defaults;
+    defaults.threads = 1;
+    t.set_defaults(defaults);
+  } else if (command == "bench step") {
+    add_bench_step(t);
+  } else if (command == "bench allreduce") {
+    add_bench_repeats(t);
+    t.add(opt<O>("bench.elements", [](auto& o) -> auto& { return o.bench.elements; },
+                 "buffer size (0: the hypernet's gradient buffer)")
+              .alias("--elements")
+              .range(0));
+  } else if (command == "bench loader") {
+    t.add(opt<O>("bench.batches", [](auto& o) -> auto& { return o.bench.batches; }, "batches to load")
+              .alias("--batches")
+              .range(1));
+  } else {
+    TAL_ASSERT(command == "ancestry train" || command == "tasks embed" || command == "zoo show" ||
+                   command == "hypernet info",
+               "no option table for command '", command, "'");
+  }
+  return t;
+}
+
+OptionTable<TalOptions> run_config_table() {
+  OptionTable<TalOptions> t;
+  add_tal_options(t);
+  return t;
+}
+
+}  // namespace tal

@@ -1,0 +1,73 @@
+// Each command's option table: the shared sections (shared_options.h) plus the command's own section, so no key
+// or flag is defined twice in one table (bench.steps is `--steps` in `tal bench step`, train.steps in `tal train`).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "trainer/config/option_table.h"
+#include "trainer/config/options.h"
+
+namespace tal {
+
+struct ResumeOptions {       // tal train
+  std::string from;          // --resume-from FILE or run directory
+  bool disabled = false;     // --no-resume: refuse to continue a checkpoint found in run.dir
+};
+
+struct BenchOptions {        // tal bench ...
+  int64_t steps = 5;         // step: timed steps
+  int64_t warmup = 2;        // step: untimed steps first
+  std::string arch = "vit:depth=12,width=192,heads=3,patch=16,image=224,channels=3,classes=1000";  // predict
+  int64_t repeats = 20;      // predict, allreduce
+  int64_t batches = 100;     // loader
+  int64_t elements = 0;      // allreduce: buffer size (0: the hypernet's gradient buffer)
+};
+
+struct PredictCommandOptions {  // tal predict
+  std::string checkpoint;       // checkpoint file or run directory
+  std::string task;
+  std::string out;
+  std::string zoo;              // zoo file from tal zoo sample
+  int64_t n = 0;                // how many of its architectures (0: all)
+  bool no_ema = false;
+};
+
+struct EvalCommandOptions {  // tal eval
+  std::string archive;
+  std::string task;
+  std::string arch_id;       // one model (default: all)
+  std::string logits_out;    // also write the first test images and each model's logits here
+  int64_t probe_images = 8;
+};
+
+struct SampleOptions {  // tal zoo sample
+  int64_t n = 1000;
+  std::string out;
+};
+
+struct ImportOptions {  // tal data import
+  std::string out;
+  std::string from = "/usr/share/datasets/fashion-mnist";
+  int64_t size = 32;
+  int64_t test_every = 10;
+};
+
+struct CommandOptions : TalOptions {
+  ResumeOptions resume;
+  BenchOptions bench;
+  PredictCommandOptions predict;
+  EvalCommandOptions eval;
+  SampleOptions sample;
+  ImportOptions data_import;
+};
+
+// "train", "predict", "eval", "ancestry train", "tasks embed", "zoo sample", "zoo show", "hypernet info",
+// "bench predict", "bench step", "bench allreduce", "bench loader", "data import".
+const std::vector<std::string>& command_names();
+// Throws (an internal error) for a name not in command_names().
+OptionTable<CommandOptions> command_table(const std::string& command);
+// The shared sections alone: what a run's checkpoint stores as its resolved configuration.
+OptionTable<TalOptions> run_config_table();
+
+}  // namespace tal

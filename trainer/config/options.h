@@ -1,0 +1,128 @@
+// Typed options of the components every command shares (DESIGN.md 4.6), one struct per section. The table entries
+// that fill them are in shared_options.h; each command's own section is in commands.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hypernet/hypernet_config.h"
+#include "hypernet/zoo.h"
+
+namespace tal {
+
+struct RunOptions {
+  std::string dir = "runs/default";
+  int64_t seed = 0;
+};
+
+struct DataOptions {
+  std::string root = "data";
+  int64_t memory_limit = int64_t{2} << 30;  // a split larger than this many bytes is streamed from disk
+};
+
+struct ZooOptions {
+  std::string family = "vit";
+  std::string rules = "vits-1k";
+  std::string profile = "paper";
+  // What the data fixes when no task says (tal zoo sample).
+  int64_t image = 32;
+  int64_t channels = 3;
+  int64_t classes = 10;
+  int64_t vocab = 50257;
+  int64_t context = 1024;
+  // Throws naming `origin` when family and rules disagree.
+  void validate(const std::string& origin) const;
+  ZooRules rules_for(const DataShape& data) const;
+  DataShape data() const;  // image, channels, classes, vocab and context above
+};
+
+struct TasksOptions {
+  std::string suite = "configs/tasks/fmnist_suite.yaml";
+  std::vector<std::string> train;    // task names for multi-task training (empty: every non-held-out task)
+  std::vector<std::string> heldout;  // task names for transfer evaluation (empty: the suite's held-out tasks)
+  std::string embeddings = "data/task_embeddings.h5";
+  double temperature = 2.0;          // p(task) ~ (n_task / N)^(1/T)
+  int64_t embed_images = 0;          // training images averaged per task embedding (0: all)
+};
+
+struct AncestryOptions {
+  std::string checkpoint = "runs/ancestry/ancestry.h5";
+  std::string dataset = "fmnist.h5";
+  std::string arch = "vit:depth=4,width=64,heads=4,mlp=128,patch=4,image=28,channels=1,classes=10";
+  int64_t epochs = 12;
+  int64_t batch = 128;
+  double lr = 2e-3;
+  double weight_decay = 0.05;
+  int64_t warmup = 300;
+  double label_smoothing = 0.1;
+  double clip = 1.0;
+  int64_t crop_padding = 2;
+  bool flip = true;
+  int64_t max_steps = 0;
+  int64_t log_every = 100;
+};
+
+// pretrain (stage 1: CE + KD from the ancestry) | multitask (stage 2) | both
+const std::vector<std::string>& train_stage_names();
+
+struct TrainOptions {
+  std::string stage = "pretrain";
+  int64_t pretrain_steps = 50;        // stage=both: stage-1 steps before train.steps of stage 2
+  std::string dataset = "fmnist.h5";  // stage-1 training data (the large dataset)
+  std::string transform = "none";     // stage-1 image transform (rgb32: grey 28x28 as RGB 32x32)
+  int64_t steps = 100;
+  int64_t meta_batch = 4;  // work units (architectures) per step
+  int64_t batch = 64;      // images per work unit
+  double lr = 3e-4;
+  double weight_decay = 0.01;
+  int64_t warmup = 10;
+  double clip = 5.0;
+  double label_smoothing = 0.1;
+  double kd_weight = 0.2;       // stage 1: (1 - w) CE + w T^2 KL(teacher || student)
+  double kd_temperature = 3.0;
+  double reg_weight = 3e-5;     // x sum of predicted-tensor Frobenius norms
+  double ema = 0.0;             // EMA decay of hypernet weights (0: off)
+  int64_t max_bad_steps = 5;    // abort after this many consecutive non-finite steps
+  int64_t log_every = 1;
+  int64_t eval_every = 0;       // evaluate held-out architectures every N steps (0: at the end only)
+  int64_t eval_archs = 2;
+  int64_t eval_images = 1000;
+  std::string init;             // stage 2: the stage-1 checkpoint to start from
+  int64_t until_step = 0;       // stop (with a checkpoint) once this step is done; resume continues the schedule
+};
+
+struct CheckpointOptions {
+  int64_t every = 0;      // steps between checkpoints (0: only at the end and on preemption)
+  int64_t keep = 3;       // keep the last K
+  int64_t keep_every = 0; // and every M-th step's (0: none)
+};
+
+struct DistOptions {
+  std::string backend = "auto";   // dist_backend_names()
+  double watchdog_seconds = 300;  // a collective that does not complete in this time aborts the job
+};
+
+// Fault injection for the end-to-end tests; off by default.
+struct DebugOptions {
+  std::string nan_steps;            // "rank:step,...": that rank's loss is non-finite at that (1-based) step
+  int64_t checkpoint_delay_ms = 0;  // stall each checkpoint write half-way (to kill the writer mid-write)
+};
+
+// Every section the commands share: one declarative table, so one config file serves every command.
+struct TalOptions {
+  RunOptions run;
+  DataOptions data;
+  ZooOptions zoo;
+  HypernetConfig hypernet;
+  TasksOptions tasks;
+  AncestryOptions ancestry;
+  TrainOptions train;
+  CheckpointOptions checkpoint;
+  DistOptions dist;
+  DebugOptions debug;
+  int64_t threads = 0;
+  void validate(const std::string& origin) const;
+};
+
+}  // namespace tal

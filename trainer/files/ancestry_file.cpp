@@ -1,0 +1,60 @@
+#include "trainer/files/ancestry_file.h"
+
+#include <map>
+
+#include "base/error.h"
+#include "base/hash.h"
+#include "datasets/atomic_file.h"
+#include "datasets/h5.h"
+#include "trainer/files/file_kind.h"
+
+namespace tal {
+
+namespace {
+constexpr int64_t kAncestryFormat = 1;
+}
+
+std::string params_hash(const ParamMap& params) {
+  const std::map<std::string, at::Tensor> sorted(params.begin(), params.end());
+  Fnv1a h;
+  for (const auto& [name, t] : sorted) {
+    h.add(name);
+    const auto c = t.detach().to(at::kCPU, at::kFloat).contiguous();
+    h.add(c.data_ptr(), static_cast<size_t>(c.numel()) * sizeof(float));
+  }
+  return h.hex();
+}
+
+void save_ancestry(const std::string& path, const AncestryModel& m, const std::string& dataset) {
+  write_atomically(path, [&](const std::string& tmp) {
+    H5File f(tmp, H5File::Mode::Truncate);
+    stamp_kind(f, "tal-ancestry", kAncestryFormat);
+    f.set_attr("/", "spec", m.spec.str());
+    f.set_attr("/", "dataset", dataset);
+    f.set_attr("/", "test_accuracy", m.test_accuracy);
+    f.set_attr("/", "content_hash", params_hash(m.params));
+    for (const auto& p : param_table(m.spec)) f.write("/params/" + p.name, m.params.at(p.name));
+  });
+}
+
+AncestryModel load_ancestry(const std::string& path) {
+  H5File f(path, H5File::Mode::Read);
+  require_kind(f, "tal-ancestry", kAncestryFormat, "ancestry model",
+               "tal ancestry train --config configs/ancestry_vit.yaml");
+  AncestryModel m;
+  m.spec = ArchSpec::parse(f.attr_str("/", "spec"));
+  m.test_accuracy = f.attr_float("/", "test_accuracy");
+  for (const auto& p : param_table(m.spec)) {
+    TAL_REQUIRE(f.is_dataset("/params/" + p.name), path, ": missing /params/", p.name);
+    auto t = f.read("/params/" + p.name);
+    TAL_REQUIRE(t.sizes().vec() == p.shape, path, ": /params/", p.name, " has shape ", shape_str(t.sizes().vec()),
+                ", expected ", shape_str(p.shape));
+    m.params[p.name] = t.to(at::kFloat);
+  }
+  m.content_hash = params_hash(m.params);
+  TAL_REQUIRE(m.content_hash == f.attr_str("/", "content_hash"), path,
+              ": parameters do not match the stored content hash (corrupt file?)");
+  return m;
+}
+
+}  // namespace tal

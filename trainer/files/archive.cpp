@@ -1,0 +1,110 @@
+#include "trainer/files/archive.h"
+
+#include <filesystem>
+
+#include "base/error.h"
+#include "datasets/atomic_file.h"
+#include "datasets/h5.h"
+#include "trainer/files/file_kind.h"
+
+namespace tal {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr int64_t kArchiveFormat = 1;
+
+void require_archive(const H5File& f) {
+  require_kind(f, "tal-archive", kArchiveFormat, "predicted-weight archive", "make one with tal predict");
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : "\n") + s;
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size() && !s.empty()) {
+    const auto end = s.find('\n', start);
+    out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+void append_to_archive(const std::string& path, const std::vector<ArchiveModel>& models) {
+  const bool exists = fs::exists(path);
+  if (exists) require_archive(H5File(path, H5File::Mode::Read));
+  write_atomically(path, [&](const std::string& tmp) {
+    if (exists) fs::copy_file(path, tmp, fs::copy_options::overwrite_existing);
+    H5File f(tmp, exists ? H5File::Mode::ReadWrite : H5File::Mode::Truncate);
+    if (!exists) {
+      stamp_kind(f, "tal-archive", kArchiveFormat);
+    }
+    for (const auto& m : models) {
+      const std::string g = "/" + m.task + "/" + m.arch_id;
+      f.remove(g);
+      for (const auto& p : param_table(m.spec))
+        if (m.params.count(p.name)) f.write(g + "/" + p.name, m.params.at(p.name));
+      f.set_attr(g, "spec", m.spec.str());
+      f.set_attr(g, "task", m.task);
+      f.set_attr(g, "classes", join(m.classes));
+      f.set_attr(g, "num_classes", static_cast<int64_t>(m.classes.size()));
+      f.set_attr(g, "checkpoint_step", m.checkpoint_step);
+      f.set_attr(g, "checkpoint_hash", m.checkpoint_hash);
+      f.set_attr(g, "hypernet_variant", m.hypernet_variant);
+      f.set_attr(g, "task_dataset", m.task_def.dataset);
+      f.set_attr(g, "task_classes", join(m.task_def.classes));
+      f.set_attr(g, "task_transform", m.task_def.transform);
+    }
+  });
+}
+
+std::vector<std::string> archive_tasks(const std::string& path) {
+  H5File f(path, H5File::Mode::Read);
+  require_archive(f);
+  return f.children("/");
+}
+
+std::vector<std::string> archive_models(const std::string& path, const std::string& task) {
+  H5File f(path, H5File::Mode::Read);
+  require_archive(f);
+  TAL_REQUIRE(f.exists("/" + task), path, ": no task '", task, "' in the archive");
+  return f.children("/" + task);
+}
+
+ArchiveModel read_archive_model(const std::string& path, const std::string& task, const std::string& arch_id) {
+  H5File f(path, H5File::Mode::Read);
+  require_archive(f);
+  const std::string g = "/" + task + "/" + arch_id;
+  TAL_REQUIRE(f.exists("/" + task), path, ": no task '", task, "' in the archive");
+  TAL_REQUIRE(f.exists(g), path, ": no model '", arch_id, "' for task '", task, "'");
+  ArchiveModel m;
+  m.task = task;
+  m.arch_id = arch_id;
+  m.spec = ArchSpec::parse(f.attr_str(g, "spec"));
+  m.classes = split_lines(f.attr_str(g, "classes"));
+  m.checkpoint_step = f.attr_int(g, "checkpoint_step");
+  m.checkpoint_hash = f.attr_str(g, "checkpoint_hash");
+  m.hypernet_variant = f.attr_str(g, "hypernet_variant");
+  m.task_def.name = task;
+  m.task_def.dataset = f.attr_str(g, "task_dataset");
+  m.task_def.classes = split_lines(f.attr_str(g, "task_classes"));
+  m.task_def.transform = f.attr_str(g, "task_transform");
+  for (const auto& p : param_table(m.spec)) {
+    if (!is_predicted(m.spec, p.name)) continue;
+    TAL_REQUIRE(f.is_dataset(g + "/" + p.name), path, ": model '", arch_id, "' lacks ", p.name);
+    auto t = f.read(g + "/" + p.name);
+    TAL_REQUIRE(t.sizes().vec() == p.shape, path, ": ", g, "/", p.name, " has shape ", shape_str(t.sizes().vec()),
+                ", expected ", shape_str(p.shape));
+    m.params[p.name] = t;
+  }
+  return m;
+}
+
+}  // namespace tal

@@ -1,0 +1,186 @@
+#include "trainer/train/ancestry_trainer.h"
+
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+
+#include "base/error.h"
+#include "base/rng.h"
+#include "datasets/prefetch.h"
+#include "datasets/tasks.h"
+#include "hypernet/family.h"
+#include "trainer/files/ancestry_file.h"
+#include "trainer/files/build_info.h"
+#include "trainer/files/checkpoint.h"
+#include "trainer/train/evaluator.h"
+#include "trainer/train/format.h"
+#include "trainer/train/metrics.h"
+#include "trainer/train/model_state.h"
+#include "trainer/train/optimizer.h"
+#include "trainer/train/progress.h"
+#include "trainer/train/run_loop.h"
+#include "trainer/train/training_data.h"
+#include "trainer/train/update.h"
+
+namespace tal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+constexpr uint64_t kOrderStream = 1, kAugmentStream = 2;
+
+// Where the run keeps its checkpoints: beside the model file, never in a hypernet run's directory.
+std::string training_dir(const std::string& model_path) {
+  const std::filesystem::path p(model_path);
+  return (p.parent_path() / (p.stem().string() + ".train")).string();
+}
+
+}  // namespace
+
+int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
+  const auto& a = o.ancestry;
+  TaskDef def;
+  def.name = std::filesystem::path(a.dataset).stem().string();
+  def.dataset = a.dataset;
+  def.flip = a.flip;
+  def.crop_padding = a.crop_padding;
+  const auto tasks = resolve_tasks({def}, o.data.root, o.data.memory_limit);
+  const Task& task = tasks[0];
+  AncestryModel model;
+  model.spec = ArchSpec::parse(a.arch);
+  const std::string misfit = model.spec.family().mismatch(model.spec, data_shape(task));
+  TAL_REQUIRE(misfit.empty(), "key 'ancestry.arch': ", model.spec.str(), " does not fit ", task.store().path(), " (",
+              misfit, ")");
+  const auto seed = static_cast<uint64_t>(o.run.seed);
+  model.params = init_params(model.spec, seed);
+  NamedTensors named;
+  for (const auto& p : param_table(model.spec)) named.emplace_back(p.name, model.params[p.name].requires_grad_(true));
+  ModelState state(named, a.weight_decay, /*with_ema=*/false);
+
+  const int64_t n = task.size(Split::Train), per_epoch = n / a.batch;
+  TAL_REQUIRE(per_epoch > 0, "key 'ancestry.batch': ", a.batch, " is larger than the ", n, " training images");
+  const int64_t total = a.max_steps > 0 ? std::min(a.max_steps, per_epoch * a.epochs) : per_epoch * a.epochs;
+  TrainState ts;
+  const std::string dir = training_dir(a.checkpoint);
+  if (const auto path = latest_checkpoint(dir); !path.empty()) {
+    const auto c = read_checkpoint(path);
+    TAL_REQUIRE(c.model == "ancestry", path, ": is a checkpoint of a ", c.model, " run, not of an ancestry model");
+    state.restore(path, c);
+    ts = c.state;
+    std::printf("resume  from %s at step %lld\n", path.c_str(), static_cast<long long>(ts.step));
+  }
+
+  // Batch `step` is a pure function of (seed, step): the epoch's order, then per-image augmentation seeds.
+  TaskStream order(n, seed, kOrderStream);
+  std::mutex order_mutex;
+  auto produce = [&](int64_t step) {
+    const int64_t epoch = step / per_epoch, i = step % per_epoch;
+    std::vector<int64_t> pos;
+    {
+      std::lock_guard<std::mutex> lock(order_mutex);
+      for (int64_t j = 0; j < a.batch; ++j) pos.push_back(order.at(epoch * n + i * a.batch + j));
+    }
+    std::vector<uint64_t> aug;
+    for (int64_t j = 0; j < a.batch; ++j) aug.push_back(mix_seed(seed, kAugmentStream, static_cast<uint64_t>(step * a.batch + j)));
+    return task.load(Split::Train, pos, &aug);
+  };
+  Prefetcher<Batch> loader(produce, total);
+  MetricsLog metrics(o.run.dir + "/metrics.jsonl");
+  std::printf("ancestry: %s on %s (%s train images), %lld steps of %lld, %d thread(s)\n", model.spec.str().c_str(),
+              task.store().path().c_str(), with_commas(n).c_str(), static_cast<long long>(total),
+              static_cast<long long>(a.batch), at::get_num_threads());
+  std::fflush(stdout);
+
+  const auto start = Clock::now();
+  auto window_start = start;
+  double window_loss = 0, window_wait0 = 0, last_norm = 0;
+  int64_t window_steps = 0;
+  const auto test_all = first_positions(task.size(Split::Test));
+  auto test_accuracy = [&] { return count_correct(model.spec, model.params, task, Split::Test, test_all).value(); };
+  std::vector<at::Tensor> no_ema;
+
+  LoopSchedule schedule;
+  schedule.total_steps = total;
+  schedule.log_every = a.log_every;
+  schedule.eval_every = per_epoch;
+  schedule.checkpoint_every = o.checkpoint.every;
+  LoopHooks hooks;
+  hooks.step = [&](int64_t step) {
+    const Batch b = loader.get(step);
+    const auto logits = target_forward(model.spec, model.params, b.images);
+    const auto loss = model.spec.family().loss(logits, b.labels, a.label_smoothing).mean();
+    state.optim->zero_grad();
+    loss.backward();
+    state.optim->set_steps(ts.optimizer_steps);
+    last_norm = apply_update(state.params, *state.optim, cosine_lr(a.lr, step, a.warmup, total), a.clip, 0, no_ema);
+    ts.optimizer_steps = state.optim->steps();
+    ts.step = step + 1;
+    window_loss += loss.item<double>();
+    ++window_steps;
+  };
+  hooks.log = [&](int64_t done, double, double elapsed, int64_t done_here) {
+    const double secs = seconds_since(window_start), waited = loader.wait_seconds() - window_wait0;
+    const double ms = 1000 * secs / static_cast<double>(window_steps);
+    const double img_s = static_cast<double>(window_steps * a.batch) / secs, lr = cosine_lr(a.lr, done - 1, a.warmup, total);
+    const double eta = elapsed / static_cast<double>(done_here) * static_cast<double>(total - done);
+    Progress()
+        .add("ancestry", "stage", std::string("ancestry"))
+        .show(strf("epoch %lld", static_cast<long long>((done - 1) / per_epoch + 1)))
+        .add(strf("step %lld/%lld", static_cast<long long>(done), static_cast<long long>(total)), "step", done)
+        .add(strf("loss %.4f", window_loss / static_cast<double>(window_steps)), "loss",
+             window_loss / static_cast<double>(window_steps))
+        .add(strf("lr %.2e", lr), "lr", lr)
+        .add(strf("|g| %.3f", last_norm), "grad_norm", last_norm)
+        .add(strf("step %.0f ms", ms), "step_ms", ms)
+        .add(strf("%.0f img/s", img_s), "images_per_s", img_s)
+        .add(strf("data wait %.1f%%", 100 * waited / secs), "data_wait_fraction", waited / secs)
+        .show("ETA " + duration_text(eta))
+        .emit(metrics);
+    window_start = Clock::now();
+    window_loss = 0;
+    window_steps = 0;
+    window_wait0 = loader.wait_seconds();
+  };
+  hooks.evaluate = [&](int64_t done) {
+    if (done == total) return;  // the final accuracy is reported below
+    std::printf("ancestry  epoch %lld  test accuracy %.2f%%\n", static_cast<long long>(done / per_epoch), 100 * test_accuracy());
+    std::fflush(stdout);
+  };
+  hooks.save = [&] {
+    Checkpoint c;
+    c.model = "ancestry";
+    c.state = ts;
+    state.capture(c);
+    c.config_yaml = config_yaml;
+    c.hypernet_variant = "ancestry";
+    c.hypernet_describe = model.spec.str();
+    c.git_revision = git_revision();
+    c.rng.push_back(at::detail::getDefaultCPUGenerator().get_state());
+    write_checkpoint(dir, c, {1, 0});
+  };
+  hooks.any_rank = [](bool flag) { return flag; };
+  hooks.say = [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  };
+  const int rc = run_loop(ts.step, schedule, hooks);
+  if (rc != 0) return rc;
+
+  for (auto& p : state.params) p.requires_grad_(false);
+  model.test_accuracy = test_accuracy();
+  const auto parent = std::filesystem::path(a.checkpoint).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  save_ancestry(a.checkpoint, model, task.store().path());
+  metrics.write(JsonLine().add("stage", std::string("ancestry")).add("step", total).add("test_accuracy", model.test_accuracy));
+  const double secs = seconds_since(start);
+  std::printf("ancestry: test accuracy %.2f%% after %lld steps (%s); data wait %.1f%% of the run; wrote %s\n",
+              100 * model.test_accuracy, static_cast<long long>(total), duration_text(secs).c_str(),
+              100 * loader.wait_seconds() / std::max(secs, 1e-9), a.checkpoint.c_str());
+  return 0;
+}
+
+}  // namespace tal

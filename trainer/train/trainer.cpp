@@ -1,0 +1,453 @@
+#include "trainer/train/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "base/error.h"
+#include "base/rng.h"
+#include "hypernet/hypernet.h"
+#include "trainer/files/build_info.h"
+#include "trainer/files/checkpoint.h"
+#include "trainer/train/evaluator.h"
+#include "trainer/train/format.h"
+#include "trainer/train/metrics.h"
+#include "trainer/train/model_state.h"
+#include "trainer/train/progress.h"
+#include "trainer/train/run_loop.h"
+#include "trainer/train/optimizer.h"
+#include "trainer/train/step_plan.h"
+#include "trainer/train/training_data.h"
+#include "trainer/train/unit_gradient.h"
+#include "trainer/train/update.h"
+
+namespace tal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+constexpr uint64_t kEvalArchStream = 12, kClassRowStream = 13;
+
+struct StepData {
+  StepPlan plan;
+  std::vector<UnitBatch> pieces;
+};
+
+// debug.nan_steps: "rank:step,rank:step" (1-based steps).
+std::set<std::pair<int64_t, int64_t>> parse_nan_steps(const std::string& text) {
+  std::set<std::pair<int64_t, int64_t>> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    const auto end = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, end - start);
+    const auto colon = item.find(':');
+    char* e1 = nullptr;
+    char* e2 = nullptr;
+    const long long rank = colon == std::string::npos ? -1 : std::strtoll(item.c_str(), &e1, 10);
+    const long long step = colon == std::string::npos ? -1 : std::strtoll(item.c_str() + colon + 1, &e2, 10);
+    TAL_REQUIRE(colon != std::string::npos && e1 == item.c_str() + colon && *e2 == '\0' && rank >= 0 && step >= 1,
+                "key 'debug.nan_steps': expected 'rank:step,...', got '", text, "'");
+    out.emplace(rank, step);
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Trainer::Impl {
+  TalOptions o;
+  std::string config_yaml;
+  Communicator& comm;
+  uint64_t seed;
+  int64_t pretrain_steps = 0, total_steps = 0;
+  TrainingData data;
+  std::unique_ptr<StepPlanner> planner;
+  std::unique_ptr<Hypernet> net;
+  std::unique_ptr<ModelState> model;
+  TrainState state;
+  std::vector<int64_t> cursors;  // after every step planned so far
+  MetricsLog metrics;
+  StepTimings timings;
+  std::future<StepData> next;
+  int64_t next_step = -1;
+  std::vector<int64_t> cursors_before_next;
+  double last_loss = 0, last_grad_norm = 0;
+  std::set<std::pair<int64_t, int64_t>> nan_steps;
+
+  Impl(const TalOptions& opts, std::string yaml, Communicator& c) : o(opts), config_yaml(std::move(yaml)), comm(c) {
+    seed = static_cast<uint64_t>(o.run.seed);
+    const bool both = o.train.stage == "both";
+    pretrain_steps = o.train.stage == "pretrain" ? o.train.steps : both ? o.train.pretrain_steps : 0;
+    total_steps = pretrain_steps + (o.train.stage == "pretrain" ? 0 : o.train.steps);
+    nan_steps = parse_nan_steps(o.debug.nan_steps);
+    data = load_training_data(o, pretrain_steps > 0, total_steps > pretrain_steps);
+    planner = std::make_unique<StepPlanner>(planner_config());
+    cursors = planner->initial_cursors();
+    net = std::make_unique<Hypernet>(o.hypernet, seed);
+    model = std::make_unique<ModelState>(net->named_parameters(), o.train.weight_decay, o.train.ema > 0);
+    model->broadcast_from_rank0(comm);  // every rank starts from rank 0's weights
+  }
+
+  PlannerConfig planner_config() const {
+    PlannerConfig pc;
+    pc.seed = seed;
+    pc.meta_batch = o.train.meta_batch;
+    pc.batch = o.train.batch;
+    pc.pretrain_steps = pretrain_steps;
+    pc.pretrain_tasks = data.pretrain_tasks;
+    pc.multitask_tasks = data.multitask_tasks;
+    pc.temperature = o.tasks.temperature;
+    for (const auto& t : data.tasks) pc.tasks.push_back({t.size(Split::Train), rules_for(t)});
+    return pc;
+  }
+
+  ZooRules rules_for(const Task& task) const { return o.zoo.rules_for(data_shape(task)); }
+  bool is_pretrain(int64_t step) const { return step < pretrain_steps; }
+
+  // ---- data: plans step s on this thread (cursors are sequential state), loads its images in the background ----
+
+  StepData load(StepPlan plan) const {
+    StepData d;
+    const auto& task = data.tasks[static_cast<size_t>(plan.task)];
+    for (const auto& w : plan.pieces_for(comm.rank(), comm.world())) {
+      if (w.count == 0) continue;
+      const auto& u = plan.units[static_cast<size_t>(w.unit)];
+      const std::vector<int64_t> pos(u.positions.begin() + w.first, u.positions.begin() + w.first + w.count);
+      const std::vector<uint64_t> aug(u.augment.begin() + w.first, u.augment.begin() + w.first + w.count);
+      d.pieces.push_back({w, task.load(Split::Train, pos, &aug)});
+    }
+    d.plan = std::move(plan);
+    return d;
+  }
+
+  void prefetch(int64_t s) {
+    if (s >= total_steps) return;
+    cursors_before_next = cursors;
+    auto plan = planner->plan(s, cursors);
+    next_step = s;
+    next = std::async(std::launch::async, [this, plan = std::move(plan)]() mutable { return load(std::move(plan)); });
+  }
+
+  StepData take(int64_t s) {
+    if (next_step != s || !next.valid()) {
+      if (next.valid()) next.get();
+      prefetch(s);
+    }
+    const auto t0 = Clock::now();
+    StepData d = next.get();
+    timings.data_wait += seconds_since(t0);
+    return d;
+  }
+
+  at::Tensor task_embedding(int64_t task, bool pretrain) const {
+    if (!o.hypernet.film()) return {};
+    // Stage 1 of a TAL hypernet feeds a zero embedding: with FiLM maps starting at zero this is LoGAH training.
+    if (pretrain) return at::zeros({o.hypernet.task_dim});
+    return data.embeddings.at(data.tasks[static_cast<size_t>(task)].def().name);
+  }
+
+  // ---- one step ---------------------------------------------------------------------------------------------
+
+  void train_step(int64_t step) {
+    const auto t_step = Clock::now();
+    if (pretrain_steps > 0 && step == pretrain_steps && state.optimizer_steps > 0) {
+      // Stage 2 starts with fresh optimizer moments and its own schedule, as TAL's two-stage recipe does.
+      model->reset_optimizer(o.train.weight_decay);
+      state.optimizer_steps = 0;
+    }
+    auto t0 = Clock::now();
+    StepData d = take(step);
+    prefetch(step + 1);
+    timings.plan += seconds_since(t0);
+    const auto& plan = d.plan;
+    const int64_t m = o.train.meta_batch, b = o.train.batch;
+
+    // Graphs of the units this rank touches, and their pieces.
+    t0 = Clock::now();
+    std::vector<int64_t> units;
+    for (const auto& piece : d.pieces)
+      if (std::find(units.begin(), units.end(), piece.work.unit) == units.end()) units.push_back(piece.work.unit);
+    std::vector<Graph> graphs;
+    for (auto u : units) graphs.push_back(build_graph(plan.units[static_cast<size_t>(u)].spec));
+    timings.graphs += seconds_since(t0);
+
+    // Each unit's gradient is accumulated in double precision, unit by unit: a unit's gradient is then the same
+    // bits whatever the rank layout, and sums over units and ranks are exact to float precision.
+    GradientBuffer buffer(model->numel());
+    auto grads = buffer.grads();
+    double local_loss = 0;
+    int64_t images = 0;
+    const auto task_e = task_embedding(plan.task, plan.pretrain);
+    const LossWeights weights{o.train.label_smoothing, plan.pretrain ? o.train.kd_weight : 0.0,
+                              o.train.kd_temperature, o.train.reg_weight};
+    for (size_t k = 0; k < units.size(); ++k) {
+      std::vector<const UnitBatch*> mine;
+      for (const auto& piece : d.pieces)
+        if (piece.work.unit == units[k]) mine.push_back(&piece);
+      const auto c = accumulate_unit_gradient(*net, model->params, graphs[k],
+                                              plan.units[static_cast<size_t>(units[k])].class_row_seed, task_e, mine,
+                                              plan.pretrain ? data.teacher.get() : nullptr, weights, m * b, grads,
+                                              timings);
+      local_loss += c.loss;
+      images += c.images;
+    }
+
+    // One flat buffer: gradients, then the loss, a non-finite flag and counts for the progress line.
+    t0 = Clock::now();
+    if (nan_steps.count({comm.rank(), step + 1})) local_loss = std::nan("");
+    buffer.set_totals(local_loss, images, static_cast<int64_t>(units.size()));
+    comm.allreduce_sum(buffer.flat, "hypernet gradients");
+    timings.allreduce += seconds_since(t0);
+
+    t0 = Clock::now();
+    last_loss = buffer.loss();
+    if (buffer.bad_ranks() > 0) {
+      skip_step(state, step, buffer.bad_ranks(), o.train.max_bad_steps, comm.rank() == 0);
+      for (auto& p : model->params) p.mutable_grad() = at::Tensor();
+    } else {
+      state.bad_steps = 0;
+      set_gradients(buffer.grads(), model->params);
+      model->optim->set_steps(state.optimizer_steps);
+      last_grad_norm = apply_update(model->params, *model->optim, learning_rate(step), o.train.clip, o.train.ema,
+                                    model->ema);
+      state.optimizer_steps = model->optim->steps();
+    }
+    timings.optimizer += seconds_since(t0);
+    state.step = step + 1;
+    timings.total += seconds_since(t_step);
+    timings.steps += 1;
+    timings.images += buffer.images();
+    timings.archs += m;
+  }
+
+  // Each stage has its own warm-up and cosine decay.
+  double learning_rate(int64_t step) const {
+    const bool pre = is_pretrain(step);
+    const int64_t stage_start = pre ? 0 : pretrain_steps, stage_len = pre ? pretrain_steps : total_steps - pretrain_steps;
+    return cosine_lr(o.train.lr, step - stage_start, o.train.warmup, stage_len);
+  }
+
+  // ---- evaluation of held-out architectures -------------------------------------------------------------------
+
+  void evaluate(int64_t step) {
+    if (o.train.eval_archs == 0) return;
+    at::NoGradGuard guard;
+    const bool pre = is_pretrain(step - 1);
+    std::vector<int64_t> eval_tasks = pre ? data.pretrain_tasks : data.multitask_tasks;
+    if (!pre) eval_tasks.insert(eval_tasks.end(), data.heldout_tasks.begin(), data.heldout_tasks.end());
+    for (auto t : eval_tasks) {
+      const auto& task = data.tasks[static_cast<size_t>(t)];
+      const auto rules = rules_for(task);
+      const auto mine = shard(first_positions(std::min(o.train.eval_images, task.size(Split::Test))), comm.rank(),
+                              comm.world());
+      const at::Tensor e = task_embedding(t, pre);
+      std::vector<double> acc;
+      for (int64_t a = 0; a < o.train.eval_archs; ++a) {
+        const auto spec = sample_arch(rules, mix_seed(seed, kEvalArchStream, 0), static_cast<uint64_t>(a));
+        const Graph g = build_graph(spec);
+        PredictOptions popts;
+        popts.class_row_seeds = {mix_seed(seed, kClassRowStream, 1ull << 40 | static_cast<uint64_t>(a))};
+        const auto predicted = net->predict({&g}, e, popts)[0];
+        const Accuracy local = count_correct(spec, predicted, task, Split::Test, mine);
+        auto counts = at::tensor({local.correct, local.count}, at::kDouble);
+        comm.allreduce_sum(counts, "evaluation counts");
+        acc.push_back(counts[0].item<double>() / std::max(1.0, counts[1].item<double>()));
+      }
+      double mean = 0;
+      for (auto x : acc) mean += x / static_cast<double>(acc.size());
+      if (comm.rank() != 0) continue;
+      std::string list;
+      for (auto x : acc) list += strf(" %.1f", 100 * x);
+      Progress()
+          .add("eval  step " + std::to_string(step), "step", step)
+          .add("task " + task.def().name + (data.is_heldout(t) ? " (held-out task)" : ""), "eval_task", task.def().name)
+          .add("", "heldout_task", static_cast<int64_t>(data.is_heldout(t)))
+          .add(strf("accuracy of %lld held-out architectures, as predicted (%%):%s  mean %.2f",
+                    static_cast<long long>(o.train.eval_archs), list.c_str(), 100 * mean),
+               "eval_accuracy", mean)
+          .emit(metrics);
+    }
+  }
+
+  // ---- checkpoints ------------------------------------------------------------------------------------------
+
+  void save_checkpoint() {
+    Checkpoint c;
+    c.state = state;
+    // The next step may already be planned (its images prefetched): record the cursors from before its plan.
+    c.state.cursors = (next.valid() && next_step == state.step) ? cursors_before_next : cursors;
+    model->capture(c);
+    c.config_yaml = config_yaml;
+    c.hypernet_variant = o.hypernet.variant;
+    c.hypernet_describe = o.hypernet.describe();
+    c.world = comm.world();
+    c.git_revision = git_revision();
+    // Every rank's generator state, gathered to rank 0.
+    const auto all = comm.allgather(at::detail::getDefaultCPUGenerator().get_state(), "generator states");
+    for (int r = 0; r < comm.world(); ++r) c.rng.push_back(all[r].clone());
+    if (comm.rank() == 0) {
+      const auto t0 = Clock::now();
+      const int64_t delay = o.debug.checkpoint_delay_ms;
+      const auto path = write_checkpoint(o.run.dir, c, {o.checkpoint.keep, o.checkpoint.keep_every}, [delay] {
+        if (delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+      });
+      std::printf("checkpoint  step %lld -> %s (%s, %.0f ms)\n", static_cast<long long>(state.step), path.c_str(),
+                  mib(static_cast<int64_t>(std::filesystem::file_size(path))).c_str(), 1000 * seconds_since(t0));
+      std::fflush(stdout);
+    }
+    comm.barrier("checkpoint written");
+  }
+
+  void restore(const std::string& path, const Checkpoint& c) {
+    TAL_REQUIRE(c.model == "hypernet", path, ": is a checkpoint of an ", c.model, " run, not of a hypernetwork");
+    model->restore(path, c);
+    state = c.state;
+    TAL_REQUIRE(state.cursors.size() == cursors.size(), path, ": sampler state for ", state.cursors.size(),
+                " task streams, this run has ", cursors.size(), " (another task suite or stage?)");
+    cursors = state.cursors;
+    if (c.world == comm.world() && static_cast<int>(c.rng.size()) > comm.rank()) {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      gen.set_state(c.rng[static_cast<size_t>(comm.rank())]);
+    }
+    if (comm.rank() == 0) {
+      std::printf("resume  from %s at step %lld", path.c_str(), static_cast<long long>(state.step));
+      if (c.world != comm.world())
+        std::printf(" (written by %lld rank(s), continuing on %d: same global meta-batches, gradients equal to float "
+                    "tolerance)",
+                    static_cast<long long>(c.world), comm.world());
+      std::printf("\n");
+      std::fflush(stdout);
+    }
+  }
+
+  void init_from(const std::string& path) {
+    const auto c = read_checkpoint(path);
+    const int64_t loaded = model->load_matching(c.weights);
+    TAL_REQUIRE(loaded > 0, path, ": no hypernet parameter matches (made by ", c.hypernet_describe, ")");
+    if (comm.rank() == 0)
+      std::printf("init  %lld hypernet tensors from %s (step %lld); %lld kept as initialised (e.g. the task FiLM)\n",
+                  static_cast<long long>(loaded), path.c_str(), static_cast<long long>(c.state.step),
+                  static_cast<long long>(model->named.size()) - static_cast<long long>(loaded));
+  }
+
+  // ---- progress ---------------------------------------------------------------------------------------------
+
+  void log_progress(int64_t step, double step_seconds, double elapsed, int64_t done_here, int64_t images, int64_t archs) {
+    if (comm.rank() != 0) return;
+    const bool pre = is_pretrain(step - 1);
+    const std::string task = data.tasks[static_cast<size_t>(planner->task_of(step - 1))].def().name;
+    const double eta = elapsed / static_cast<double>(std::max<int64_t>(1, done_here)) * static_cast<double>(total_steps - step);
+    const double img_s = static_cast<double>(images) / step_seconds, arch_s = static_cast<double>(archs) / step_seconds;
+    Progress()
+        .add(strf("step %lld/%lld", static_cast<long long>(step), static_cast<long long>(total_steps)), "step", step)
+        .add(pre ? "pretrain" : "multitask", "stage", std::string(pre ? "pretrain" : "multitask"))
+        .add("task " + task, "task", task)
+        .add(strf("loss %.4f", last_loss), "loss", last_loss)
+        .add(strf("lr %.2e", learning_rate(step - 1)), "lr", learning_rate(step - 1))
+        .add(strf("|g| %.3f", last_grad_norm), "grad_norm", last_grad_norm)
+        .add(strf("step %.2f s", step_seconds), "step_s", step_seconds)
+        .add(strf("%.0f img/s", img_s), "images_per_s", img_s)
+        .add(strf("%.2f arch/s", arch_s), "archs_per_s", arch_s)
+        .add("", "skipped_steps", state.skipped_steps)
+        .add("ETA " + duration_text(eta), "eta_s", eta)
+        .emit(metrics);
+  }
+
+  void say(const std::string& line) const {
+    if (comm.rank() != 0) return;
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  }
+};
+
+Trainer::Trainer(const TalOptions& options, std::string config_yaml, Communicator& comm, const ResumeRequest& resume)
+    : impl_(std::make_unique<Impl>(options, std::move(config_yaml), comm)) {
+  auto& m = *impl_;
+  std::string path;
+  if (!resume.from.empty()) {
+    path = std::filesystem::is_directory(resume.from) ? latest_checkpoint(resume.from) : resume.from;
+    TAL_REQUIRE(!path.empty(), resume.from, ": no checkpoint to resume from");
+  } else {
+    path = latest_checkpoint(options.run.dir);
+    if (!path.empty() && !resume.allowed)
+      throw Error(options.run.dir + " already holds checkpoint " + path +
+                  "; --no-resume refuses to continue it (HINT: choose another run.dir, or drop --no-resume)");
+  }
+  if (!path.empty()) {
+    const auto t0 = Clock::now();
+    const auto ckpt = read_checkpoint(path);
+    if (comm.rank() == 0) std::printf("checkpoint  read %s in %.0f ms\n", path.c_str(), 1000 * seconds_since(t0));
+    m.restore(path, ckpt);
+  } else if (!options.train.init.empty()) {
+    m.init_from(options.train.init);
+  }
+  // Only now, with every input read and checked, does the run directory get its metrics log.
+  if (comm.rank() == 0) m.metrics = MetricsLog((std::filesystem::path(options.run.dir) / "metrics.jsonl").string());
+}
+
+Trainer::~Trainer() {
+  if (impl_ && impl_->next.valid()) impl_->next.wait();
+}
+
+int Trainer::run() {
+  auto& m = *impl_;
+  m.say(strf("train  %s, %s, %lld steps (%lld pretrain), meta-batch %lld x %lld images, %d rank(s) [%s], "
+             "%s hypernet parameters",
+             m.o.hypernet.describe().c_str(), m.o.train.stage.c_str(), static_cast<long long>(m.total_steps),
+             static_cast<long long>(m.pretrain_steps), static_cast<long long>(m.o.train.meta_batch),
+             static_cast<long long>(m.o.train.batch), m.comm.world(), m.comm.backend().c_str(),
+             with_commas(m.model->numel()).c_str()));
+  const int64_t first = m.state.step;
+  LoopSchedule schedule;
+  schedule.total_steps = m.total_steps;
+  schedule.log_every = m.o.train.log_every;
+  schedule.eval_every = m.o.train.eval_every;
+  schedule.eval_at = {m.pretrain_steps, m.total_steps};
+  schedule.checkpoint_every = m.o.checkpoint.every;
+  schedule.until_step = m.o.train.until_step;
+  int64_t images0 = 0, archs0 = 0;
+  LoopHooks hooks;
+  hooks.step = [&](int64_t step) {
+    images0 = m.timings.images;
+    archs0 = m.timings.archs;
+    m.train_step(step);
+  };
+  hooks.log = [&](int64_t done, double secs, double elapsed, int64_t done_here) {
+    m.log_progress(done, secs, elapsed, done_here, m.timings.images - images0, m.timings.archs - archs0);
+  };
+  hooks.evaluate = [&](int64_t done) { m.evaluate(done); };
+  hooks.save = [&] { m.save_checkpoint(); };
+  hooks.any_rank = [&](bool flag) { return m.comm.any(flag, "preemption consensus"); };
+  hooks.say = [&](const std::string& line) { m.say(line); };
+  const auto start = Clock::now();
+  const int rc = run_loop(first, schedule, hooks);
+  if (rc == 0 && m.state.step == m.total_steps)
+    m.say(strf("train  done: %lld steps in %s, %lld skipped", static_cast<long long>(m.total_steps - first),
+               duration_text(seconds_since(start)).c_str(), static_cast<long long>(m.state.skipped_steps)));
+  return rc;
+}
+
+void Trainer::run_steps(int64_t n) {
+  for (int64_t i = 0; i < n && impl_->state.step < impl_->total_steps; ++i) impl_->train_step(impl_->state.step);
+}
+
+const StepTimings& Trainer::timings() const { return impl_->timings; }
+void Trainer::reset_timings() { impl_->timings = StepTimings(); }
+int64_t Trainer::step() const { return impl_->state.step; }
+
+std::vector<std::pair<std::string, at::Tensor>> Trainer::hypernet_parameters() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (size_t i = 0; i < impl_->model->named.size(); ++i)
+    out.emplace_back(impl_->model->named[i].first, impl_->model->params[i].detach());
+  return out;
+}
+
+}  // namespace tal

@@ -1,0 +1,87 @@
+#include "trainer/train/training_data.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "base/error.h"
+#include "hypernet/family.h"
+#include "trainer/files/task_embeddings_file.h"
+
+namespace tal {
+
+bool TrainingData::is_heldout(int64_t task) const {
+  return std::find(heldout_tasks.begin(), heldout_tasks.end(), task) != heldout_tasks.end();
+}
+
+DataShape data_shape(const Task& task) {
+  const auto shape = task.image_shape();
+  DataShape d;
+  d.channels = shape[0];
+  d.height = shape[1];
+  d.width = shape[2];
+  d.classes = task.num_classes();
+  return d;
+}
+
+TrainingData load_training_data(const TalOptions& o, bool stage1, bool stage2) {
+  TrainingData data;
+  std::vector<TaskDef> defs;
+  if (stage1) {
+    TaskDef d;
+    d.name = std::filesystem::path(o.train.dataset).stem().string();
+    d.dataset = o.train.dataset;
+    d.transform = o.train.transform;
+    d.flip = o.ancestry.flip;
+    d.crop_padding = o.ancestry.crop_padding;
+    defs.push_back(d);
+    data.pretrain_tasks.push_back(0);
+  }
+  if (stage2 || o.hypernet.film()) {
+    const auto suite = load_task_suite(o.tasks.suite);
+    auto wanted = [&](const std::vector<std::string>& list, const TaskDef& d, bool default_pick) {
+      if (list.empty()) return default_pick;
+      return std::find(list.begin(), list.end(), d.name) != list.end();
+    };
+    for (const auto& names : {o.tasks.train, o.tasks.heldout})
+      for (const auto& n : names)
+        TAL_REQUIRE(std::any_of(suite.begin(), suite.end(), [&](const TaskDef& d) { return d.name == n; }),
+                    "key 'tasks.train'/'tasks.heldout': no task '", n, "' in ", o.tasks.suite);
+    for (const auto& d : suite)
+      if (wanted(o.tasks.train, d, !d.heldout)) {
+        data.multitask_tasks.push_back(static_cast<int64_t>(defs.size()));
+        defs.push_back(d);
+      }
+    for (const auto& d : suite)
+      if (wanted(o.tasks.heldout, d, d.heldout) && !wanted(o.tasks.train, d, !d.heldout)) {
+        data.heldout_tasks.push_back(static_cast<int64_t>(defs.size()));
+        defs.push_back(d);
+      }
+    TAL_REQUIRE(!data.multitask_tasks.empty() || !stage2, o.tasks.suite, ": no tasks to train on (all held out?)");
+  }
+  data.tasks = resolve_tasks(defs, o.data.root, o.data.memory_limit);
+  // The zoo's data keys describe the data the run's architectures are sampled for: they must agree with every
+  // task's (the class count is each task's own).
+  const DataShape zoo = o.zoo.data();
+  for (const auto& task : data.tasks) {
+    const DataShape d = data_shape(task);
+    TAL_REQUIRE(d.channels == zoo.channels && d.height == zoo.height && d.width == zoo.width, "task '",
+                task.def().name, "' has ", d.channels, "x", d.height, "x", d.width,
+                " images but zoo.channels/zoo.image are ", o.zoo.channels, "/", o.zoo.image);
+  }
+  if (stage1 && o.train.kd_weight > 0) {
+    data.teacher = std::make_unique<AncestryModel>(load_ancestry(o.ancestry.checkpoint));
+    const std::string misfit = data.teacher->spec.family().mismatch(data.teacher->spec, data_shape(data.tasks[0]));
+    TAL_REQUIRE(misfit.empty(), o.ancestry.checkpoint, ": the ancestry model ", data.teacher->spec.str(),
+                " does not fit ", o.train.dataset, " (", misfit, ")");
+  }
+  if (o.hypernet.film() && !data.multitask_tasks.empty()) {
+    std::vector<Task> film_tasks(data.tasks.begin() + static_cast<int64_t>(data.pretrain_tasks.size()), data.tasks.end());
+    data.embeddings = load_task_embeddings(o.tasks.embeddings, film_tasks, "");
+    for (const auto& [name, e] : data.embeddings)
+      TAL_REQUIRE(e.numel() == o.hypernet.task_dim, o.tasks.embeddings, ": task '", name, "' has a ", e.numel(),
+                  "-d embedding but hypernet.task_dim is ", o.hypernet.task_dim);
+  }
+  return data;
+}
+
+}  // namespace tal
