@@ -9,6 +9,16 @@ check() {  # check NAME CONDITION...
   local name=$1; shift
   if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
 }
+# wait_for SECONDS FILE PATTERN WHAT: polls until FILE has a line matching PATTERN; a timeout is a failure.
+wait_for() {
+  local seconds=$1 file=$2 pattern=$3 what=$4 start=$SECONDS
+  while ! grep -q "$pattern" "$file" 2>/dev/null; do
+    if [ $((SECONDS - start)) -ge "$seconds" ]; then
+      fail=$((fail + 1)); echo "FAIL: timed out after $seconds s waiting for $what ('$pattern' in $file)"; return 1
+    fi
+    sleep 0.2
+  done
+}
 
 # ViT-Ti: 164 nodes, torchvision count minus the class token, and the output says why.
 out=$("$tal" zoo show "vit:depth=12,width=192,heads=3,patch=16,image=224,channels=3,classes=1000")
@@ -82,8 +92,23 @@ out=$("$tal" ancestry train --config "$src/configs/ancestry_vit.yaml" data.root=
 check "ancestry train" test -s "$work/anc/ancestry.h5"
 check "ancestry progress" grep -q "data wait" <<<"$out"
 check "ancestry metrics" grep -q '"test_accuracy"' "$work/anc/metrics.jsonl"
+# The ancestry run is checkpointed: preempted (SIGTERM) mid-run and run again, it ends with the same bytes as
+# an uninterrupted run.
+anc=(--config "$src/configs/ancestry_vit.yaml" data.root="$work/data" ancestry.max_steps=40 ancestry.log_every=5
+     ancestry.batch=32 threads=1)
+"$tal" ancestry train "${anc[@]}" run.dir="$work/anc_straight" ancestry.checkpoint="$work/anc_straight/a.h5" >/dev/null 2>&1
+"$tal" ancestry train "${anc[@]}" run.dir="$work/anc_pre" ancestry.checkpoint="$work/anc_pre/a.h5" >"$work/anc_pre.log" 2>&1 &
+pid=$!
+wait_for 120 "$work/anc_pre.log" "step 10/40" "the ancestry run to reach step 10"
+kill -TERM $pid; wait $pid; rc=$?
+check "ancestry preempted with exit 75" test $rc -eq 75
+check "ancestry left a checkpoint" test -s "$work/anc_pre/a.train/ckpt/latest"
+"$tal" ancestry train "${anc[@]}" run.dir="$work/anc_pre" ancestry.checkpoint="$work/anc_pre/a.h5" >"$work/anc_pre2.log" 2>&1
+check "ancestry resumes" grep -q "resume  from .*a.train/ckpt/step_" "$work/anc_pre2.log"
+hash_of() { /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1]).attrs['content_hash'])" "$1"; }
+check "ancestry resumed == straight (bytes)" test "$(hash_of "$work/anc_pre/a.h5")" = "$(hash_of "$work/anc_straight/a.h5")"
 emb=(--config "$src/configs/tal_vit_fmnist.yaml" data.root="$work/data" ancestry.checkpoint="$work/anc/ancestry.h5"
-     tasks.embeddings="$work/data/task_embeddings.h5")
+     tasks.embeddings="$work/data/task_embeddings.h5" tasks.embed_images=500)
 out=$("$tal" tasks embed "${emb[@]}" 2>&1)
 check "tasks embed computes" grep -q "fmnist-tops  *computed" <<<"$out"
 out=$("$tal" tasks embed "${emb[@]}" 2>&1)
@@ -98,8 +123,10 @@ for cfg in logah_vit_fmnist ghn3_vit_fmnist; do
     train.batch=8 train.eval_archs=0 >"$work/$cfg.log" 2>&1
   check "baseline $cfg trains" grep -q "train  done" "$work/$cfg.log"
 done
-out=$("$tal" bench step --config "$src/configs/bench_logah_step.yaml" data.root="$work/data" --steps 1 --warmup 0 2>&1)
+out=$("$tal" bench step --config "$src/configs/bench_logah_step.yaml" data.root="$work/data" --steps 2 --warmup 0 \
+  train.batch=8 2>&1)
 check "bench step runs" grep -q "hypernet backward" <<<"$out"
+check "bench step --steps 2 times 2 steps" grep -q " 2 steps after 0 warm-up" <<<"$out"
 
 # Train briefly (stage 1 then 2), predict an archive, evaluate it, and load it into torchvision.
 run=(--config "$src/configs/tal_vit_fmnist.yaml" data.root="$work/data" ancestry.checkpoint="$work/anc/ancestry.h5"

@@ -15,13 +15,28 @@ check() {
   local name=$1; shift
   if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
 }
+# A set-up step that must succeed: on failure, say which and stop (nothing after it would mean anything).
+setup() {
+  local name=$1; shift
+  "$@" >"$work/setup.log" 2>&1 || { echo "FAIL: set-up '$name' exited $?"; tail -n 5 "$work/setup.log"; exit 1; }
+}
+# wait_for SECONDS FILE PATTERN WHAT: polls until FILE has a line matching PATTERN; a timeout is a failure.
+wait_for() {
+  local seconds=$1 file=$2 pattern=$3 what=$4 start=$SECONDS
+  while ! grep -q "$pattern" "$file" 2>/dev/null; do
+    if [ $((SECONDS - start)) -ge "$seconds" ]; then
+      fail=$((fail + 1)); echo "FAIL: timed out after $seconds s waiting for $what ('$pattern' in $file)"; return 1
+    fi
+    sleep 0.2
+  done
+}
 
 # Real data, a small ancestry model and task embeddings (few steps: this tests the machinery, not accuracy).
-"$tal" data import fashion-mnist --out "$work/data/fmnist.h5" >/dev/null || { echo "import failed"; exit 1; }
-common=(--config "$src/configs/tal_vit_fmnist.yaml" data.root="$work/data" ancestry.checkpoint="$work/anc.h5"
-        tasks.embeddings="$work/data/emb.h5")
-"$tal" ancestry train "${common[@]}" run.dir="$work/anc" ancestry.max_steps=4 ancestry.batch=32 >/dev/null
-"$tal" tasks embed "${common[@]}" >/dev/null
+setup "import" "$tal" data import fashion-mnist --out "$work/data/fmnist.h5"
+common=(--config "$src/configs/tal_vit_fmnist.yaml" data.root="$work/data" ancestry.checkpoint="$work/anc/anc.h5"
+        tasks.embeddings="$work/data/emb.h5" tasks.embed_images=500)
+setup "ancestry" "$tal" ancestry train "${common[@]}" run.dir="$work/anc" ancestry.max_steps=4 ancestry.batch=32
+setup "tasks embed" "$tal" tasks embed "${common[@]}"
 small=("${common[@]}" train.stage=pretrain train.batch=8 train.meta_batch=4 train.eval_archs=0 checkpoint.every=0)
 ckpt() { echo "$work/$1/ckpt/$(head -n1 "$work/$1/ckpt/latest")"; }
 train() {  # train NP RUN_NAME [key=value ...]
@@ -29,20 +44,20 @@ train() {  # train NP RUN_NAME [key=value ...]
   mpirun -np "$np" "$tal" train "${small[@]}" run.dir="$work/$run" "$@" >"$work/$run.log" 2>&1
 }
 
-# 1. Equivalence: 1, 2 and 4 ranks give the same hypernetwork (max relative difference <= 1e-5; in practice the
-#    bytes are equal because each unit's gradient is computed alone and accumulated in double precision).
+# 1. Equivalence: 1, 2 and 4 ranks give the same hypernetwork, byte for byte: each unit's gradient is computed
+#    alone and accumulated in double precision, so the ranks' sums round to the same floats.
 for stage in pretrain multitask; do
   for np in 1 2 4; do train $np "eq_${stage}_$np" train.stage=$stage train.steps=3; done
   for np in 2 4; do
-    check "equivalence $stage 1 vs $np ranks" $py "$cmp_py" "$(ckpt eq_${stage}_1)" "$(ckpt eq_${stage}_$np)" 1e-5
+    check "equivalence $stage 1 vs $np ranks (bytes)" $py "$cmp_py" "$(ckpt eq_${stage}_1)" "$(ckpt eq_${stage}_$np)" 0
   done
 done
 
 # 1b. A non-finite loss on one rank skips the step on every rank (by consensus); K in a row abort.
-TAL_TEST_NAN_STEPS="1:2" train 2 nan train.steps=3
+train 2 nan train.steps=3 debug.nan_steps=1:2
 check "non-finite step skipped" grep -q "step 2: non-finite loss or gradients on 1 rank(s); step skipped" "$work/nan.log"
 check "training continues after a skip" grep -q "train  done: 3 steps .* 1 skipped" "$work/nan.log"
-TAL_TEST_NAN_STEPS="0:1,0:2" train 2 nan2 train.steps=3 train.max_bad_steps=2
+train 2 nan2 train.steps=3 train.max_bad_steps=2 debug.nan_steps=0:1,0:2
 check "abort after K non-finite steps" grep -q "aborting: 2 consecutive steps with non-finite" "$work/nan2.log"
 
 # 2. Bit-exact resume: 4 steps straight == 2 steps + checkpoint + new process + 2 steps, on 1 and on 2 ranks.
@@ -54,7 +69,8 @@ for np in 1 2; do
   check "resume message ($np)" grep -q "resume  from .*step_00000002.h5 at step 2" "$work/resumed_$np.log"
   check "bit-exact resume on $np rank(s)" $py "$cmp_py" "$(ckpt straight_$np)" "$(ckpt resumed_$np)" 0
 done
-# 3. Resume on another world size (2 -> 1 and 1 -> 2) completes, says so, and agrees with the straight run.
+# 3. Resume on another world size (2 -> 1 and 1 -> 2) completes, says so, and agrees with the straight run. The
+#    design promises a correct continuation here, not the same bytes, so these two compare at 1e-5.
 train 2 "w21" train.steps=4 --until-step 2 && train 1 "w21" train.steps=4
 check "2->1 says world size changed" grep -q "written by 2 rank(s), continuing on 1" "$work/w21.log"
 check "2->1 agrees" $py "$cmp_py" "$(ckpt straight_1)" "$(ckpt w21)" 1e-5
@@ -69,7 +85,7 @@ check "other hypernet refused" grep -q "made by another hypernet" "$work/shape.l
 # 4. Preemption: SIGTERM (what SLURM sends) -> checkpoint at the next step boundary, exit 75, resume continues.
 "$tal" train "${small[@]}" run.dir="$work/pre" train.steps=400 >"$work/pre.log" 2>&1 &
 pid=$!
-for _ in $(seq 600); do grep -q "^step 2/" "$work/pre.log" 2>/dev/null && break; sleep 0.2; done
+wait_for 120 "$work/pre.log" "^step 2/" "training to reach step 2 before SIGTERM"
 kill -TERM $pid; wait $pid; rc=$?
 check "preemption exit code 75" test $rc -eq 75
 check "preemption checkpoint" grep -q "preempted  at step" "$work/pre.log"
@@ -77,11 +93,15 @@ pre_step=$(grep -o "preempted  at step [0-9]*" "$work/pre.log" | grep -o "[0-9]*
 "$tal" train "${small[@]}" run.dir="$work/pre" train.steps=400 --until-step $((pre_step + 1)) >"$work/pre2.log" 2>&1
 check "resume after preemption" grep -q "resume  from .* at step $pre_step" "$work/pre2.log"
 # 5. Crash safety: SIGKILL while a checkpoint is being written leaves `latest` on a complete, loadable file.
-TAL_CHECKPOINT_WRITE_DELAY_MS=4000 "$tal" train "${small[@]}" run.dir="$work/crash" train.steps=50 checkpoint.every=1 \
+"$tal" train "${small[@]}" run.dir="$work/crash" train.steps=50 checkpoint.every=1 debug.checkpoint_delay_ms=4000 \
   >"$work/crash.log" 2>&1 &
 pid=$!
-for _ in $(seq 900); do grep -q "checkpoint  step 1" "$work/crash.log" 2>/dev/null && break; sleep 0.1; done
-for _ in $(seq 900); do ls -a "$work/crash/ckpt" | grep -q "tmp-" && break; sleep 0.1; done
+wait_for 180 "$work/crash.log" "checkpoint  step 1" "the first checkpoint to be written"
+start=$SECONDS
+until ls -a "$work/crash/ckpt" 2>/dev/null | grep -q "tmp-"; do
+  [ $((SECONDS - start)) -ge 60 ] && { echo "FAIL: timed out waiting for a temporary checkpoint file"; break; }
+  sleep 0.1
+done
 check "killed while a temporary checkpoint exists" bash -c "ls -a '$work/crash/ckpt' | grep -q tmp-"
 kill -KILL $pid; wait $pid 2>/dev/null
 latest=$(ckpt crash)
@@ -92,7 +112,7 @@ check "resume after the crash" grep -q "resume  from" "$work/crash2.log"
 # 6. A rank killed with SIGKILL ends the whole job within 60 s, non-zero, with a message naming it.
 mpirun -np 2 "$tal" train "${small[@]}" run.dir="$work/kill" train.steps=1000 >"$work/kill.log" 2>&1 &
 mp=$!
-for _ in $(seq 600); do grep -q "^step 2/" "$work/kill.log" 2>/dev/null && break; sleep 0.2; done
+wait_for 120 "$work/kill.log" "^step 2/" "the 2-rank job to reach step 2"
 start=$(date +%s)  # the 60 s count from the kill, not from the start-up of a loaded machine
 for p in $(pgrep -f "run.dir=$work/kill" | grep -v "^$mp$"); do
   grep -qz "OMPI_COMM_WORLD_RANK=1" "/proc/$p/environ" 2>/dev/null && kill -KILL "$p"
@@ -106,7 +126,7 @@ check "killed rank is named" grep -qiE "rank 1|process rank 1" "$work/kill.log"
 # 7. A stalled rank (SIGSTOP) trips the watchdog: rank 0 names it and the job ends.
 mpirun -np 2 "$tal" train "${small[@]}" run.dir="$work/stall" train.steps=1000 dist.watchdog_seconds=5 >"$work/stall.log" 2>&1 &
 mp=$!
-for _ in $(seq 600); do grep -q "^step 2/" "$work/stall.log" 2>/dev/null && break; sleep 0.2; done
+wait_for 120 "$work/stall.log" "^step 2/" "the 2-rank job to reach step 2"
 for p in $(pgrep -f "run.dir=$work/stall" | grep -v "^$mp$"); do
   grep -qz "OMPI_COMM_WORLD_RANK=1" "/proc/$p/environ" 2>/dev/null && kill -STOP "$p"
 done
