@@ -1,3 +1,5 @@
+// The HDF5 layer behind datasets/h5.h. One file over 400 lines because every call shares the same handle,
+// type and string helpers; splitting it would only spread them.
 #include "datasets/h5.h"
 
 #include <cstring>

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "base/error.h"
+#include "base/suggest.h"
 #include "datasets/importers.h"
 #include "datasets/task_store.h"
 #include "trainer/cli/commands.h"
@@ -34,26 +35,28 @@ void print_summary(const std::string& path) {
   std::printf("\n");
 }
 
+const std::vector<std::string> kFormats = {"fashion-mnist", "folder", "cifar"};
+
 int data_import(const Args& args) {
-  TAL_REQUIRE(!args.empty(), "command line: tal data import needs a format: fashion-mnist, folder DIR or cifar DIR");
+  TAL_REQUIRE(!args.empty(), "command line: tal data import needs a format: ", join_choices(kFormats));
   const std::string format = args[0];
   const auto t = command_table("data import");
   const auto cl = parse_command_line(t, Args(args.begin() + 1, args.end()));
-  if (cl.help)
+  if (cl.help || format == "--help" || format == "-h")
     return print_help("tal data import fashion-mnist [--from DIR] --out X.h5 | folder DIR --size 32 --out X.h5 | "
                       "cifar DIR --out X.h5",
                       t.help());
+  TAL_REQUIRE(is_one_of(format, kFormats), "command line: unknown format '", format, "' (expected ",
+              join_choices(kFormats), ")", did_you_mean(format, kFormats));
   const auto o = resolve_options(t, cl).data_import;
   TAL_REQUIRE(!o.out.empty(), "command line: --out FILE.h5 is required");
   ImportedDataset d;
   if (format == "fashion-mnist") {
     TAL_REQUIRE(cl.positionals.empty(), "command line: unexpected argument '", cl.positionals.at(0), "'");
     d = import_fashion_mnist(o.from);
-  } else if (format == "folder" || format == "cifar") {
+  } else {
     TAL_REQUIRE(cl.positionals.size() == 1, "command line: tal data import ", format, " takes one DIR");
     d = format == "folder" ? import_image_folder(cl.positionals[0], o.size, o.test_every) : import_cifar(cl.positionals[0]);
-  } else {
-    TAL_REQUIRE(false, "command line: unknown format '", format, "' (expected fashion-mnist, folder or cifar)");
   }
   const auto parent = std::filesystem::path(o.out).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);

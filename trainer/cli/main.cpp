@@ -1,5 +1,6 @@
 // tal: the one binary. A thin dispatcher: every subcommand lives in its own file; errors are reported here, once.
 #include <c10/util/Exception.h>
+#include <malloc.h>
 
 #include <cstdio>
 #include <cstring>
@@ -38,6 +39,18 @@ const Command kCommands[] = {
     {"bench", "throughput figures: predict", run_bench},
 };
 
+// Tensors of tens of MiB come and go every step. By default glibc hands freed memory back to the kernel (trimming
+// the heap, unmapping large blocks) and faults it back in on the next allocation; on virtual machines a page fault
+// costs more than the arithmetic on the page (`tal bench predict` ViT-Ti: 180 ms with the defaults, 26 ms without
+// the round trip). Keep freed memory for reuse instead: blocks up to 32 MiB (glibc's largest fixed threshold) come
+// from the heap, and the heap is never trimmed. Resident memory stays at its peak, which a training process reaches
+// in its first steps anyway.
+void keep_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 64 << 20);
+}
+
 int usage(int code) {
   std::printf("tal: task-aware graph hypernetworks\n\nusage: tal COMMAND [options]\n\ncommands:\n");
   for (const auto& c : kCommands) std::printf("  %-10s %s\n", c.name, c.summary);
@@ -50,6 +63,7 @@ int usage(int code) {
 
 int main(int argc, char** argv) {
   using namespace tal;
+  keep_freed_memory();
   if (argc < 2) return usage(2);
   const std::string name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") return usage(0);

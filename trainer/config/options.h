@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -107,6 +109,8 @@ struct DistOptions {
 struct DebugOptions {
   std::string nan_steps;            // "rank:step,...": that rank's loss is non-finite at that (1-based) step
   int64_t checkpoint_delay_ms = 0;  // stall each checkpoint write half-way (to kill the writer mid-write)
+  // nan_steps as (rank, step) pairs; throws naming the key when malformed.
+  std::set<std::pair<int64_t, int64_t>> nan_step_set() const;
 };
 
 // Every section the commands share: one declarative table, so one config file serves every command.

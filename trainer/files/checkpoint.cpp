@@ -105,6 +105,18 @@ std::string latest_checkpoint(const std::string& run_dir) {
   return path.string();
 }
 
+std::string checkpoint_to_resume(const std::string& run_dir, const std::string& from, bool allowed) {
+  if (!from.empty()) {
+    const std::string path = fs::is_directory(from) ? latest_checkpoint(from) : from;
+    TAL_REQUIRE(!path.empty(), from, ": no checkpoint to resume from");
+    return path;
+  }
+  const std::string path = latest_checkpoint(run_dir);
+  TAL_REQUIRE(path.empty() || allowed, run_dir, " already holds checkpoint ", path,
+              "; --no-resume refuses to continue it (HINT: choose another run.dir, or drop --no-resume)");
+  return path;
+}
+
 Checkpoint read_checkpoint(const std::string& path) {
   H5File f(path, H5File::Mode::Read);
   require_kind(f, "tal-checkpoint", kCheckpointFormat, "checkpoint");

@@ -51,6 +51,10 @@ std::string write_checkpoint(const std::string& run_dir, const Checkpoint& ckpt,
 // The file `latest` names, or "" when the run has none. Throws if `latest` names a missing file.
 std::string latest_checkpoint(const std::string& run_dir);
 
+// The checkpoint a run continues from: `from` (a file, or a run directory's latest) when given, else run_dir's
+// latest ("" for a fresh run). With `allowed` false, a checkpoint in run_dir is an error (--no-resume).
+std::string checkpoint_to_resume(const std::string& run_dir, const std::string& from, bool allowed);
+
 // Reads and validates (kind, format version, consistent groups); errors name the file and what is wrong.
 Checkpoint read_checkpoint(const std::string& path);
 

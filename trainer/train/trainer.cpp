@@ -15,7 +15,7 @@
 #include "hypernet/hypernet.h"
 #include "trainer/files/build_info.h"
 #include "trainer/files/checkpoint.h"
-#include "trainer/train/evaluator.h"
+#include "trainer/train/heldout_eval.h"
 #include "trainer/train/format.h"
 #include "trainer/train/metrics.h"
 #include "trainer/train/model_state.h"
@@ -33,32 +33,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-constexpr uint64_t kEvalArchStream = 12, kClassRowStream = 13;
-
 struct StepData {
   StepPlan plan;
   std::vector<UnitBatch> pieces;
 };
-
-// debug.nan_steps: "rank:step,rank:step" (1-based steps).
-std::set<std::pair<int64_t, int64_t>> parse_nan_steps(const std::string& text) {
-  std::set<std::pair<int64_t, int64_t>> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    const auto end = std::min(text.find(',', start), text.size());
-    const std::string item = text.substr(start, end - start);
-    const auto colon = item.find(':');
-    char* e1 = nullptr;
-    char* e2 = nullptr;
-    const long long rank = colon == std::string::npos ? -1 : std::strtoll(item.c_str(), &e1, 10);
-    const long long step = colon == std::string::npos ? -1 : std::strtoll(item.c_str() + colon + 1, &e2, 10);
-    TAL_REQUIRE(colon != std::string::npos && e1 == item.c_str() + colon && *e2 == '\0' && rank >= 0 && step >= 1,
-                "key 'debug.nan_steps': expected 'rank:step,...', got '", text, "'");
-    out.emplace(rank, step);
-    start = end + 1;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -87,7 +65,7 @@ struct Trainer::Impl {
     const bool both = o.train.stage == "both";
     pretrain_steps = o.train.stage == "pretrain" ? o.train.steps : both ? o.train.pretrain_steps : 0;
     total_steps = pretrain_steps + (o.train.stage == "pretrain" ? 0 : o.train.steps);
-    nan_steps = parse_nan_steps(o.debug.nan_steps);
+    nan_steps = o.debug.nan_step_set();
     data = load_training_data(o, pretrain_steps > 0, total_steps > pretrain_steps);
     planner = std::make_unique<StepPlanner>(planner_config());
     cursors = planner->initial_cursors();
@@ -238,43 +216,11 @@ struct Trainer::Impl {
   // ---- evaluation of held-out architectures -------------------------------------------------------------------
 
   void evaluate(int64_t step) {
-    if (o.train.eval_archs == 0) return;
-    at::NoGradGuard guard;
     const bool pre = is_pretrain(step - 1);
-    std::vector<int64_t> eval_tasks = pre ? data.pretrain_tasks : data.multitask_tasks;
-    if (!pre) eval_tasks.insert(eval_tasks.end(), data.heldout_tasks.begin(), data.heldout_tasks.end());
-    for (auto t : eval_tasks) {
-      const auto& task = data.tasks[static_cast<size_t>(t)];
-      const auto rules = rules_for(task);
-      const auto mine = shard(first_positions(std::min(o.train.eval_images, task.size(Split::Test))), comm.rank(),
-                              comm.world());
-      const at::Tensor e = task_embedding(t, pre);
-      std::vector<double> acc;
-      for (int64_t a = 0; a < o.train.eval_archs; ++a) {
-        const auto spec = sample_arch(rules, mix_seed(seed, kEvalArchStream, 0), static_cast<uint64_t>(a));
-        const Graph g = build_graph(spec);
-        PredictOptions popts;
-        popts.class_row_seeds = {mix_seed(seed, kClassRowStream, 1ull << 40 | static_cast<uint64_t>(a))};
-        const auto predicted = net->predict({&g}, e, popts)[0];
-        const Accuracy local = count_correct(spec, predicted, task, Split::Test, mine);
-        auto counts = at::tensor({local.correct, local.count}, at::kDouble);
-        comm.allreduce_sum(counts, "evaluation counts");
-        acc.push_back(counts[0].item<double>() / std::max(1.0, counts[1].item<double>()));
-      }
-      double mean = 0;
-      for (auto x : acc) mean += x / static_cast<double>(acc.size());
-      if (comm.rank() != 0) continue;
-      std::string list;
-      for (auto x : acc) list += strf(" %.1f", 100 * x);
-      Progress()
-          .add("eval  step " + std::to_string(step), "step", step)
-          .add("task " + task.def().name + (data.is_heldout(t) ? " (held-out task)" : ""), "eval_task", task.def().name)
-          .add("", "heldout_task", static_cast<int64_t>(data.is_heldout(t)))
-          .add(strf("accuracy of %lld held-out architectures, as predicted (%%):%s  mean %.2f",
-                    static_cast<long long>(o.train.eval_archs), list.c_str(), 100 * mean),
-               "eval_accuracy", mean)
-          .emit(metrics);
-    }
+    std::vector<int64_t> tasks = pre ? data.pretrain_tasks : data.multitask_tasks;
+    if (!pre) tasks.insert(tasks.end(), data.heldout_tasks.begin(), data.heldout_tasks.end());
+    const HeldOutEvaluation config{seed, o.train.eval_archs, o.train.eval_images, o.zoo};
+    evaluate_held_out(*net, data, tasks, step, config, [&](int64_t t) { return task_embedding(t, pre); }, comm, metrics);
   }
 
   // ---- checkpoints ------------------------------------------------------------------------------------------
@@ -371,16 +317,7 @@ struct Trainer::Impl {
 Trainer::Trainer(const TalOptions& options, std::string config_yaml, Communicator& comm, const ResumeRequest& resume)
     : impl_(std::make_unique<Impl>(options, std::move(config_yaml), comm)) {
   auto& m = *impl_;
-  std::string path;
-  if (!resume.from.empty()) {
-    path = std::filesystem::is_directory(resume.from) ? latest_checkpoint(resume.from) : resume.from;
-    TAL_REQUIRE(!path.empty(), resume.from, ": no checkpoint to resume from");
-  } else {
-    path = latest_checkpoint(options.run.dir);
-    if (!path.empty() && !resume.allowed)
-      throw Error(options.run.dir + " already holds checkpoint " + path +
-                  "; --no-resume refuses to continue it (HINT: choose another run.dir, or drop --no-resume)");
-  }
+  const std::string path = checkpoint_to_resume(options.run.dir, resume.from, resume.allowed);
   if (!path.empty()) {
     const auto t0 = Clock::now();
     const auto ckpt = read_checkpoint(path);

@@ -1,0 +1,52 @@
+#include "trainer/train/heldout_eval.h"
+
+#include <algorithm>
+
+#include "base/rng.h"
+#include "trainer/train/evaluator.h"
+#include "trainer/train/progress.h"
+
+namespace tal {
+namespace {
+constexpr uint64_t kEvalArchStream = 12, kClassRowStream = 13;
+}
+
+void evaluate_held_out(Hypernet& net, const TrainingData& data, const std::vector<int64_t>& tasks, int64_t step,
+                       const HeldOutEvaluation& c, const std::function<at::Tensor(int64_t)>& embedding,
+                       Communicator& comm, MetricsLog& metrics) {
+  if (c.archs == 0) return;
+  at::NoGradGuard guard;
+  for (auto t : tasks) {
+    const auto& task = data.tasks[static_cast<size_t>(t)];
+    const auto rules = c.zoo.rules_for(data_shape(task));
+    const auto mine = shard(first_positions(std::min(c.images, task.size(Split::Test))), comm.rank(), comm.world());
+    const at::Tensor e = embedding(t);
+    std::vector<double> acc;
+    for (int64_t a = 0; a < c.archs; ++a) {
+      const auto spec = sample_arch(rules, mix_seed(c.seed, kEvalArchStream, 0), static_cast<uint64_t>(a));
+      const Graph g = build_graph(spec);
+      PredictOptions popts;
+      popts.class_row_seeds = {mix_seed(c.seed, kClassRowStream, 1ull << 40 | static_cast<uint64_t>(a))};
+      const auto predicted = net.predict({&g}, e, popts)[0];
+      const Accuracy local = count_correct(spec, predicted, task, Split::Test, mine);
+      auto counts = at::tensor({local.correct, local.count}, at::kDouble);
+      comm.allreduce_sum(counts, "evaluation counts");
+      acc.push_back(counts[0].item<double>() / std::max(1.0, counts[1].item<double>()));
+    }
+    double mean = 0;
+    for (auto x : acc) mean += x / static_cast<double>(acc.size());
+    if (comm.rank() != 0) continue;
+    std::string list;
+    for (auto x : acc) list += strf(" %.1f", 100 * x);
+    Progress()
+        .add("eval  step " + std::to_string(step), "step", step)
+        .add("task " + task.def().name + (data.is_heldout(t) ? " (held-out task)" : ""), "eval_task", task.def().name)
+        .add("", "heldout_task", static_cast<int64_t>(data.is_heldout(t)))
+        .add(strf("accuracy of %lld held-out architectures, as predicted (%%):%s  mean %.2f",
+                  static_cast<long long>(c.archs), list.c_str(), 100 * mean),
+             "eval_accuracy", mean)
+        .emit(metrics);
+  }
+}
+
+}  // namespace tal
