@@ -2,6 +2,7 @@
 // type and string helpers; splitting it would only spread them.
 #include "datasets/h5.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -322,6 +323,18 @@ std::string H5File::dtype_name(const std::string& dataset) const {
     case at::kChar: return "int8";
     default: return "other";
   }
+}
+
+void H5File::require(const std::string& dataset, const std::vector<std::string>& dtypes, int rank) const {
+  if (!is_dataset(dataset)) fail(dataset, exists(dataset) ? "is not a dataset" : "missing");
+  const std::string dtype = dtype_name(dataset);
+  const auto dims = shape(dataset);
+  const bool dtype_ok = std::find(dtypes.begin(), dtypes.end(), dtype) != dtypes.end();
+  if (dtype_ok && (rank < 0 || static_cast<int>(dims.size()) == rank)) return;
+  std::string want;
+  for (size_t i = 0; i < dtypes.size(); ++i) want += (i ? i + 1 == dtypes.size() ? " or " : ", " : "") + dtypes[i];
+  if (rank >= 0) want += " of rank " + std::to_string(rank);
+  fail(dataset, "is " + dtype + " of rank " + std::to_string(dims.size()) + ", expected " + want);
 }
 
 void H5File::remove(const std::string& object) {

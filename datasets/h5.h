@@ -39,6 +39,9 @@ class H5File {
   std::vector<std::string> attr_names(const std::string& object) const;
   std::string attr_text(const std::string& object, const std::string& name) const;  // any attribute, printable
   std::string dtype_name(const std::string& dataset) const;  // "float32", "uint8", "string", ...
+  // Throws naming the file and dataset unless it exists with one of `dtypes` and rank `rank` (-1: any):
+  // "x.h5: '/train/images' is float32 of rank 4, expected uint8".
+  void require(const std::string& dataset, const std::vector<std::string>& dtypes, int rank = -1) const;
   void remove(const std::string& object);                    // unlinks a group or dataset
   bool has_attr(const std::string& object, const std::string& name) const;
   int64_t attr_int(const std::string& object, const std::string& name) const;

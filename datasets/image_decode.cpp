@@ -28,9 +28,11 @@ at::Tensor decode_png(const std::string& path) {
   image.format = PNG_FORMAT_RGB;
   auto out = at::empty({static_cast<int64_t>(image.height), static_cast<int64_t>(image.width), 3}, at::kByte);
   const bool ok = png_image_finish_read(&image, nullptr, out.data_ptr<uint8_t>(), 0, nullptr) != 0;
+  const bool warned = (image.warning_or_error & PNG_IMAGE_WARNING) != 0;
   const std::string msg = image.message;
   png_image_free(&image);
   TAL_REQUIRE(ok, path, ": cannot decode PNG (", msg, ")");
+  TAL_REQUIRE(!warned, path, ": corrupt PNG (", msg, ")");
   return out.permute({2, 0, 1}).contiguous();
 }
 
@@ -38,6 +40,7 @@ struct JpegError {
   jpeg_error_mgr mgr;
   std::jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
+  int warnings;
 };
 
 void on_jpeg_error(j_common_ptr info) {
@@ -46,12 +49,21 @@ void on_jpeg_error(j_common_ptr info) {
   std::longjmp(err->jump, 1);
 }
 
+// libjpeg "warns" about corrupt data (a truncated file, bad Huffman codes) and fills the rest grey; keep the first
+// warning instead of printing it, so the caller can refuse the image.
+void on_jpeg_message(j_common_ptr info, int level) {
+  auto* err = reinterpret_cast<JpegError*>(info->err);
+  if (level >= 0) return;  // trace messages
+  if (err->warnings++ == 0) (*info->err->format_message)(info, err->message);
+}
+
 // libjpeg reports errors by longjmp. Only C frames lie between the longjmp inside libjpeg and the setjmp here;
 // this frame has no locals at all, and everything it writes (decoder state, pixels) lives in the caller's
 // frame, which the jump does not leave. That keeps the jump well-defined in C++.
 bool decode_jpeg_into(FILE* file, jpeg_decompress_struct* info, JpegError* err, std::vector<uint8_t>* pixels) {
   info->err = jpeg_std_error(&err->mgr);
   err->mgr.error_exit = on_jpeg_error;
+  err->mgr.emit_message = on_jpeg_message;
   if (setjmp(err->jump)) {
     jpeg_destroy_decompress(info);
     return false;
@@ -78,6 +90,7 @@ at::Tensor decode_jpeg(const std::string& path) {
   JpegError err{};
   std::vector<uint8_t> pixels;
   TAL_REQUIRE(decode_jpeg_into(file.get(), &info, &err, &pixels), path, ": cannot decode JPEG (", err.message, ")");
+  TAL_REQUIRE(err.warnings == 0, path, ": corrupt JPEG (", err.message, ")");
   const auto h = static_cast<int64_t>(info.output_height), w = static_cast<int64_t>(info.output_width);
   return at::from_blob(pixels.data(), {h, w, 3}, at::kByte).permute({2, 0, 1}).contiguous();
 }

@@ -84,14 +84,22 @@ std::vector<fs::path> sorted_images(const fs::path& dir) {
   return out;
 }
 
-SplitData load_images(const std::vector<std::pair<fs::path, int64_t>>& files, int64_t size) {
-  SplitData d;
-  d.images = at::empty({static_cast<int64_t>(files.size()), 3, size, size}, at::kByte);
-  d.labels = at::empty({static_cast<int64_t>(files.size())}, at::kLong);
-  for (size_t i = 0; i < files.size(); ++i) {
-    d.images[static_cast<int64_t>(i)].copy_(resize_square(decode_image(files[i].first.string()), size));
-    d.labels[static_cast<int64_t>(i)] = files[i].second;
+SplitData load_images(const std::vector<std::pair<fs::path, int64_t>>& files, int64_t size, bool skip_corrupt,
+                      std::vector<std::string>& skipped) {
+  std::vector<at::Tensor> images;
+  std::vector<int64_t> labels;
+  for (const auto& [path, label] : files) {
+    try {
+      images.push_back(resize_square(decode_image(path.string()), size));
+      labels.push_back(label);
+    } catch (const Error&) {
+      if (!skip_corrupt) throw;
+      skipped.push_back(path.string());
+    }
   }
+  SplitData d;
+  d.images = images.empty() ? at::empty({0, 3, size, size}, at::kByte) : at::stack(images);
+  d.labels = at::tensor(labels, at::kLong);
   return d;
 }
 
@@ -143,7 +151,7 @@ ImportedDataset import_fashion_mnist(const std::string& dir) {
   return d;
 }
 
-ImportedDataset import_image_folder(const std::string& dir, int64_t size, int64_t test_every) {
+ImportedDataset import_image_folder(const std::string& dir, int64_t size, int64_t test_every, bool skip_corrupt) {
   TAL_REQUIRE(fs::is_directory(dir), dir, ": no such directory");
   TAL_REQUIRE(size > 0, "image size must be positive, got ", size);
   fs::path train_dir = dir, test_dir;
@@ -176,8 +184,10 @@ ImportedDataset import_image_folder(const std::string& dir, int64_t size, int64_
       TAL_REQUIRE(std::find(d.meta.classes.begin(), d.meta.classes.end(), c) != d.meta.classes.end(),
                   (test_dir / c).string(), ": class folder not present under ", train_dir.string());
   TAL_REQUIRE(!test.empty(), dir, ": no test images (add test/ or more images per class)");
-  d.train = load_images(train, size);
-  d.test = load_images(test, size);
+  d.train = load_images(train, size, skip_corrupt, d.skipped);
+  d.test = load_images(test, size, skip_corrupt, d.skipped);
+  TAL_REQUIRE(d.train.images.size(0) > 0 && d.test.images.size(0) > 0, dir, ": no decodable ",
+              d.train.images.size(0) == 0 ? "training" : "test", " images (", d.skipped.size(), " corrupt)");
   d.meta.name = fs::path(dir).filename().string();
   d.meta.source = "image folder " + dir + " resized to " + std::to_string(size);
   compute_mean_std(d.train.images, d.meta.mean, d.meta.std);

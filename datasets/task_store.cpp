@@ -1,6 +1,8 @@
 #include "datasets/task_store.h"
 
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <numeric>
 
 #include "datasets/atomic_file.h"
@@ -38,6 +40,12 @@ void compute_mean_std(const at::Tensor& images, std::vector<double>& mean, std::
 
 namespace {
 
+std::string shape_text(const std::vector<int64_t>& dims) {
+  std::string out = "[";
+  for (size_t i = 0; i < dims.size(); ++i) out += (i ? ", " : "") + std::to_string(dims[i]);
+  return out + "]";
+}
+
 void check_split(const std::string& path, const char* split, const SplitData& d, int64_t n_classes,
                  const std::vector<int64_t>& shape) {
   TAL_REQUIRE(d.images.dim() == 4 && d.images.scalar_type() == at::kByte, path, ": /", split,
@@ -61,7 +69,7 @@ void write_task_store(const std::string& path, const StoreMeta& meta, const Spli
   write_atomically(path, [&](const std::string& tmp) {
     H5File f(tmp, H5File::Mode::Truncate);
     f.set_attr("/", "kind", "tal-task-store");
-    f.set_attr("/", "format_version", int64_t{1});
+    f.set_attr("/", "format_version", kTaskStoreFormat);
     f.set_attr("/", "name", meta.name);
     f.set_attr("/", "source", meta.source);
     f.write_strings("/classes", meta.classes);
@@ -79,33 +87,53 @@ TaskStore::TaskStore(const std::string& path, int64_t memory_limit) : path_(path
   const H5File& f = *file_;
   TAL_REQUIRE(f.has_attr("/", "kind") && f.attr_str("/", "kind") == "tal-task-store", path,
               ": not a TAL task store (no kind=tal-task-store attribute; create one with 'tal data import')");
-  for (const char* d : {"/classes", "/mean", "/std", "/train/images", "/train/labels", "/test/images", "/test/labels"})
-    TAL_REQUIRE(f.is_dataset(d), path, ": missing dataset ", d);
-  meta_.name = f.attr_str("/", "name");
+  if (f.has_attr("/", "format_version")) {
+    const auto v = f.attr_int("/", "format_version");
+    TAL_REQUIRE(v == kTaskStoreFormat, path, ": task store format version ", v, "; this build reads version ",
+                kTaskStoreFormat);
+  }
+  // Every dataset with its type and rank before anything is read.
+  f.require("/classes", {"string"}, 1);
+  f.require("/mean", {"float64", "float32"}, 1);
+  f.require("/std", {"float64", "float32"}, 1);
+  const std::vector<std::string> integers = {"int64", "int32", "uint8", "int8"};
+  for (const char* split : {"train", "test"}) {
+    f.require(std::string("/") + split + "/images", {"uint8"}, 4);
+    f.require(std::string("/") + split + "/labels", integers, 1);
+  }
+  meta_.name = f.has_attr("/", "name") ? f.attr_str("/", "name") : std::filesystem::path(path).stem().string();
   meta_.source = f.has_attr("/", "source") ? f.attr_str("/", "source") : "";
   meta_.classes = f.read_strings("/classes");
+  TAL_REQUIRE(!meta_.classes.empty(), path, ": '/classes' is empty");
+  for (const auto& c : meta_.classes) TAL_REQUIRE(!c.empty(), path, ": '/classes' holds an empty class name");
   const auto mean = f.read("/mean").to(at::kDouble), std = f.read("/std").to(at::kDouble);
   meta_.mean.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel());
   meta_.std.assign(std.data_ptr<double>(), std.data_ptr<double>() + std.numel());
   const auto train_shape = f.shape("/train/images"), test_shape = f.shape("/test/images");
-  TAL_REQUIRE(train_shape.size() == 4, path, ": /train/images must be [N, C, H, W]");
   image_shape_ = {train_shape[1], train_shape[2], train_shape[3]};
-  TAL_REQUIRE(test_shape.size() == 4 && std::vector<int64_t>(test_shape.begin() + 1, test_shape.end()) == image_shape_,
-              path, ": /test/images shape differs from /train/images");
+  TAL_REQUIRE(std::vector<int64_t>(test_shape.begin() + 1, test_shape.end()) == image_shape_, path,
+              ": '/test/images' is ", shape_text(test_shape), " but '/train/images' is ", shape_text(train_shape));
+  TAL_REQUIRE(image_shape_[0] >= 1 && image_shape_[1] >= 1 && image_shape_[2] >= 1, path,
+              ": '/train/images' has an empty image shape ", shape_text(train_shape));
   TAL_REQUIRE(static_cast<int64_t>(meta_.mean.size()) == image_shape_[0] &&
                   static_cast<int64_t>(meta_.std.size()) == image_shape_[0],
-              path, ": /mean and /std need one value per channel");
+              path, ": '/mean' and '/std' need one value per channel (", image_shape_[0], ")");
+  for (size_t c = 0; c < meta_.std.size(); ++c)
+    TAL_REQUIRE(std::isfinite(meta_.mean[c]) && std::isfinite(meta_.std[c]) && meta_.std[c] > 0, path,
+                ": '/mean' and '/std' must be finite with std > 0 (channel ", c, ": ", meta_.mean[c], ", ",
+                meta_.std[c], ")");
   train_labels_ = f.read("/train/labels").to(at::kLong);
   test_labels_ = f.read("/test/labels").to(at::kLong);
   for (Split s : {Split::Train, Split::Test}) {
     const auto& l = labels(s);
-    const std::string where = path + ": /" + split_name(s);
-    TAL_REQUIRE(l.dim() == 1 && l.size(0) == size(s), where, "/labels has ", l.numel(), " entries for ", size(s),
-                " images");
-    TAL_REQUIRE(l.numel() > 0 && l.min().item<int64_t>() >= 0 &&
-                    l.max().item<int64_t>() < static_cast<int64_t>(meta_.classes.size()),
-                where, "/labels outside [0, ", meta_.classes.size(), ")");
-    int64_t bytes = size(s);
+    const std::string where = path + ": '/" + split_name(s);
+    const int64_t images = (s == Split::Train ? train_shape : test_shape)[0];
+    TAL_REQUIRE(images > 0, where, "' is empty (no images)");
+    TAL_REQUIRE(l.size(0) == images, where, "/labels' has ", l.numel(), " entries for ", images, " images");
+    const auto lo = l.min().item<int64_t>(), hi = l.max().item<int64_t>();
+    TAL_REQUIRE(lo >= 0 && hi < static_cast<int64_t>(meta_.classes.size()), where, "/labels' holds labels in [", lo,
+                ", ", hi, "], outside the ", meta_.classes.size(), " classes of '/classes'");
+    int64_t bytes = images;
     for (auto d : image_shape_) bytes *= d;
     if (bytes <= memory_limit) resident_[static_cast<int>(s)] = f.read(std::string("/") + split_name(s) + "/images");
   }

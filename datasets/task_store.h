@@ -15,6 +15,8 @@ namespace tal {
 
 class H5File;
 
+constexpr int64_t kTaskStoreFormat = 1;
+
 struct SplitData {
   at::Tensor images;  // uint8 [N, C, H, W]
   at::Tensor labels;  // int64 [N]

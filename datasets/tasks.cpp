@@ -104,8 +104,8 @@ Task::Task(TaskDef def, std::shared_ptr<const TaskStore> store) : def_(std::move
     for (const auto& c : def_.classes) {
       auto it = std::find(all.begin(), all.end(), c);
       int64_t id = it == all.end() ? -1 : it - all.begin();
-      if (id < 0 && !c.empty() && std::all_of(c.begin(), c.end(), ::isdigit)) {
-        id = std::stoll(c);
+      if (id < 0 && !c.empty() && c.size() <= 9 && std::all_of(c.begin(), c.end(), ::isdigit)) {
+        id = std::strtoll(c.c_str(), nullptr, 10);  // a class index (at most 9 digits: no overflow)
         if (id >= static_cast<int64_t>(all.size())) id = -1;
       }
       if (id < 0) {

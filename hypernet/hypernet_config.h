@@ -11,6 +11,14 @@ namespace tal {
 // ghn3 (tiled decoder) | logah (low-rank decoder) | tal (logah + task FiLM)
 const std::vector<std::string>& hypernet_variant_names();
 
+// The documented bounds of the sizes (checked before anything is allocated; the option table uses them too).
+struct SizeBound {
+  const char* key;  // under hypernet.
+  int64_t min, max;
+};
+const std::vector<SizeBound>& hypernet_size_bounds();
+const SizeBound& hypernet_size_bound(const std::string& key);
+
 struct HypernetConfig {
   std::string variant = "logah";  // ghn3 (tiled decoder) | logah (low-rank decoder) | tal (logah + task FiLM)
   int64_t hidden = 64;            // node embedding width d
@@ -27,9 +35,12 @@ struct HypernetConfig {
   bool low_rank() const { return variant != "ghn3"; }
   bool film() const { return variant == "tal"; }
   std::array<int64_t, 4> max_shape4() const { return {max_shape, max_shape, spatial, spatial}; }
-  // Throws tal::Error naming `origin` and the key on inconsistent sizes.
+  // Throws tal::Error naming `origin` and the key on sizes outside their bounds or inconsistent with each other.
   void validate(const std::string& origin = "hypernet config") const;
   std::string describe() const;
+  // The number of parameters the modules will have, computed without building them (checked 64-bit arithmetic;
+  // a test holds it equal to Hypernet::num_parameters() for every variant).
+  int64_t parameter_count() const;
 };
 
 }  // namespace tal

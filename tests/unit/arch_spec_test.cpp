@@ -57,3 +57,89 @@ TEST(ArchSpec, ParameterCountsMatchTorchvisionAndHf) {
 
 }  // namespace
 }  // namespace tal
+
+#include <chrono>
+
+#include "base/rng.h"
+#include "hypernet/family.h"
+#include "hypernet/graph.h"
+
+namespace tal {
+namespace {
+
+// Random spec strings and sizes, many near the bounds: each is accepted and its graph built (and parameters
+// counted) in under a second, or refused with one line that names the spec. Nothing else (no crash, no hang, no
+// multi-line library message).
+TEST(ArchSpecProperty, RandomSpecsAreBuiltFastOrRefusedInOneLine) {
+  SplitMix rng(20261201);
+  const std::vector<std::string> family_texts = {"vit", "gpt2", "vit", "gpt2", "resnet", "", "VIT"};
+  int accepted = 0, refused = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    std::string text = rng.pick(family_texts);
+    if (rng.uniform(0, 9) > 0) text += ":";
+    const Family* fam = nullptr;
+    for (const Family* f : tal::families()) if (f->name() == text.substr(0, text.find(':'))) fam = f;
+    const int n = static_cast<int>(rng.uniform(0, 5));
+    for (int k = 0; k < n; ++k) {
+      std::string key = "depth";
+      int64_t max = 256;
+      if (fam && rng.uniform(0, 9) > 0) {
+        const auto& keys = fam->keys();
+        const auto& sk = keys[static_cast<size_t>(rng.uniform(0, static_cast<int64_t>(keys.size()) - 1))];
+        key = sk.name;
+        max = sk.max;
+      } else {
+        key = rng.pick(std::vector<std::string>{"depth", "patch", "vocab", "bogus", "", "width="});
+      }
+      std::string value;
+      switch (rng.uniform(0, 7)) {
+        case 0: value = std::to_string(max); break;
+        case 1: value = std::to_string(max + 1); break;
+        case 2: value = std::to_string(rng.uniform(1, std::min<int64_t>(max, 16))); break;
+        case 3: value = "0"; break;
+        case 4: value = "-" + std::to_string(rng.uniform(1, 100)); break;
+        case 5: value = "99999999999999999999999"; break;
+        case 6: value = rng.pick(std::vector<std::string>{"x", "", "3.5", "1e3", " 4"}); break;
+        default: value = std::to_string(rng.uniform(1, 4) * 4);
+      }
+      text += (k ? "," : "") + key + "=" + value;
+    }
+    SCOPED_TRACE(text);
+    try {
+      const auto t0 = std::chrono::steady_clock::now();
+      const ArchSpec spec = ArchSpec::parse(text);
+      const Graph g = build_graph(spec);
+      count_params(spec, false);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      EXPECT_LT(seconds, 1.0) << g.size() << " nodes";
+      for (const auto& k : spec.family().keys()) {
+        EXPECT_GE(spec.at(k.name), 1);
+        EXPECT_LE(spec.at(k.name), k.max);
+      }
+      ++accepted;
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+      EXPECT_NE(msg.find("spec '"), std::string::npos) << msg;
+      ++refused;
+    }
+  }
+  EXPECT_GT(accepted, 40);  // the generator reaches both outcomes
+  EXPECT_GT(refused, 40);
+}
+
+// The largest graphs the bounds allow still build quickly (the builder is linear in nodes per source).
+TEST(ArchSpecProperty, GraphsAtTheDepthBound) {
+  for (const char* text : {"vit:depth=256,width=16384,heads=1,mlp=65536,image=4096,patch=1",
+                           "gpt2:depth=256,width=16384,heads=256,vocab=1000000,context=65536"}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const ArchSpec spec = ArchSpec::parse(text);
+    EXPECT_EQ(build_graph(spec).size(), 13 * 256 + (spec.family_name() == "vit" ? 8 : 6));
+    EXPECT_GT(count_params(spec, false), int64_t{1} << 36);  // counted in 64 bits, not wrapped
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 1.0);
+  }
+  EXPECT_THROW(ArchSpec::parse("vit:depth=257"), Error);
+}
+
+}  // namespace
+}  // namespace tal

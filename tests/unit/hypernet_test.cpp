@@ -178,3 +178,44 @@ TEST(ParamBinding, TileRepeatsOutThenInAndCropsCentre) {
 
 }  // namespace
 }  // namespace tal
+
+namespace tal {
+namespace {
+
+// The count a configuration's memory estimate rests on, computed without building the modules, is exact.
+TEST(HypernetConfig, ParameterCountWithoutBuildingIsExact) {
+  std::vector<HypernetConfig> configs;
+  for (const char* v : {"ghn3", "logah", "tal"}) {
+    configs.push_back(tiny(v));
+    HypernetConfig wide = tiny(v);
+    wide.hidden = 32;
+    wide.layers = 3;
+    wide.num_classes = 37;  // a class count inside the channel vocabulary's range changes its size
+    wide.spatial = 13;      // and a spatial size above 12 adds odd sizes
+    configs.push_back(wide);
+  }
+  HypernetConfig released;  // GHN-3-T as released: 6,906,632
+  released.variant = "ghn3";
+  released.max_shape = 64;
+  configs.push_back(released);
+  for (const auto& c : configs) {
+    SCOPED_TRACE(c.describe());
+    EXPECT_EQ(c.parameter_count(), Hypernet(c).num_parameters());
+  }
+  EXPECT_EQ(released.parameter_count(), 6906632);
+}
+
+TEST(HypernetConfig, SizesOutsideTheirBoundsAreRefusedBeforeAllocating) {
+  HypernetConfig c;
+  c.hidden = 100000;
+  try {
+    c.validate("x.yaml");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("x.yaml: key 'hypernet.hidden': 100000 is outside [4, 4096]"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace tal

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "base/error.h"
+#include "datasets/atomic_file.h"
 #include "datasets/tasks.h"
 #include "trainer/cli/commands.h"
 #include "trainer/cli/dispatch.h"
@@ -32,8 +33,11 @@ int tasks_embed(const Args& args) {
   if (!parsed) return 0;
   const auto& o = *parsed;
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
+  require_distinct_output("tasks.embeddings", o.tasks.embeddings,
+                          {{"ancestry.checkpoint", o.ancestry.checkpoint}, {"tasks.suite", o.tasks.suite}});
   const auto ancestry = load_ancestry(o.ancestry.checkpoint);
   const auto tasks = resolve_tasks(load_task_suite(o.tasks.suite), o.data.root, o.data.memory_limit);
+  for (const auto& t : tasks) require_distinct_output("tasks.embeddings", o.tasks.embeddings, {{"a task store", t.store().path()}});
   const auto report = update_task_embeddings(o.tasks.embeddings, ancestry, tasks, o.tasks.embed_images);
   for (const auto& name : report.computed) std::printf("embed: %-24s computed\n", name.c_str());
   for (const auto& name : report.reused) std::printf("embed: %-24s up to date\n", name.c_str());

@@ -39,6 +39,7 @@ int bench_predict(const Args& args) {
 
   const int64_t rss0 = current_rss_bytes();
   auto t0 = Clock::now();
+  o.check_memory(false);
   Hypernet net(o.hypernet);
   const double construct_ms = ms_since(t0);
   const int64_t rss_net = current_rss_bytes() - rss0;
@@ -134,7 +135,7 @@ int bench_allreduce(const Args& args, Runtime& runtime) {
   auto* mpi = dynamic_cast<MpiCommunicator*>(&comm);
   TAL_REQUIRE(mpi && comm.world() > 1, "tal bench allreduce needs several MPI ranks (run it under mpirun -np N)");
   // The trainer reduces its gradients as one double buffer (see Trainer): same size here.
-  const int64_t n = o.bench.elements > 0 ? o.bench.elements : Hypernet(o.hypernet).num_parameters() + 4;
+  const int64_t n = o.bench.elements > 0 ? o.bench.elements : o.hypernet.parameter_count() + 4;
   auto buf = at::randn({n}, at::kDouble);
   const double bytes = static_cast<double>(n) * 8;
   auto time = [&](const std::function<void()>& f) {

@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "base/suggest.h"
+#include "datasets/atomic_file.h"
 #include "datasets/importers.h"
 #include "datasets/task_store.h"
 #include "trainer/cli/commands.h"
@@ -50,18 +51,25 @@ int data_import(const Args& args) {
               join_choices(kFormats), ")", did_you_mean(format, kFormats));
   const auto o = resolve_options(t, cl).data_import;
   TAL_REQUIRE(!o.out.empty(), "command line: --out FILE.h5 is required");
+  if (format == "fashion-mnist")
+    for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                          "t10k-labels-idx1-ubyte.gz"})
+      require_distinct_output("--out", o.out, {{"an input", (std::filesystem::path(o.from) / f).string()}});
   ImportedDataset d;
   if (format == "fashion-mnist") {
     TAL_REQUIRE(cl.positionals.empty(), "command line: unexpected argument '", cl.positionals.at(0), "'");
     d = import_fashion_mnist(o.from);
   } else {
     TAL_REQUIRE(cl.positionals.size() == 1, "command line: tal data import ", format, " takes one DIR");
-    d = format == "folder" ? import_image_folder(cl.positionals[0], o.size, o.test_every) : import_cifar(cl.positionals[0]);
+    d = format == "folder" ? import_image_folder(cl.positionals[0], o.size, o.test_every, o.skip_corrupt)
+                           : import_cifar(cl.positionals[0]);
   }
-  const auto parent = std::filesystem::path(o.out).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
   write_task_store(o.out, d.meta, d.train, d.test);
   print_summary(o.out);
+  if (!d.skipped.empty()) {
+    std::printf("  skipped   %zu corrupt image(s) (--skip-corrupt), the first: %s\n", d.skipped.size(),
+                d.skipped.front().c_str());
+  }
   return 0;
 }
 

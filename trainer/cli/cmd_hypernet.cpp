@@ -17,6 +17,7 @@ int hypernet_info(const Args& args) {
                                       "tal hypernet info --config FILE [hypernet.key=value ...]");
   if (!parsed) return 0;
   const auto o = *parsed;
+  o.check_memory(false);
   const Hypernet net(o.hypernet);
   std::printf("hypernet  %s\n\n", o.hypernet.describe().c_str());
   std::printf("%-14s %14s\n", "module", "parameters");

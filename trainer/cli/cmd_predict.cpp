@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/suggest.h"
+#include "datasets/atomic_file.h"
 #include "datasets/h5.h"
 #include "hypernet/family.h"
 #include "hypernet/hypernet.h"
@@ -78,6 +79,8 @@ int predict(const Args& args_in) {
                       "[--zoo zoo.h5 --n K] --out A.h5 [key=value ...]",
                       t.help());
   TAL_REQUIRE(cl.positionals.empty(), "command line: unexpected argument '", cl.positionals.at(0), "'");
+  refuse_unused(cl.overrides, [&](const std::string& k) { return t.find(k) != nullptr; },
+                [&](const std::string& k) { return t.uses(k); }, t.command(), t.used());
   CommandOptions first = t.defaults();
   t.apply(first, cl.overrides);
   const auto& p = first.predict;
@@ -87,6 +90,7 @@ int predict(const Args& args_in) {
   TAL_REQUIRE(!archs.empty() || !p.zoo.empty(), "command line: give --arch SPEC (repeatable) or --zoo FILE");
   const std::string path = std::filesystem::is_directory(p.checkpoint) ? latest_checkpoint(p.checkpoint) : p.checkpoint;
   TAL_REQUIRE(!path.empty(), p.checkpoint, ": no checkpoint in this run directory");
+  require_distinct_output("--out", p.out, {{"--checkpoint", path}, {"--zoo", p.zoo}});
   const Checkpoint ckpt = read_checkpoint(path);
   TAL_REQUIRE(ckpt.model == "hypernet", path, ": is a checkpoint of an ", ckpt.model, " run, not of a hypernetwork");
   // The run's resolved configuration, then the config file and command line on top.
@@ -97,6 +101,7 @@ int predict(const Args& args_in) {
   o.validate("command line");
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
 
+  o.check_memory(false);
   Hypernet net(o.hypernet);
   check_compatible(path, ckpt, net.named_parameters());
   const bool ema = !ckpt.ema.empty() && !o.predict.no_ema;
@@ -113,6 +118,8 @@ int predict(const Args& args_in) {
   const TaskDef def = find_task(o, o.predict.task);
   const auto tasks = resolve_tasks({def}, o.data.root, o.data.memory_limit);
   const Task& task = tasks[0];
+  require_distinct_output("--out", o.predict.out,
+                          {{"the task store", task.store().path()}, {"tasks.embeddings", o.tasks.embeddings}});
   at::Tensor embedding;
   if (o.hypernet.film()) embedding = load_task_embeddings(o.tasks.embeddings, tasks, "").at(def.name);
 
@@ -128,6 +135,7 @@ int predict(const Args& args_in) {
       specs.push_back(s);
     }
   }
+  for (const auto& spec : specs) o.check_target_memory(spec);
   at::NoGradGuard no_grad;
   std::vector<ArchiveModel> models;
   double total_ms = 0;
@@ -147,8 +155,6 @@ int predict(const Args& args_in) {
     m.hypernet_variant = o.hypernet.variant;
     models.push_back(std::move(m));
   }
-  const auto parent = std::filesystem::path(o.predict.out).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
   append_to_archive(o.predict.out, models);
   for (const auto& m : models)
     std::printf("predict  %s / %s  (%s parameters)\n", m.task.c_str(), m.arch_id.c_str(),
@@ -168,25 +174,41 @@ int eval(const Args& args) {
   TAL_REQUIRE(!e.archive.empty() && !e.task.empty(), "command line: --archive FILE and --task NAME are required");
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
   const auto ids = e.arch_id.empty() ? archive_models(e.archive, e.task) : std::vector<std::string>{e.arch_id};
+  require_distinct_output("--logits-out", e.logits_out, {{"--archive", e.archive}});
   at::NoGradGuard no_grad;
-  std::unique_ptr<H5File> logits_file;
-  if (!e.logits_out.empty()) logits_file = std::make_unique<H5File>(e.logits_out, H5File::Mode::Truncate);
+  struct Probe {
+    std::string id, spec;
+    at::Tensor images, logits;
+  };
+  std::vector<Probe> probes;
   for (const auto& id : ids) {
     const auto m = read_archive_model(e.archive, e.task, id);
     const auto tasks = resolve_tasks({m.task_def}, o.data.root, o.data.memory_limit);
     const Task& task = tasks[0];
+    const std::string misfit = m.spec.family().mismatch(m.spec, data_shape(task));
+    TAL_REQUIRE(misfit.empty(), e.archive, ": model '", id, "' (", m.spec.str(), ") does not fit task '", e.task,
+                "' as found under ", o.data.root, " (", misfit, ")");
     const int64_t n = task.size(Split::Test);
     const Accuracy acc = count_correct(m.spec, m.params, task, Split::Test, first_positions(n));
     std::printf("eval  %s / %s  test accuracy %.2f%% (%s images, as predicted, step %lld, %s)\n", e.task.c_str(),
                 id.c_str(), 100.0 * acc.value(), with_commas(n).c_str(), static_cast<long long>(m.checkpoint_step),
                 m.hypernet_variant.c_str());
-    if (logits_file) {
+    std::fflush(stdout);
+    if (!e.logits_out.empty()) {
       const auto b = task.load(Split::Test, first_positions(std::min(e.probe_images, n)));
-      logits_file->write("/" + id + "/images", b.images);
-      logits_file->write("/" + id + "/logits", target_forward(m.spec, m.params, b.images));
-      logits_file->set_attr("/" + id, "spec", m.spec.str());
+      probes.push_back({id, m.spec.str(), b.images, target_forward(m.spec, m.params, b.images)});
     }
   }
+  // Written only when every model was evaluated, and atomically: a failure leaves nothing behind.
+  if (!e.logits_out.empty())
+    write_atomically(e.logits_out, [&](const std::string& tmp) {
+      H5File f(tmp, H5File::Mode::Truncate);
+      for (const auto& p : probes) {
+        f.write("/" + p.id + "/images", p.images);
+        f.write("/" + p.id + "/logits", p.logits);
+        f.set_attr("/" + p.id, "spec", p.spec);
+      }
+    });
   return 0;
 }
 

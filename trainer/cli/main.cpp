@@ -78,9 +78,15 @@ int main(int argc, char** argv) {
       message = e.what();
     } catch (const c10::Error& e) {
       message = e.what_without_backtrace();
+    } catch (const std::bad_alloc&) {
+      message = "out of memory (HINT: a smaller hypernet, train.batch or train.meta_batch; run.memory_limit refuses "
+                "configurations whose estimate is too large before they start)";
     } catch (const std::exception& e) {
       message = e.what();
     }
+    // One line: a library's multi-line message is folded.
+    for (auto& ch : message)
+      if (ch == '\n') ch = ' ';
     auto* dist = runtime.started();
     if (dist && dist->comm().world() > 1) {
       std::fprintf(stderr, "tal: error [rank %d]: %s\n", dist->comm().rank(), message.c_str());

@@ -1,5 +1,7 @@
 #include "trainer/config/command_line.h"
 
+#include <cstdio>
+
 #include "base/error.h"
 
 namespace tal {
@@ -37,6 +39,7 @@ CommandLine parse_command_line(const std::vector<std::string>& args,
       cl.overrides.push_back(std::move(s));
     } else if (a.find('=') != std::string::npos && a.substr(0, a.find('=')).find(':') == std::string::npos) {
       const auto eq = a.find('=');
+      TAL_REQUIRE(eq > 0, "command line: '", a, "' has no key before '=' (expected key.path=value)");
       cl.overrides.push_back(RawSetting{a.substr(0, eq), a.substr(eq + 1), {}, false, "command line"});
     } else {
       cl.positionals.push_back(a);
@@ -58,6 +61,24 @@ std::vector<RawSetting> environment_settings(const std::function<bool(const std:
     if (v && *v && has_key(key)) out.push_back(RawSetting{key, v, {}, false, std::string("environment variable ") + variable});
   }
   return out;
+}
+
+void refuse_unused(const std::vector<RawSetting>& overrides, const std::function<bool(const std::string&)>& known,
+                   const std::function<bool(const std::string&)>& used, const std::string& command,
+                   const std::vector<std::string>& sections) {
+  for (const auto& s : overrides) {
+    if (!known(s.key) || used(s.key)) continue;  // unknown keys get their own message (with a suggestion)
+    std::string list;
+    for (const auto& section : sections)
+      if (section != "-") list += (list.empty() ? "" : ", ") + section;
+    throw Error(s.origin + ": key '" + s.key + "' is not read by 'tal " + command + "'" +
+                (list.empty() ? std::string(", which reads no options") : " (it reads " + list + ")"));
+  }
+}
+
+void warn_if_empty(const std::string& path, const std::vector<RawSetting>& settings) {
+  if (settings.empty())
+    std::fprintf(stderr, "tal: warning: %s holds no settings; every option keeps its default\n", path.c_str());
 }
 
 int print_help(const std::string& usage, const std::string& table_help) {

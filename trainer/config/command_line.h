@@ -45,13 +45,26 @@ CommandLine parse_command_line(const OptionTable<Opts>& table, const std::vector
 std::vector<RawSetting> environment_settings(const std::function<bool(const std::string& key)>& has_key,
                                              const std::function<const char*(const char*)>& getenv_fn);
 
+// Throws for a flag or override the command does not read (OptionTable::set_used).
+void refuse_unused(const std::vector<RawSetting>& overrides, const std::function<bool(const std::string&)>& known,
+                   const std::function<bool(const std::string&)>& used, const std::string& command,
+                   const std::vector<std::string>& sections);
+// A config file that holds no settings at all is almost always a mistake: say so on stderr.
+void warn_if_empty(const std::string& path, const std::vector<RawSetting>& settings);
+
 // Defaults < environment < YAML file < command line, then the struct's own cross-field validate().
 template <class Opts>
 Opts resolve_options(const OptionTable<Opts>& table, const CommandLine& cl) {
+  refuse_unused(cl.overrides, [&](const std::string& k) { return table.find(k) != nullptr; },
+                [&](const std::string& k) { return table.uses(k); }, table.command(), table.used());
   Opts opts = table.defaults();
   table.apply(opts, environment_settings([&](const std::string& k) { return table.find(k) != nullptr; },
                                          [](const char* name) { return std::getenv(name); }));
-  if (!cl.config_file.empty()) table.apply(opts, read_yaml_settings(cl.config_file));
+  if (!cl.config_file.empty()) {
+    const auto settings = read_yaml_settings(cl.config_file);
+    warn_if_empty(cl.config_file, settings);
+    table.apply(opts, settings);
+  }
   table.apply(opts, cl.overrides);
   opts.validate(cl.config_file.empty() ? std::string("command line") : cl.config_file);
   return opts;

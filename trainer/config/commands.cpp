@@ -68,7 +68,10 @@ void add_import(OptionTable<O>& t) {
   t.add(opt<O>("import.test_every", [](auto& o) -> auto& { return o.data_import.test_every; },
                "folder without test/: every N-th image of a class is a test image")
             .alias("--test-every")
-            .range(2));
+            .range(2, 1000000));
+  t.add(opt<O>("import.skip_corrupt", [](auto& o) -> auto& { return o.data_import.skip_corrupt; },
+               "folder: leave corrupt images out and count them, instead of failing on the first")
+            .alias("--skip-corrupt"));
 }
 
 void add_bench_step(OptionTable<O>& t) {
@@ -90,6 +93,33 @@ OptionTable<O> shared() {
   return t;
 }
 
+OptionTable<CommandOptions> build_table(const std::string& command);
+
+// The sections each command reads: the rest of its table may appear in a config file (one file serves every
+// command) but not as a flag or override.
+const std::vector<std::string>& sections_read(const std::string& command) {
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> table = {
+      {"train", {"run", "data", "zoo", "hypernet", "tasks", "ancestry", "train", "checkpoint", "dist", "debug", "threads",
+                 "resume"}},
+      {"predict", {"run", "data", "hypernet", "tasks", "predict", "threads"}},
+      {"eval", {"data", "eval", "threads"}},
+      {"ancestry train", {"run", "data", "ancestry", "checkpoint", "threads"}},
+      {"tasks embed", {"data", "tasks", "ancestry", "threads"}},
+      {"zoo sample", {"run", "zoo", "sample"}},
+      {"zoo show", {}},
+      {"hypernet info", {"run", "hypernet"}},
+      {"bench predict", {"run", "hypernet", "bench", "threads"}},
+      {"bench step", {"run", "data", "zoo", "hypernet", "tasks", "ancestry", "train", "checkpoint", "dist", "debug",
+                      "threads", "bench"}},
+      {"bench allreduce", {"run", "hypernet", "dist", "bench"}},
+      {"bench loader", {"data", "train", "bench"}},
+      {"data import", {"import"}}};
+  for (const auto& [name, sections] : table)
+    if (name == command) return sections;
+  TAL_ASSERT(false, "no sections listed for command '", command, "'");
+  return table.front().second;
+}
+
 }  // namespace
 
 const std::vector<std::string>& command_names() {
@@ -100,6 +130,15 @@ const std::vector<std::string>& command_names() {
 }
 
 OptionTable<CommandOptions> command_table(const std::string& command) {
+  auto t = build_table(command);
+  const auto& used = sections_read(command);
+  t.set_used(command, used.empty() ? std::vector<std::string>{"-"} : used);  // "-": no section at all
+  return t;
+}
+
+namespace {
+
+OptionTable<CommandOptions> build_table(const std::string& command) {
   if (command == "data import") {
     OptionTable<O> t;
     add_import(t);
@@ -139,6 +178,14 @@ OptionTable<CommandOptions> command_table(const std::string& command) {
                "no option table for command '", command, "'");
   }
   return t;
+}
+
+}  // namespace
+
+void CommandOptions::validate(const std::string& origin) const {
+  TalOptions::validate(origin);
+  TAL_REQUIRE(resume.from.empty() || !resume.disabled, origin,
+              ": --resume-from (resume.from) and --no-resume (resume.disabled) contradict each other");
 }
 
 OptionTable<TalOptions> run_config_table() {

@@ -51,6 +51,7 @@ struct ImportOptions {  // tal data import
   std::string from = "/usr/share/datasets/fashion-mnist";
   int64_t size = 32;
   int64_t test_every = 10;
+  bool skip_corrupt = false;  // folder: leave corrupt images out (and count them) instead of failing
 };
 
 struct CommandOptions : TalOptions {
@@ -60,6 +61,8 @@ struct CommandOptions : TalOptions {
   EvalCommandOptions eval;
   SampleOptions sample;
   ImportOptions data_import;
+  // The shared checks, then flags that contradict each other.
+  void validate(const std::string& origin) const;
 };
 
 // "train", "predict", "eval", "ancestry train", "tasks embed", "zoo sample", "zoo show", "hypernet info",

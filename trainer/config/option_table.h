@@ -3,6 +3,7 @@
 // errors with the nearest valid key suggested; --help and --dump-config are generated from the table.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <type_traits>
@@ -117,10 +118,26 @@ class OptionTable {
   // What options start from before any file or flag (a default-constructed Opts unless a command sets others).
   const Opts& defaults() const { return defaults_; }
   void set_defaults(Opts d) { defaults_ = std::move(d); }
+  // The sections (first key component, or a whole top-level key) the command reads. A config file may hold any
+  // known key (one file serves the whole pipeline), but a flag or override of a key the command does not read is
+  // an error. Empty: the command reads every key of its table.
+  void set_used(std::string command, std::vector<std::string> sections) {
+    command_ = std::move(command);
+    used_ = std::move(sections);
+  }
+  bool uses(const std::string& key) const {
+    if (used_.empty()) return true;
+    const std::string section = key.substr(0, key.find('.'));
+    return std::find(used_.begin(), used_.end(), section) != used_.end();
+  }
+  const std::string& command() const { return command_; }
+  const std::vector<std::string>& used() const { return used_; }
 
  private:
   std::vector<Option<Opts>> options_;
   Opts defaults_{};
+  std::string command_;
+  std::vector<std::string> used_;
 };
 
 template <class Opts>

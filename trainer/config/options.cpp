@@ -1,6 +1,10 @@
 #include "trainer/config/options.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <climits>
+#include <cstdio>
 #include <cstdlib>
 
 #include "base/error.h"
@@ -8,6 +12,15 @@
 #include "hypernet/family.h"
 
 namespace tal {
+namespace {
+
+std::string strf_gib(int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / (1 << 30));
+  return buf;
+}
+
+}  // namespace
 
 const std::vector<std::string>& train_stage_names() {
   static const std::vector<std::string> names = {"pretrain", "multitask", "both"};
@@ -55,6 +68,38 @@ std::set<std::pair<int64_t, int64_t>> DebugOptions::nan_step_set() const {
     start = end + 1;
   }
   return out;
+}
+
+int64_t physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : int64_t{1} << 40;
+}
+
+int64_t hypernet_memory_estimate(const HypernetConfig& config, bool training) {
+  const int64_t n = config.parameter_count();
+  const int64_t per = training ? 36 : 8;
+  TAL_REQUIRE(n <= INT64_MAX / per, "hypernet memory estimate overflows 64-bit arithmetic");
+  return n * per;
+}
+
+void TalOptions::check_memory(bool training) const {
+  const int64_t limit = run.memory_limit > 0 ? run.memory_limit : physical_memory_bytes();
+  const int64_t need = hypernet_memory_estimate(hypernet, training);
+  auto gib = [](int64_t b) { return strf_gib(b); };
+  TAL_REQUIRE(need <= limit, "hypernet.variant=", hypernet.variant, ", hypernet.hidden=", hypernet.hidden,
+              ", hypernet.max_shape=", hypernet.max_shape, ": ", hypernet.parameter_count(), " parameters need about ",
+              gib(need), " to ", training ? "train" : "predict with", ", above run.memory_limit ", gib(limit),
+              run.memory_limit > 0 ? "" : " (this machine's memory)",
+              " (HINT: lower hypernet.max_shape, hypernet.hidden or hypernet.rank)");
+}
+
+void TalOptions::check_target_memory(const ArchSpec& spec) const {
+  const int64_t limit = run.memory_limit > 0 ? run.memory_limit : physical_memory_bytes();
+  const int64_t n = count_params(spec, true);
+  const int64_t need = n > INT64_MAX / 12 ? INT64_MAX : n * 12;
+  TAL_REQUIRE(need <= limit, "spec '", spec.str(), "': ", n, " parameters need about ", strf_gib(need),
+              " to predict, above run.memory_limit ", strf_gib(limit),
+              run.memory_limit > 0 ? "" : " (this machine's memory)");
 }
 
 void TalOptions::validate(const std::string& origin) const {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "hypernet/arch_spec.h"
 #include "hypernet/hypernet_config.h"
 #include "hypernet/zoo.h"
 
@@ -16,6 +17,7 @@ namespace tal {
 struct RunOptions {
   std::string dir = "runs/default";
   int64_t seed = 0;
+  int64_t memory_limit = 0;  // bytes a configuration may need (0: this machine's physical memory)
 };
 
 struct DataOptions {
@@ -127,6 +129,18 @@ struct TalOptions {
   DebugOptions debug;
   int64_t threads = 0;
   void validate(const std::string& origin) const;
+  // Refuses, before anything is allocated, a hypernetwork whose estimated memory is above run.memory_limit.
+  void check_memory(bool training) const;
+  // The same for one target architecture to be predicted (its weights, plus the decoder's blocks and tiling
+  // copies: 12 bytes per parameter).
+  void check_target_memory(const ArchSpec& spec) const;
 };
+
+// Estimated bytes of a hypernetwork: for training, weights, gradients, AdamW moments, the double-precision
+// all-reduce buffer, the gradient copy and a checkpoint snapshot (36 bytes per parameter); for prediction, the
+// weights and the checkpoint they are read from (8 bytes per parameter).
+int64_t hypernet_memory_estimate(const HypernetConfig& config, bool training);
+// This machine's physical memory in bytes.
+int64_t physical_memory_bytes();
 
 }  // namespace tal

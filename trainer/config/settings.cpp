@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "base/error.h"
@@ -21,9 +22,15 @@ std::string where(const RawSetting& raw) { return raw.origin + ": key '" + raw.k
 void flatten(const YAML::Node& node, const std::string& prefix, const std::string& path,
              std::vector<RawSetting>& out) {
   if (node.IsMap()) {
+    std::map<std::string, int> first_line;
     for (const auto& kv : node) {
+      TAL_REQUIRE(kv.first.IsScalar(), path, ":", kv.first.Mark().line + 1, ": a key must be a plain name");
       const std::string k = kv.first.as<std::string>();
-      flatten(kv.second, prefix.empty() ? k : prefix + "." + k, path, out);
+      const std::string full = prefix.empty() ? k : prefix + "." + k;
+      const int line = kv.first.Mark().line + 1;
+      const auto [it, fresh] = first_line.emplace(k, line);
+      TAL_REQUIRE(fresh, path, ":", line, ": key '", full, "' given twice (first on line ", it->second, ")");
+      flatten(kv.second, full, path, out);
     }
     return;
   }

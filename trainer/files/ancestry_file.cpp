@@ -42,10 +42,15 @@ AncestryModel load_ancestry(const std::string& path) {
   require_kind(f, "tal-ancestry", kAncestryFormat, "ancestry model",
                "tal ancestry train --config configs/ancestry_vit.yaml");
   AncestryModel m;
-  m.spec = ArchSpec::parse(f.attr_str("/", "spec"));
+  try {
+    m.spec = ArchSpec::parse(f.attr_str("/", "spec"));
+  } catch (const Error& e) {
+    throw Error(path + ": attribute 'spec': " + e.what());
+  }
   m.test_accuracy = f.attr_float("/", "test_accuracy");
   for (const auto& p : param_table(m.spec)) {
     TAL_REQUIRE(f.is_dataset("/params/" + p.name), path, ": missing /params/", p.name);
+    f.require("/params/" + p.name, {"float32"});
     auto t = f.read("/params/" + p.name);
     TAL_REQUIRE(t.sizes().vec() == p.shape, path, ": /params/", p.name, " has shape ", shape_str(t.sizes().vec()),
                 ", expected ", shape_str(p.shape));

@@ -87,7 +87,11 @@ ArchiveModel read_archive_model(const std::string& path, const std::string& task
   ArchiveModel m;
   m.task = task;
   m.arch_id = arch_id;
-  m.spec = ArchSpec::parse(f.attr_str(g, "spec"));
+  try {
+    m.spec = ArchSpec::parse(f.attr_str(g, "spec"));
+  } catch (const Error& e) {
+    throw Error(path + ": " + g + ": attribute 'spec': " + e.what());
+  }
   m.classes = split_lines(f.attr_str(g, "classes"));
   m.checkpoint_step = f.attr_int(g, "checkpoint_step");
   m.checkpoint_hash = f.attr_str(g, "checkpoint_hash");
@@ -99,9 +103,11 @@ ArchiveModel read_archive_model(const std::string& path, const std::string& task
   for (const auto& p : param_table(m.spec)) {
     if (!is_predicted(m.spec, p.name)) continue;
     TAL_REQUIRE(f.is_dataset(g + "/" + p.name), path, ": model '", arch_id, "' lacks ", p.name);
+    f.require(g + "/" + p.name, {"float32"});
+    TAL_REQUIRE(f.shape(g + "/" + p.name) == p.shape, path, ": ", g, "/", p.name, " has shape ",
+                shape_str(f.shape(g + "/" + p.name)), ", expected ", shape_str(p.shape), " for ", m.spec.str());
     auto t = f.read(g + "/" + p.name);
-    TAL_REQUIRE(t.sizes().vec() == p.shape, path, ": ", g, "/", p.name, " has shape ", shape_str(t.sizes().vec()),
-                ", expected ", shape_str(p.shape));
+    TAL_REQUIRE(t.isfinite().all().item<bool>(), path, ": ", g, "/", p.name, " holds non-finite values");
     m.params[p.name] = t;
   }
   return m;

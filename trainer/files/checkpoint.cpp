@@ -27,7 +27,11 @@ void write_group(H5File& f, const std::string& group, const NamedTensors& tensor
 NamedTensors read_group(const H5File& f, const std::string& group) {
   NamedTensors out;
   if (!f.exists(group)) return out;
-  for (const auto& name : f.read_strings(group + "/.names")) out.emplace_back(name, f.read(group + "/" + name));
+  f.require(group + "/.names", {"string"}, 1);
+  for (const auto& name : f.read_strings(group + "/.names")) {
+    f.require(group + "/" + name, {"float32"});
+    out.emplace_back(name, f.read(group + "/" + name));
+  }
   return out;
 }
 
@@ -130,6 +134,7 @@ Checkpoint read_checkpoint(const std::string& path) {
   c.state.bad_steps = f.attr_int("/state", "bad_steps");
   c.state.skipped_steps = f.attr_int("/state", "skipped_steps");
   c.state.optimizer_steps = f.attr_int("/state", "optimizer_steps");
+  f.require("/state/cursors", {"int64"}, 1);
   const auto cursors = f.read("/state/cursors");
   c.state.cursors.assign(cursors.data_ptr<int64_t>(), cursors.data_ptr<int64_t>() + cursors.numel());
   c.model = f.has_attr("/", "model") ? f.attr_str("/", "model") : "hypernet";
@@ -141,9 +146,23 @@ Checkpoint read_checkpoint(const std::string& path) {
   TAL_REQUIRE(!c.weights.empty(), path, ": no ", c.model, " parameters");
   TAL_REQUIRE(c.exp_avg.size() == c.weights.size() && c.exp_avg_sq.size() == c.weights.size(), path,
               ": optimizer state does not match the ", c.model, " parameters");
+  for (size_t i = 0; i < c.weights.size(); ++i) {
+    const auto& [name, w] = c.weights[i];
+    TAL_REQUIRE(c.exp_avg[i].first == name && c.exp_avg_sq[i].first == name &&
+                    c.exp_avg[i].second.sizes() == w.sizes() && c.exp_avg_sq[i].second.sizes() == w.sizes(),
+                path, ": the optimizer moments of '", name, "' do not match its shape or order");
+    TAL_REQUIRE(c.ema.empty() || (c.ema[i].first == name && c.ema[i].second.sizes() == w.sizes()), path,
+                ": the EMA of '", name, "' does not match its shape or order");
+  }
+  TAL_REQUIRE(c.state.step >= 0 && c.world >= 1 && c.state.optimizer_steps >= 0, path,
+              ": step, world_size or optimizer_steps out of range");
+  for (auto v : c.state.cursors) TAL_REQUIRE(v >= 0, path, ": '/state/cursors' holds a negative cursor");
   if (f.exists("/rng"))
     for (int64_t r = 0; r < c.world; ++r)
-      if (f.is_dataset("/rng/rank_" + std::to_string(r))) c.rng.push_back(f.read("/rng/rank_" + std::to_string(r)));
+      if (f.is_dataset("/rng/rank_" + std::to_string(r))) {
+        f.require("/rng/rank_" + std::to_string(r), {"uint8"}, 1);
+        c.rng.push_back(f.read("/rng/rank_" + std::to_string(r)));
+      }
   return c;
 }
 

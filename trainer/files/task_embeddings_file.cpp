@@ -20,15 +20,16 @@ std::map<std::string, StoredEmbedding> read_task_embeddings(const std::string& p
   if (!f.exists("/tasks")) return out;
   for (const auto& name : f.children("/tasks")) {
     const std::string g = "/tasks/" + name;
-    out[name] = {f.read(g + "/embedding"), f.attr_str(g, "task_hash"), f.attr_str(g, "ancestry_hash"),
+    f.require(g + "/embedding", {"float32"}, 1);
+    const auto e = f.read(g + "/embedding");
+    TAL_REQUIRE(e.numel() > 0 && e.isfinite().all().item<bool>(), path, ": '", g, "/embedding' is empty or not finite");
+    out[name] = {e, f.attr_str(g, "task_hash"), f.attr_str(g, "ancestry_hash"),
                  f.has_attr(g, "images") ? f.attr_int(g, "images") : 0};
   }
   return out;
 }
 
 void write_task_embeddings(const std::string& path, const std::map<std::string, StoredEmbedding>& embeddings) {
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
   write_atomically(path, [&](const std::string& tmp) {
     H5File f(tmp, H5File::Mode::Truncate);
     stamp_kind(f, "tal-task-embeddings", kEmbeddingsFormat);

@@ -43,6 +43,7 @@ ZooFile read_zoo_file(const std::string& path) {
   z.rules = f.attr_str("/", "rules");
   z.profile = f.attr_str("/", "profile");
   z.seed = f.attr_int("/", "seed");
+  f.require("/specs", {"string"}, 1);
   for (const auto& text : f.read_strings("/specs")) {
     try {
       z.specs.push_back(ArchSpec::parse(text));

@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "datasets/atomic_file.h"
 #include "datasets/prefetch.h"
 #include "datasets/tasks.h"
 #include "hypernet/family.h"
@@ -50,6 +51,7 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
   def.crop_padding = a.crop_padding;
   const auto tasks = resolve_tasks({def}, o.data.root, o.data.memory_limit);
   const Task& task = tasks[0];
+  require_distinct_output("ancestry.checkpoint", a.checkpoint, {{"ancestry.dataset", task.store().path()}});
   AncestryModel model;
   model.spec = ArchSpec::parse(a.arch);
   const std::string misfit = model.spec.family().mismatch(model.spec, data_shape(task));
@@ -172,8 +174,6 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
 
   for (auto& p : state.params) p.requires_grad_(false);
   model.test_accuracy = test_accuracy();
-  const auto parent = std::filesystem::path(a.checkpoint).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
   save_ancestry(a.checkpoint, model, task.store().path());
   metrics.write(JsonLine().add("stage", std::string("ancestry")).add("step", total).add("test_accuracy", model.test_accuracy));
   const double secs = seconds_since(start);

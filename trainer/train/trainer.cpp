@@ -66,6 +66,7 @@ struct Trainer::Impl {
     pretrain_steps = o.train.stage == "pretrain" ? o.train.steps : both ? o.train.pretrain_steps : 0;
     total_steps = pretrain_steps + (o.train.stage == "pretrain" ? 0 : o.train.steps);
     nan_steps = o.debug.nan_step_set();
+    o.check_memory(true);
     data = load_training_data(o, pretrain_steps > 0, total_steps > pretrain_steps);
     planner = std::make_unique<StepPlanner>(planner_config());
     cursors = planner->initial_cursors();
