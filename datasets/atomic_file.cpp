@@ -52,7 +52,7 @@ void require_distinct_output(const std::string& output_name, const std::string& 
     std::error_code e1, e2;
     const bool same = (fs::exists(output) && fs::exists(input) && fs::equivalent(output, input, e1)) ||
                       (!ec && fs::weakly_canonical(input, e2) == out && !e2);
-    TAL_REQUIRE(!same, output_name, " ", output, " is also the ", name, ": refusing to overwrite an input");
+    TAL_REQUIRE(!same, output_name, " ", output, " is also ", name, ": refusing to overwrite an input");
   }
 }
 

@@ -15,7 +15,8 @@ namespace tal {
 void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& write);
 
 // Refuses an output that would overwrite one of the command's inputs (the same file, by any path):
-// "--logits-out pred.h5 is also the --archive: refusing to overwrite an input". `inputs` are (name, path) pairs.
+// "--logits-out pred.h5 is also the --archive: refusing to overwrite an input". `inputs` are (description, path)
+// pairs, the description with its article ("the --archive", "a task store").
 void require_distinct_output(const std::string& output_name, const std::string& output,
                              const std::vector<std::pair<std::string, std::string>>& inputs);
 

@@ -34,7 +34,7 @@ int tasks_embed(const Args& args) {
   const auto& o = *parsed;
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
   require_distinct_output("tasks.embeddings", o.tasks.embeddings,
-                          {{"ancestry.checkpoint", o.ancestry.checkpoint}, {"tasks.suite", o.tasks.suite}});
+                          {{"the ancestry.checkpoint", o.ancestry.checkpoint}, {"the tasks.suite", o.tasks.suite}});
   const auto ancestry = load_ancestry(o.ancestry.checkpoint);
   const auto tasks = resolve_tasks(load_task_suite(o.tasks.suite), o.data.root, o.data.memory_limit);
   for (const auto& t : tasks) require_distinct_output("tasks.embeddings", o.tasks.embeddings, {{"a task store", t.store().path()}});

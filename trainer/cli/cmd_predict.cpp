@@ -90,7 +90,7 @@ int predict(const Args& args_in) {
   TAL_REQUIRE(!archs.empty() || !p.zoo.empty(), "command line: give --arch SPEC (repeatable) or --zoo FILE");
   const std::string path = std::filesystem::is_directory(p.checkpoint) ? latest_checkpoint(p.checkpoint) : p.checkpoint;
   TAL_REQUIRE(!path.empty(), p.checkpoint, ": no checkpoint in this run directory");
-  require_distinct_output("--out", p.out, {{"--checkpoint", path}, {"--zoo", p.zoo}});
+  require_distinct_output("--out", p.out, {{"the --checkpoint", path}, {"the --zoo", p.zoo}});
   const Checkpoint ckpt = read_checkpoint(path);
   TAL_REQUIRE(ckpt.model == "hypernet", path, ": is a checkpoint of an ", ckpt.model, " run, not of a hypernetwork");
   // The run's resolved configuration, then the config file and command line on top.
@@ -119,7 +119,7 @@ int predict(const Args& args_in) {
   const auto tasks = resolve_tasks({def}, o.data.root, o.data.memory_limit);
   const Task& task = tasks[0];
   require_distinct_output("--out", o.predict.out,
-                          {{"the task store", task.store().path()}, {"tasks.embeddings", o.tasks.embeddings}});
+                          {{"the task store", task.store().path()}, {"the tasks.embeddings", o.tasks.embeddings}});
   at::Tensor embedding;
   if (o.hypernet.film()) embedding = load_task_embeddings(o.tasks.embeddings, tasks, "").at(def.name);
 
@@ -174,7 +174,7 @@ int eval(const Args& args) {
   TAL_REQUIRE(!e.archive.empty() && !e.task.empty(), "command line: --archive FILE and --task NAME are required");
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
   const auto ids = e.arch_id.empty() ? archive_models(e.archive, e.task) : std::vector<std::string>{e.arch_id};
-  require_distinct_output("--logits-out", e.logits_out, {{"--archive", e.archive}});
+  require_distinct_output("--logits-out", e.logits_out, {{"the --archive", e.archive}});
   at::NoGradGuard no_grad;
   struct Probe {
     std::string id, spec;

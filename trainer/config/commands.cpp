@@ -95,24 +95,29 @@ OptionTable<O> shared() {
 
 OptionTable<CommandOptions> build_table(const std::string& command);
 
-// The sections each command reads: the rest of its table may appear in a config file (one file serves every
-// command) but not as a flag or override.
+// The sections each command reads. A config file may hold any key of the table (one file serves every command);
+// a flag or override must be read by the command. The pipeline commands read the whole pipeline's sections, so
+// one list of overrides serves them all, as one config file does; the others read only what they use.
 const std::vector<std::string>& sections_read(const std::string& command) {
+  static const std::vector<std::string> pipeline = {"run",   "data",       "zoo",  "hypernet", "tasks", "ancestry",
+                                                    "train", "checkpoint", "dist", "debug",    "threads"};
+  auto with = [](std::vector<std::string> base, std::initializer_list<const char*> own) {
+    for (const char* s : own) base.emplace_back(s);
+    return base;
+  };
   static const std::vector<std::pair<std::string, std::vector<std::string>>> table = {
-      {"train", {"run", "data", "zoo", "hypernet", "tasks", "ancestry", "train", "checkpoint", "dist", "debug", "threads",
-                 "resume"}},
-      {"predict", {"run", "data", "hypernet", "tasks", "predict", "threads"}},
-      {"eval", {"data", "eval", "threads"}},
-      {"ancestry train", {"run", "data", "ancestry", "checkpoint", "threads"}},
-      {"tasks embed", {"data", "tasks", "ancestry", "threads"}},
+      {"train", with(pipeline, {"resume"})},
+      {"predict", with(pipeline, {"predict"})},
+      {"eval", with(pipeline, {"eval"})},
+      {"ancestry train", pipeline},
+      {"tasks embed", pipeline},
+      {"bench step", with(pipeline, {"bench"})},
       {"zoo sample", {"run", "zoo", "sample"}},
       {"zoo show", {}},
       {"hypernet info", {"run", "hypernet"}},
       {"bench predict", {"run", "hypernet", "bench", "threads"}},
-      {"bench step", {"run", "data", "zoo", "hypernet", "tasks", "ancestry", "train", "checkpoint", "dist", "debug",
-                      "threads", "bench"}},
       {"bench allreduce", {"run", "hypernet", "dist", "bench"}},
-      {"bench loader", {"data", "train", "bench"}},
+      {"bench loader", {"data", "train", "bench", "threads"}},
       {"data import", {"import"}}};
   for (const auto& [name, sections] : table)
     if (name == command) return sections;

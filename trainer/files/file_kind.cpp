@@ -15,7 +15,8 @@ void require_kind(const H5File& f, const std::string& kind, int64_t version, con
   const std::string tail = hint.empty() ? "" : " (HINT: " + hint + ")";
   TAL_REQUIRE(f.has_attr("/", "kind"), f.path(), ": not a TAL ", what, " (no 'kind' attribute)", tail);
   const auto found = f.attr_str("/", "kind");
-  TAL_REQUIRE(found == kind, f.path(), ": is a ", found, " file, not a ", what, tail);
+  const bool vowel = !what.empty() && std::string("aeiou").find(what[0]) != std::string::npos;
+  TAL_REQUIRE(found == kind, f.path(), ": is a ", found, " file, not ", vowel ? "an " : "a ", what, tail);
   TAL_REQUIRE(f.has_attr("/", "format_version"), f.path(), ": ", what, " without a format_version attribute");
   const auto v = f.attr_int("/", "format_version");
   TAL_REQUIRE(v == version, f.path(), ": ", what, " format version ", v, "; this build reads version ", version);

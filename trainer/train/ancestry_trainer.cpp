@@ -51,7 +51,7 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
   def.crop_padding = a.crop_padding;
   const auto tasks = resolve_tasks({def}, o.data.root, o.data.memory_limit);
   const Task& task = tasks[0];
-  require_distinct_output("ancestry.checkpoint", a.checkpoint, {{"ancestry.dataset", task.store().path()}});
+  require_distinct_output("ancestry.checkpoint", a.checkpoint, {{"the ancestry.dataset", task.store().path()}});
   AncestryModel model;
   model.spec = ArchSpec::parse(a.arch);
   const std::string misfit = model.spec.family().mismatch(model.spec, data_shape(task));
