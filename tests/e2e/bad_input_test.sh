@@ -253,6 +253,18 @@ check "no run directory was made by the failures" test ! -e "$work/newrun"
 bad "a truncated JPEG" "img/dog/1.jpg: corrupt JPEG" -- "$tal" data import folder "$work/img" --size 8 --test-every 2 --out "$work/folder.h5"
 bad "a corrupt PNG" "cat/9.png" -- "$tal" data import folder "$work/img_png" --size 8 --test-every 2 --out "$work/folder.h5"
 
+bad "Fashion-MNIST files missing" "train-images-idx3-ubyte" -- "$tal" data import fashion-mnist --from "$work/img" --out "$work/f.h5"
+bad "CIFAR files missing" "neither CIFAR-10" -- "$tal" data import cifar "$work/img" --out "$work/c.h5"
+bad "a folder without class folders" "no class folders" -- "$tal" data import folder "$work/img/cat" --out "$work/f.h5"
+
+# ---- the benchmarks and inspect ----------------------------------------------------------------------------------
+bad "bench predict with a bad spec" "key 'heads'" -- "$tal" bench predict --arch "vit:width=30,heads=4"
+bad "bench step with an unknown key" "unknown key 'bench.stesp'" -- "$tal" bench step --config "$src/configs/bench_logah_step.yaml" bench.stesp=3
+bad "bench allreduce on one process" "needs several MPI ranks" -- "$tal" bench allreduce --config "$src/configs/hypernet/logah_d64.yaml" dist.backend=mpi
+bad "bench loader without its dataset" "not found" -- "$tal" bench loader data.root="$work/nodata"
+bad "inspect a text file" "not an HDF5 file" -- "$tal" inspect "$work/garbage.h5"
+bad "inspect without a file" "usage: tal inspect FILE.h5" -- "$tal" inspect
+
 # ---- 8. one rule for output paths and messages that say what they mean --------------------------------------------
 bad "a suite without tasks" "expected a 'tasks:' list" -- "$tal" tasks embed "${cfg[@]}" tasks.suite="$work/empty.yaml"
 

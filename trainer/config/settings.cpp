@@ -235,6 +235,16 @@ std::string format_help_line(const std::string& key, const std::string& flag, Op
     out << ": ";
     for (size_t i = 0; i < check.choices.size(); ++i) out << (i ? "|" : "") << check.choices[i];
   }
+  if (std::isfinite(check.min) || std::isfinite(check.max)) {
+    auto num = [](double v) {
+      std::ostringstream o;
+      o.precision(10);
+      o << v;
+      return o.str();
+    };
+    out << " " << (std::isfinite(check.min) ? num(check.min) : "") << ".."
+        << (std::isfinite(check.max) ? num(check.max) : "");
+  }
   out << ", default " << (def.empty() ? "\"\"" : def) << "]\n";
   return out.str();
 }
