@@ -34,12 +34,12 @@ uint32_t big_endian(const std::vector<uint8_t>& b, size_t at) {
   return (uint32_t{b[at]} << 24) | (uint32_t{b[at + 1]} << 16) | (uint32_t{b[at + 2]} << 8) | uint32_t{b[at + 3]};
 }
 
+// The path of STEM(.gz) in DIR, or "" when neither exists.
 std::string find_idx(const std::string& dir, const std::string& stem) {
   for (const auto& name : {stem + ".gz", stem}) {
     const auto p = fs::path(dir) / name;
     if (fs::exists(p)) return p.string();
   }
-  TAL_REQUIRE(false, dir, ": no ", stem, "(.gz) (is the dataset-fashion-mnist package installed?)");
   return "";
 }
 
@@ -141,8 +141,17 @@ SplitData read_cifar_files(const std::vector<std::string>& files, int64_t label_
 ImportedDataset import_fashion_mnist(const std::string& dir) {
   TAL_REQUIRE(fs::is_directory(dir), dir, ": no such directory (install the dataset-fashion-mnist package)");
   ImportedDataset d;
-  d.train = read_idx_pair(find_idx(dir, "train-images-idx3-ubyte"), find_idx(dir, "train-labels-idx1-ubyte"));
-  d.test = read_idx_pair(find_idx(dir, "t10k-images-idx3-ubyte"), find_idx(dir, "t10k-labels-idx1-ubyte"));
+  // All four files are looked up before any is read, so a message names every missing one.
+  const char* stems[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                         "t10k-labels-idx1-ubyte"};
+  std::string paths[4], missing;
+  for (int i = 0; i < 4; ++i) {
+    paths[i] = find_idx(dir, stems[i]);
+    if (paths[i].empty()) missing += std::string(missing.empty() ? "" : ", ") + stems[i] + "(.gz)";
+  }
+  TAL_REQUIRE(missing.empty(), dir, ": no ", missing, " (is the dataset-fashion-mnist package installed?)");
+  d.train = read_idx_pair(paths[0], paths[1]);
+  d.test = read_idx_pair(paths[2], paths[3]);
   d.meta.name = "fashion-mnist";
   d.meta.source = "Fashion-MNIST IDX files from " + dir;
   d.meta.classes = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
