@@ -22,6 +22,9 @@ class Communicator {
     if (world() > 1) t.div_(world());
   }
   virtual void broadcast(at::Tensor& t, int root, const char* what = "broadcast") = 0;
+  // The sum over ranks into `t` on `root` (other ranks' `t` is left as it was): half the traffic of an all-reduce
+  // when only one rank needs the sum.
+  virtual void reduce_sum(at::Tensor& t, int root, const char* what = "reduce") = 0;
   // [world, *t.shape]: every rank's tensor, in rank order.
   virtual at::Tensor allgather(const at::Tensor& t, const char* what = "allgather") = 0;
   virtual void barrier(const char* what = "barrier") = 0;
@@ -49,6 +52,7 @@ class LocalCommunicator final : public Communicator {
   std::string backend() const override { return "local"; }
   void allreduce_sum(at::Tensor&, const char*) override {}
   void broadcast(at::Tensor&, int, const char*) override {}
+  void reduce_sum(at::Tensor&, int, const char*) override {}
   at::Tensor allgather(const at::Tensor& t, const char*) override { return t.unsqueeze(0).clone(); }
   void barrier(const char*) override {}
 };

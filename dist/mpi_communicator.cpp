@@ -162,33 +162,37 @@ void MpiCommunicator::check_signature(const at::Tensor& t, const char* what) {
       }
 }
 
-void MpiCommunicator::allreduce_sum(at::Tensor& t, const char* what) {
-  TAL_REQUIRE(t.device().is_cpu(), "collective '", what, "': the MPI backend takes CPU tensors (use dist.backend=nccl for CUDA)");
-  TAL_REQUIRE(t.is_contiguous(), "collective '", what, "': tensor must be contiguous");
+void MpiCommunicator::chunked(at::Tensor& t, const char* what, const std::function<void(void*, int, MPI_Datatype)>& op) {
   announce(what);
   check_signature(t, what);
   const auto type = mpi_type(t.scalar_type());
   auto* base = static_cast<char*>(t.data_ptr());
   arm(what);
-  for (int64_t off = 0; off < t.numel(); off += kChunk) {
-    const int n = static_cast<int>(std::min(kChunk, t.numel() - off));
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, base + off * t.element_size(), n, type, MPI_SUM, comm_));
-  }
+  for (int64_t off = 0; off < t.numel(); off += kChunk)
+    op(base + off * t.element_size(), static_cast<int>(std::min(kChunk, t.numel() - off)), type);
   disarm();
+}
+
+void MpiCommunicator::allreduce_sum(at::Tensor& t, const char* what) {
+  TAL_REQUIRE(t.device().is_cpu(), "collective '", what, "': the MPI backend takes CPU tensors (use dist.backend=nccl for CUDA)");
+  TAL_REQUIRE(t.is_contiguous(), "collective '", what, "': tensor must be contiguous");
+  chunked(t, what, [&](void* buf, int n, MPI_Datatype type) {
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buf, n, type, MPI_SUM, comm_));
+  });
 }
 
 void MpiCommunicator::broadcast(at::Tensor& t, int root, const char* what) {
   TAL_REQUIRE(t.device().is_cpu() && t.is_contiguous(), "collective '", what, "': needs a contiguous CPU tensor");
-  announce(what);
-  check_signature(t, what);
-  const auto type = mpi_type(t.scalar_type());
-  auto* base = static_cast<char*>(t.data_ptr());
-  arm(what);
-  for (int64_t off = 0; off < t.numel(); off += kChunk) {
-    const int n = static_cast<int>(std::min(kChunk, t.numel() - off));
-    MPI_CHECK(MPI_Bcast(base + off * t.element_size(), n, type, root, comm_));
-  }
-  disarm();
+  chunked(t, what, [&](void* buf, int n, MPI_Datatype type) { MPI_CHECK(MPI_Bcast(buf, n, type, root, comm_)); });
+}
+
+void MpiCommunicator::reduce_sum(at::Tensor& t, int root, const char* what) {
+  TAL_REQUIRE(t.device().is_cpu() && t.is_contiguous(), "collective '", what, "': needs a contiguous CPU tensor");
+  TAL_REQUIRE(root >= 0 && root < world_, "collective '", what, "': root ", root, " outside ", world_, " ranks");
+  const bool is_root = rank_ == root;
+  chunked(t, what, [&](void* buf, int n, MPI_Datatype type) {
+    MPI_CHECK(MPI_Reduce(is_root ? MPI_IN_PLACE : buf, is_root ? buf : nullptr, n, type, MPI_SUM, root, comm_));
+  });
 }
 
 at::Tensor MpiCommunicator::allgather(const at::Tensor& t_in, const char* what) {

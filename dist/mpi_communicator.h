@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -27,12 +28,15 @@ class MpiCommunicator final : public Communicator {
   std::string backend() const override { return "mpi"; }
   void allreduce_sum(at::Tensor& t, const char* what) override;
   void broadcast(at::Tensor& t, int root, const char* what) override;
+  void reduce_sum(at::Tensor& t, int root, const char* what) override;
   at::Tensor allgather(const at::Tensor& t, const char* what) override;
   void barrier(const char* what) override;
   MPI_Comm comm() const { return comm_; }
 
  private:
   void check_signature(const at::Tensor& t, const char* what);
+  // Announces, checks the signature and arms the watchdog, then runs OP over T's storage in MPI-sized chunks.
+  void chunked(at::Tensor& t, const char* what, const std::function<void(void*, int, MPI_Datatype)>& op);
   void announce(const char* what);
   [[noreturn]] void abort_stalled(const char* what, const std::string& detail);
   void arm(const char* what);

@@ -79,6 +79,14 @@ class NcclCommunicator final : public Communicator {
                              root, comm_, stream_));
     CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
+  void reduce_sum(at::Tensor& t, int root, const char* what) override {
+    if (!t.is_cuda()) return mpi_.reduce_sum(t, root, what);
+    TAL_REQUIRE(t.is_contiguous(), "collective '", what, "': tensor must be contiguous");
+    sync_producer();
+    NCCL_CHECK(ncclReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t.scalar_type()), ncclSum,
+                          root, comm_, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
   at::Tensor allgather(const at::Tensor& t, const char* what) override {
     if (!t.is_cuda()) return mpi_.allgather(t, what);
     const auto in = t.contiguous();

@@ -68,6 +68,13 @@ class Family {
   virtual at::Tensor loss(const at::Tensor& logits, const at::Tensor& targets, double smoothing) const = 0;
   // Per-example distillation T^2 KL(teacher || student): [B].
   virtual at::Tensor distillation(const at::Tensor& student, const at::Tensor& teacher, double temperature) const = 0;
+  // The work of one forward pass over one example: floating-point operations of the matrix products (multiply-adds
+  // count 2) and elements touched by the element-wise steps (norms, activations, softmax, residual adds), which on
+  // small models take as long as the products. The cost model (trainer/train/step_plan.cpp) weighs both.
+  struct ForwardCost {
+    double flops = 0, elements = 0;
+  };
+  virtual ForwardCost forward_cost(const ArchSpec& spec) const = 0;
   // Per-example correctness for accuracy: [B] bool.
   virtual at::Tensor correct(const at::Tensor& logits, const at::Tensor& targets) const = 0;
 };

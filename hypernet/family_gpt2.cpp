@@ -215,6 +215,15 @@ class Gpt2Family final : public Family {
     return per_example_distillation(student, teacher, temperature).mean(1);
   }
 
+  ForwardCost forward_cost(const ArchSpec& s) const override {
+    const Gpt2 g(s);
+    const double t = static_cast<double>(g.context), w = static_cast<double>(g.width), m = static_cast<double>(g.mlp);
+    const double h = static_cast<double>(g.heads), depth = static_cast<double>(g.depth);
+    const double layer = 2 * t * w * 3 * w + 4 * t * t * w + 2 * t * w * w + 4 * t * w * m + 20 * t * w;
+    return {depth * layer + 2 * t * w * static_cast<double>(g.vocab),
+            depth * (20 * t * w + 4 * t * m + 4 * t * t * h) + 4 * t * static_cast<double>(g.vocab)};
+  }
+
   // Next-token top-1 correctness at every position, [B, T - 1].
   at::Tensor correct(const at::Tensor& logits, const at::Tensor& tokens) const override {
     const int64_t t = logits.size(1);

@@ -263,6 +263,15 @@ class VitFamily final : public Family {
   at::Tensor correct(const at::Tensor& logits, const at::Tensor& labels) const override {
     return logits.argmax(1).eq(labels);
   }
+
+  ForwardCost forward_cost(const ArchSpec& s) const override {
+    const Vit v(s);
+    const double t = static_cast<double>(v.tokens()), w = static_cast<double>(v.width), m = static_cast<double>(v.mlp);
+    const double h = static_cast<double>(v.heads), depth = static_cast<double>(v.depth);
+    const double embed = 2 * (t - 1) * w * static_cast<double>(v.channels * v.patch * v.patch);
+    const double layer = 2 * t * w * 3 * w + 4 * t * t * w + 2 * t * w * w + 4 * t * w * m + 20 * t * w;
+    return {embed + depth * layer + 2 * w * static_cast<double>(v.classes), depth * (20 * t * w + 4 * t * m + 4 * t * t * h)};
+  }
 };
 
 }  // namespace

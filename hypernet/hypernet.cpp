@@ -285,6 +285,31 @@ void Hypernet::train(bool on) { impl_->train(on); }
 void Hypernet::to(at::Device device) { impl_->to(device); }
 void Hypernet::to(at::ScalarType dtype) { impl_->to(dtype); }
 
+double predict_flops(const HypernetConfig& c, const Graph& graph) {
+  const double n = static_cast<double>(graph.size()), d = static_cast<double>(c.hidden);
+  // Encoder: per layer the qkv, output and feed-forward projections per node, attention over node pairs; the first
+  // layer turns every pair's distances into per-head biases.
+  double flops = static_cast<double>(c.layers) * (n * (6 * d * d + 2 * d * d + 16 * d * d) + 4 * n * n * d) +
+                 n * n * 2 * d * static_cast<double>(c.heads);
+  const auto bindings = bind_nodes(graph, c.max_shape4());
+  const double r = static_cast<double>(c.rank);
+  for (const auto& b : bindings) {
+    if (c.low_rank()) {
+      flops += 2 * d * 4 * d + 2 * 4 * d * 8 * d + 2 * 8 * d * 2 * r * r;  // the shared MLP, per node
+      for (const auto& t : b.tensors) {
+        double numel = 1;
+        for (auto v : t.shape) numel *= static_cast<double>(v);
+        flops += 2 * r * numel + 2 * r * r * (static_cast<double>(t.shape[0]) + numel / static_cast<double>(t.shape[0]));
+      }
+    } else {
+      const double k = b.key.dims.size() > 2 ? static_cast<double>(b.key.dims[2] * b.key.dims[3]) : 1.0;
+      const double block = static_cast<double>(c.max_shape) * static_cast<double>(c.max_shape);
+      flops += k * (2 * d * 4 * d + 2 * 4 * d * 8 * d + 2 * 8 * d * block);
+    }
+  }
+  return flops;
+}
+
 at::Tensor predicted_norm_sum(const ParamMap& params) {
   std::map<std::string, at::Tensor> sorted(params.begin(), params.end());  // fixed order: reproducible sums
   std::vector<at::Tensor> norms;

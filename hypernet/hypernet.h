@@ -77,6 +77,10 @@ class Hypernet {
   std::unique_ptr<ShapeVocab> vocab_;
 };
 
+// Floating-point operations of predicting every parameter of `graph`'s architecture (encoder and decoder, one
+// graph alone); the backward pass through the hypernetwork costs about twice this.
+double predict_flops(const HypernetConfig& config, const Graph& graph);
+
 // Σ ||W||_F over predicted tensors: the references' regulariser (times a small coefficient, 3e-5).
 at::Tensor predicted_norm_sum(const ParamMap& params);
 

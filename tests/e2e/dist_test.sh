@@ -53,6 +53,14 @@ for stage in pretrain multitask; do
   done
 done
 
+# 1a. The same with units shared between ranks: 2 units of 8 images in chunks of 2 on 1, 2 and 4 ranks (4 ranks must
+#     share both units; each chunk's gradient is computed alone, so the sums are the same floats).
+for np in 1 2 4; do train $np "eq_shared_$np" train.stage=pretrain train.steps=3 train.meta_batch=2 train.chunk_images=2; done
+check "shared units were split on 4 ranks" grep -q "train  done" "$work/eq_shared_4.log"
+for np in 2 4; do
+  check "equivalence with shared units 1 vs $np ranks (bytes)" $py "$cmp_py" "$(ckpt eq_shared_1)" "$(ckpt eq_shared_$np)" 0
+done
+
 # 1b. A non-finite loss on one rank skips the step on every rank (by consensus); K in a row abort.
 train 2 nan train.steps=3 debug.nan_steps=1:2
 check "non-finite step skipped" grep -q "step 2: non-finite loss or gradients on 1 rank(s); step skipped" "$work/nan.log"

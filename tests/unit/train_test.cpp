@@ -12,6 +12,7 @@
 #include "dist/communicator.h"
 #include "hypernet/family.h"
 #include "hypernet/hypernet_config.h"
+#include "base/rng.h"
 #include "tests/test_util.h"
 #include "trainer/config/command_line.h"
 #include "trainer/config/commands.h"
@@ -25,51 +26,89 @@
 namespace tal {
 namespace {
 
-TEST(WorkPlan, WholeUnitsBalancedLargestFirst) {
-  const std::vector<int64_t> costs = {10, 70, 30, 40, 20, 60};
-  for (int64_t world = 1; world <= 6; ++world) {
-    const auto plan = plan_work(costs, 64, world);
-    ASSERT_EQ(static_cast<int64_t>(plan.size()), world);
-    std::set<int64_t> seen;
-    std::vector<int64_t> load;
-    for (const auto& rank : plan) {
-      int64_t l = 0;
-      for (const auto& p : rank) {
-        EXPECT_TRUE(seen.insert(p.unit).second) << "unit " << p.unit << " twice";
-        EXPECT_EQ(p.first, 0);
-        EXPECT_EQ(p.count, 64);
-        l += costs[static_cast<size_t>(p.unit)];
-      }
-      load.push_back(l);
-    }
-    EXPECT_EQ(seen.size(), costs.size());  // every unit exactly once
-    // Greedy largest-first: no rank exceeds the average by more than the largest unit.
-    const double avg = 230.0 / static_cast<double>(world);
-    for (auto l : load) EXPECT_LE(l, avg + 70) << "world " << world;
-  }
-  const auto two = plan_work(costs, 64, 2);  // 70+30+20 = 120 vs 60+40+10 = 110
-  EXPECT_EQ(std::accumulate(two[0].begin(), two[0].end(), int64_t{0},
-                            [&](int64_t a, const WorkPiece& p) { return a + costs[static_cast<size_t>(p.unit)]; }),
-            120);
+std::vector<UnitCost> costs_of(const std::vector<double>& per_image) {
+  std::vector<UnitCost> out;
+  for (double c : per_image) out.push_back({c, c * 4, c * 8, 0});  // predict ~ 1/16 of 64 images' target work
+  return out;
 }
 
-TEST(WorkPlan, FewerUnitsThanRanksSplitImages) {
-  for (int64_t world : {3, 4, 7, 8}) {
-    const auto plan = plan_work({5, 9}, 10, world);
-    std::vector<std::vector<int64_t>> covered(2);
-    for (int64_t r = 0; r < world; ++r) {
-      ASSERT_EQ(plan[static_cast<size_t>(r)].size(), 1u);
-      const auto& p = plan[static_cast<size_t>(r)][0];
-      EXPECT_EQ(p.unit, r % 2);
-      for (int64_t i = p.first; i < p.first + p.count; ++i) covered[static_cast<size_t>(p.unit)].push_back(i);
+// Every image of every unit is assigned exactly once, in whole chunks, each unit owned by one of the ranks that
+// touch it; with units enough, no rank idles.
+void expect_covered_once(const WorkPlan& plan, int64_t units, int64_t images, int64_t chunk, int64_t world) {
+  ASSERT_EQ(static_cast<int64_t>(plan.ranks.size()), world);
+  std::vector<std::vector<int>> seen(static_cast<size_t>(units), std::vector<int>(static_cast<size_t>(images), 0));
+  std::vector<std::set<int64_t>> touching(static_cast<size_t>(units));
+  for (int64_t r = 0; r < world; ++r)
+    for (const auto& w : plan.ranks[static_cast<size_t>(r)]) {
+      ASSERT_GE(w.count, 1);
+      if (chunk > 0 && chunk < images) {
+        EXPECT_EQ(w.first % chunk, 0) << "a piece starts inside a chunk";
+        EXPECT_TRUE(w.count % chunk == 0 || w.first + w.count == images) << "a piece ends inside a chunk";
+      }
+      for (int64_t i = w.first; i < w.first + w.count; ++i) seen[static_cast<size_t>(w.unit)][static_cast<size_t>(i)]++;
+      touching[static_cast<size_t>(w.unit)].insert(r);
     }
-    for (auto& c : covered) {  // each unit's images exactly once across its ranks
-      std::sort(c.begin(), c.end());
-      std::vector<int64_t> all(10);
-      std::iota(all.begin(), all.end(), 0);
-      EXPECT_EQ(c, all);
+  for (int64_t u = 0; u < units; ++u) {
+    for (int c : seen[static_cast<size_t>(u)]) ASSERT_EQ(c, 1) << "unit " << u << " world " << world;
+    EXPECT_EQ(plan.touching[static_cast<size_t>(u)], static_cast<int64_t>(touching[static_cast<size_t>(u)].size()));
+    EXPECT_TRUE(touching[static_cast<size_t>(u)].count(plan.owner[static_cast<size_t>(u)])) << "owner outside";
+  }
+}
+
+// No rank's modelled load exceeds the mean (5% slack) by more than the largest single item: one chunk with its
+// unit's prediction and backward.
+void expect_makespan_bound(const WorkPlan& plan, const std::vector<UnitCost>& costs, int64_t images, int64_t chunk) {
+  double mean = 0, largest = 0;
+  for (double l : plan.load) mean += l / static_cast<double>(plan.load.size());
+  for (const auto& c : costs)
+    largest = std::max(largest, c.per_image * static_cast<double>(chunk_size(0, images, chunk)) + c.predict +
+                                    c.backward + c.exchange);
+  for (double l : plan.load) EXPECT_LE(l, 1.05 * mean + largest);
+}
+
+TEST(WorkPlan, EveryImageOnceInWholeChunksForOneToSixtyFourRanks) {
+  SplitMix rng(7);
+  for (int trial = 0; trial < 20; ++trial) {
+    const int64_t units = rng.uniform(1, 12), images = rng.uniform(1, 80), chunk = rng.pick(std::vector<int64_t>{0, 1, 8, 16, 100});
+    std::vector<double> per_image;
+    for (int64_t u = 0; u < units; ++u) per_image.push_back(static_cast<double>(rng.uniform(1, 9)));
+    for (int64_t world = 1; world <= 64; world = world < 8 ? world + 1 : world * 2) {
+      SCOPED_TRACE(testing::Message() << units << " units x " << images << " images, chunks of " << chunk << ", "
+                                      << world << " ranks");
+      const auto plan = plan_work(costs_of(per_image), images, chunk, world);
+      expect_covered_once(plan, units, images, chunk, world);
+      expect_makespan_bound(plan, costs_of(per_image), images, chunk);
     }
   }
+}
+
+// With enough chunks per rank, every rank's modelled load is within 5% of the mean, on random zoos whose units
+// differ ninefold in cost; the plan is a pure function of its inputs.
+TEST(WorkPlan, BalancedWithinFivePercentWhenChunksAllow) {
+  SplitMix rng(11);
+  for (int trial = 0; trial < 30; ++trial) {
+    const int64_t world = rng.pick(std::vector<int64_t>{2, 3, 4, 8, 16, 64});
+    std::vector<double> per_image;
+    for (int64_t u = 0; u < world; ++u) per_image.push_back(static_cast<double>(rng.uniform(10, 90)));
+    const auto plan = plan_work(costs_of(per_image), 64, 4, world);  // 16 chunks per unit
+    SCOPED_TRACE(testing::Message() << world << " ranks");
+    double mean = 0;
+    for (double l : plan.load) mean += l / static_cast<double>(world);
+    for (double l : plan.load) EXPECT_LE(l, 1.05 * mean);
+    EXPECT_GE(plan.balance(), 0.95);
+    const auto again = plan_work(costs_of(per_image), 64, 4, world);
+    EXPECT_EQ(again.owner, plan.owner);
+    EXPECT_EQ(again.load, plan.load);
+  }
+  // Whole units and more units than ranks: largest first onto the least loaded (70+30+20 vs 60+40+10).
+  const auto two = plan_work(costs_of({10, 70, 30, 40, 20, 60}), 64, 0, 2);
+  for (int64_t u = 0; u < 6; ++u) EXPECT_FALSE(two.split(u));
+  EXPECT_NEAR(two.load[0] / two.load[1], 120.0 / 110.0, 1e-9);
+  // Fewer units than ranks: units are shared, and each rank predicts what it touches.
+  const auto wide = plan_work(costs_of({5, 9}), 64, 8, 8);
+  expect_covered_once(wide, 2, 64, 8, 8);
+  EXPECT_TRUE(wide.split(0) && wide.split(1));
+  EXPECT_GT(wide.duplicated_predict(costs_of({5, 9})), 0.0);
 }
 
 PlannerConfig two_stage_planner() {
@@ -89,6 +128,9 @@ PlannerConfig two_stage_planner() {
   }
   c.pretrain_tasks = {0};
   c.multitask_tasks = {1, 2};
+  c.chunk_images = 2;
+  c.hypernet.hidden = 16;
+  c.hypernet.heads = 2;
   return c;
 }
 
@@ -132,12 +174,8 @@ TEST(StepPlanner, PureFunctionOfSeedStepAndCursorsCoveredOnceOverRanks) {
   EXPECT_LT(same, 3);
   for (const auto& plan : plans)
     for (int64_t world = 1; world <= 8; ++world) {
-      std::vector<std::vector<int>> seen(plan.units.size(), std::vector<int>(8, 0));
-      for (int64_t r = 0; r < world; ++r)
-        for (const auto& w : plan.pieces_for(r, world))
-          for (int64_t i = w.first; i < w.first + w.count; ++i) seen[static_cast<size_t>(w.unit)][static_cast<size_t>(i)]++;
-      for (const auto& unit : seen)
-        for (int count : unit) EXPECT_EQ(count, 1) << "step " << plan.step << ", world " << world;
+      SCOPED_TRACE(testing::Message() << "step " << plan.step << ", world " << world);
+      expect_covered_once(plan.work(world), 3, 8, plan.chunk_images, world);
     }
 }
 

@@ -14,6 +14,7 @@
 #include "datasets/tasks.h"
 #include "dist/mpi_communicator.h"
 #include "hypernet/hypernet.h"
+#include "trainer/cli/bench.h"
 #include "trainer/cli/commands.h"
 #include "trainer/cli/dispatch.h"
 #include "trainer/cli/runtime.h"
@@ -164,58 +165,6 @@ int bench_allreduce(const Args& args, Runtime& runtime) {
   return 0;
 }
 
-// Step time split into its parts, throughput, memory and time to the first step.
-int bench_step(const Args& args, Runtime& runtime) {
-  const auto start = Clock::now();
-  const auto parsed = command_options(command_table("bench step"), args,
-                                      "[mpirun -np N] tal bench step --config FILE [--steps S] [--warmup W]");
-  if (!parsed) return 0;
-  auto o = *parsed;
-  const int64_t steps = o.bench.steps, warmup = o.bench.warmup;
-  if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
-  auto& comm = runtime.dist(o.dist).comm();
-  o.run.dir = (std::filesystem::temp_directory_path() / ("tal-bench-" + std::to_string(::getpid()))).string();
-  o.train.steps = std::max(o.train.steps, steps + warmup + 1);
-  o.train.eval_archs = 0;
-  Trainer trainer(o, run_config_table().dump(o), comm, ResumeRequest{false, ""});
-  const double setup = ms_since(start) / 1000;
-  trainer.run_steps(1);
-  const double first_step = ms_since(start) / 1000;
-  trainer.run_steps(std::max<int64_t>(0, warmup - 1));
-  trainer.reset_timings();
-  reset_peak_rss();
-  trainer.run_steps(steps);
-  const auto& t = trainer.timings();
-  const double per = 1000.0 / static_cast<double>(t.steps);
-  auto peak = at::tensor({static_cast<double>(peak_rss_bytes())}, at::kDouble);
-  comm.allreduce_sum(peak, "bench peak rss");  // (reported as the mean over ranks)
-  if (comm.rank() == 0) {
-    std::printf("bench step  %s, %lld units x %lld images, %d rank(s) x %d thread(s), %lld steps after %lld warm-up\n",
-                o.hypernet.describe().c_str(), static_cast<long long>(o.train.meta_batch),
-                static_cast<long long>(o.train.batch), comm.world(), at::get_num_threads(),
-                static_cast<long long>(t.steps), static_cast<long long>(warmup));
-    auto row = [&](const char* name, double s) { std::printf("  %-22s %8.1f ms\n", name, s * per); };
-    row("planning + data wait", t.plan);
-    row("graph building", t.graphs);
-    row("hypernet forward", t.hypernet_forward);
-    row("target forward", t.target_forward);
-    row("target backward", t.target_backward);
-    row("hypernet backward", t.hypernet_backward);
-    row("all-reduce", t.allreduce);
-    row("optimizer", t.optimizer);
-    row("step (total)", t.total);
-    std::printf("  %-22s %8.0f images/s, %.2f architectures/s (whole job)\n", "throughput",
-                static_cast<double>(t.images) / t.total, static_cast<double>(t.archs) / t.total);
-    std::printf("  %-22s %s per rank\n", "peak resident memory", mib(static_cast<int64_t>(peak.item<double>() / comm.world())).c_str());
-    std::printf("  %-22s %8.2f s to the start of step 1, %.2f s to its end (after LibTorch's own load)\n",
-                "time to first step", setup, first_step);
-  }
-  std::error_code ignored;
-  comm.barrier("bench done");
-  if (comm.rank() == 0) std::filesystem::remove_all(o.run.dir, ignored);
-  return 0;
-}
-
 }  // namespace
 
 int run_bench(const Args& args, Runtime& runtime) {
@@ -223,6 +172,8 @@ int run_bench(const Args& args, Runtime& runtime) {
                   {{"predict", "tal bench predict --config FILE --arch SPEC   time to predict one architecture", bench_predict},
                    {"step", "[mpirun -np N] tal bench step --config FILE   one training step, split into its parts",
                     [&](const Args& a) { return bench_step(a, runtime); }},
+                   {"plan", "tal bench plan --ranks N[,N...] --config FILE   the work planner alone, for N ranks",
+                    bench_plan},
                    {"allreduce", "mpirun -np N tal bench allreduce --config FILE   gradient all-reduce vs raw MPI",
                     [&](const Args& a) { return bench_allreduce(a, runtime); }},
                    {"loader", "tal bench loader --config FILE   images/s through the data loader", bench_loader}});

@@ -112,6 +112,7 @@ const std::vector<std::string>& sections_read(const std::string& command) {
       {"ancestry train", pipeline},
       {"tasks embed", pipeline},
       {"bench step", with(pipeline, {"bench"})},
+      {"bench plan", {"run", "zoo", "hypernet", "train", "bench"}},
       {"zoo sample", {"run", "zoo", "sample"}},
       {"zoo show", {}},
       {"hypernet info", {"run", "hypernet"}},
@@ -130,7 +131,7 @@ const std::vector<std::string>& sections_read(const std::string& command) {
 const std::vector<std::string>& command_names() {
   static const std::vector<std::string> names = {
       "train",         "predict",     "eval",        "ancestry train", "tasks embed",     "zoo sample",  "zoo show",
-      "hypernet info", "bench predict", "bench step", "bench allreduce", "bench loader", "data import"};
+      "hypernet info", "bench predict", "bench step", "bench plan", "bench allreduce", "bench loader", "data import"};
   return names;
 }
 
@@ -167,6 +168,13 @@ OptionTable<CommandOptions> build_table(const std::string& command) {
     t.set_defaults(defaults);
   } else if (command == "bench step") {
     add_bench_step(t);
+  } else if (command == "bench plan") {
+    t.add(opt<O>("bench.ranks", [](auto& o) -> auto& { return o.bench.ranks; }, "world sizes to plan for (1,8,64)")
+              .alias("--ranks"));
+    t.add(opt<O>("bench.steps", [](auto& o) -> auto& { return o.bench.steps; }, "steps to plan").alias("--steps").range(1, 100000));
+    O defaults;
+    defaults.bench.steps = 20;
+    t.set_defaults(defaults);
   } else if (command == "bench allreduce") {
     add_bench_repeats(t);
     t.add(opt<O>("bench.elements", [](auto& o) -> auto& { return o.bench.elements; },

@@ -22,6 +22,7 @@ struct BenchOptions {        // tal bench ...
   int64_t repeats = 20;      // predict, allreduce
   int64_t batches = 100;     // loader
   int64_t elements = 0;      // allreduce: buffer size (0: the hypernet's gradient buffer)
+  std::vector<std::string> ranks;  // plan: world sizes to plan for
 };
 
 struct PredictCommandOptions {  // tal predict
@@ -66,7 +67,7 @@ struct CommandOptions : TalOptions {
 };
 
 // "train", "predict", "eval", "ancestry train", "tasks embed", "zoo sample", "zoo show", "hypernet info",
-// "bench predict", "bench step", "bench allreduce", "bench loader", "data import".
+// "bench predict", "bench step", "bench plan", "bench allreduce", "bench loader", "data import".
 const std::vector<std::string>& command_names();
 // Throws (an internal error) for a name not in command_names().
 OptionTable<CommandOptions> command_table(const std::string& command);

@@ -78,6 +78,8 @@ struct TrainOptions {
   int64_t steps = 100;
   int64_t meta_batch = 4;  // work units (architectures) per step
   int64_t batch = 64;      // images per work unit
+  int64_t chunk_images = 16;  // a unit's images come in chunks of this many, each chunk's gradient computed alone, so
+                              // ranks can share a unit and still sum what one rank sums (0: a unit is one chunk)
   double lr = 3e-4;
   double weight_decay = 0.01;
   int64_t warmup = 10;

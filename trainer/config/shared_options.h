@@ -131,6 +131,9 @@ void add_tal_options(OptionTable<Opts>& t) {
   t.add(opt<Opts>("train.meta_batch", [](auto& o) -> auto& { return o.train.meta_batch; },
                   "work units (architectures) per step").range(1, 4096));
   t.add(opt<Opts>("train.batch", [](auto& o) -> auto& { return o.train.batch; }, "images per work unit").range(1, 65536));
+  t.add(opt<Opts>("train.chunk_images", [](auto& o) -> auto& { return o.train.chunk_images; },
+                  "images per chunk: the unit of work ranks share (0: whole units); the same on every world size")
+            .range(0, 65536));
   t.add(opt<Opts>("train.lr", [](auto& o) -> auto& { return o.train.lr; }, "peak AdamW learning rate").range(0));
   t.add(opt<Opts>("train.weight_decay", [](auto& o) -> auto& { return o.train.weight_decay; }, "AdamW decay").range(0));
   t.add(opt<Opts>("train.warmup", [](auto& o) -> auto& { return o.train.warmup; }, "warm-up steps").range(0, 1e9));

@@ -24,7 +24,7 @@
 #include "trainer/train/optimizer.h"
 #include "trainer/train/step_plan.h"
 #include "trainer/train/training_data.h"
-#include "trainer/train/unit_gradient.h"
+#include "trainer/train/step_gradient.h"
 #include "trainer/train/update.h"
 
 namespace tal {
@@ -35,7 +35,8 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 struct StepData {
   StepPlan plan;
-  std::vector<UnitBatch> pieces;
+  WorkPlan work;
+  std::vector<UnitBatch> pieces;  // this rank's
 };
 
 }  // namespace
@@ -57,7 +58,7 @@ struct Trainer::Impl {
   std::future<StepData> next;
   int64_t next_step = -1;
   std::vector<int64_t> cursors_before_next;
-  double last_loss = 0, last_grad_norm = 0;
+  double last_loss = 0, last_grad_norm = 0, last_wait = 0;
   std::set<std::pair<int64_t, int64_t>> nan_steps;
 
   Impl(const TalOptions& opts, std::string yaml, Communicator& c) : o(opts), config_yaml(std::move(yaml)), comm(c) {
@@ -84,6 +85,8 @@ struct Trainer::Impl {
     pc.pretrain_tasks = data.pretrain_tasks;
     pc.multitask_tasks = data.multitask_tasks;
     pc.temperature = o.tasks.temperature;
+    pc.chunk_images = o.train.chunk_images;
+    pc.hypernet = o.hypernet;
     for (const auto& t : data.tasks) pc.tasks.push_back({t.size(Split::Train), rules_for(t)});
     return pc;
   }
@@ -95,8 +98,9 @@ struct Trainer::Impl {
 
   StepData load(StepPlan plan) const {
     StepData d;
+    d.work = plan.work(comm.world());
     const auto& task = data.tasks[static_cast<size_t>(plan.task)];
-    for (const auto& w : plan.pieces_for(comm.rank(), comm.world())) {
+    for (const auto& w : d.work.ranks[static_cast<size_t>(comm.rank())]) {
       if (w.count == 0) continue;
       const auto& u = plan.units[static_cast<size_t>(w.unit)];
       const std::vector<int64_t> pos(u.positions.begin() + w.first, u.positions.begin() + w.first + w.count);
@@ -137,6 +141,7 @@ struct Trainer::Impl {
 
   void train_step(int64_t step) {
     const auto t_step = Clock::now();
+    const double wait0 = timings.waiting();
     if (pretrain_steps > 0 && step == pretrain_steps && state.optimizer_steps > 0) {
       // Stage 2 starts with fresh optimizer moments and its own schedule, as TAL's two-stage recipe does.
       model->reset_optimizer(o.train.weight_decay);
@@ -147,42 +152,22 @@ struct Trainer::Impl {
     prefetch(step + 1);
     timings.plan += seconds_since(t0);
     const auto& plan = d.plan;
-    const int64_t m = o.train.meta_batch, b = o.train.batch;
+    const int64_t m = o.train.meta_batch;
 
-    // Graphs of the units this rank touches, and their pieces.
-    t0 = Clock::now();
-    std::vector<int64_t> units;
-    for (const auto& piece : d.pieces)
-      if (std::find(units.begin(), units.end(), piece.work.unit) == units.end()) units.push_back(piece.work.unit);
-    std::vector<Graph> graphs;
-    for (auto u : units) graphs.push_back(build_graph(plan.units[static_cast<size_t>(u)].spec));
-    timings.graphs += seconds_since(t0);
-
-    // Each unit's gradient is accumulated in double precision, unit by unit: a unit's gradient is then the same
-    // bits whatever the rank layout, and sums over units and ranks are exact to float precision.
+    // This rank's units (chunks of them, when shared) into one double buffer: each chunk's gradient is the same
+    // bits whatever the rank layout, and sums over chunks, units and ranks are exact to float precision.
     GradientBuffer buffer(model->numel());
     auto grads = buffer.grads();
-    double local_loss = 0;
-    int64_t images = 0;
-    const auto task_e = task_embedding(plan.task, plan.pretrain);
     const LossWeights weights{o.train.label_smoothing, plan.pretrain ? o.train.kd_weight : 0.0,
                               o.train.kd_temperature, o.train.reg_weight};
-    for (size_t k = 0; k < units.size(); ++k) {
-      std::vector<const UnitBatch*> mine;
-      for (const auto& piece : d.pieces)
-        if (piece.work.unit == units[k]) mine.push_back(&piece);
-      const auto c = accumulate_unit_gradient(*net, model->params, graphs[k],
-                                              plan.units[static_cast<size_t>(units[k])].class_row_seed, task_e, mine,
-                                              plan.pretrain ? data.teacher.get() : nullptr, weights, m * b, grads,
-                                              timings);
-      local_loss += c.loss;
-      images += c.images;
-    }
+    const auto mine = step_gradient(*net, model->params, plan, d.work, d.pieces, task_embedding(plan.task, plan.pretrain),
+                                    plan.pretrain ? data.teacher.get() : nullptr, weights, comm, grads, timings);
+    double local_loss = mine.loss;
 
     // One flat buffer: gradients, then the loss, a non-finite flag and counts for the progress line.
     t0 = Clock::now();
     if (nan_steps.count({comm.rank(), step + 1})) local_loss = std::nan("");
-    buffer.set_totals(local_loss, images, static_cast<int64_t>(units.size()));
+    buffer.set_totals(local_loss, mine.images, mine.units);
     comm.allreduce_sum(buffer.flat, "hypernet gradients");
     timings.allreduce += seconds_since(t0);
 
@@ -201,10 +186,16 @@ struct Trainer::Impl {
     }
     timings.optimizer += seconds_since(t0);
     state.step = step + 1;
+    last_wait = timings.waiting() - wait0;
     timings.total += seconds_since(t_step);
     timings.steps += 1;
     timings.images += buffer.images();
     timings.archs += m;
+    std::vector<UnitCost> costs;
+    for (const auto& u : plan.units) costs.push_back(u.cost);
+    timings.balance += d.work.balance();
+    timings.duplicated += d.work.duplicated_predict(costs);
+    for (int64_t u = 0; u < m; ++u) timings.shared_units += d.work.split(u);
   }
 
   // Each stage has its own warm-up and cosine decay.
@@ -303,6 +294,7 @@ struct Trainer::Impl {
         .add(strf("step %.2f s", step_seconds), "step_s", step_seconds)
         .add(strf("%.0f img/s", img_s), "images_per_s", img_s)
         .add(strf("%.2f arch/s", arch_s), "archs_per_s", arch_s)
+        .add(strf("wait %.0f%%", 100 * last_wait / step_seconds), "wait_fraction", last_wait / step_seconds)
         .add("", "skipped_steps", state.skipped_steps)
         .add("ETA " + duration_text(eta), "eta_s", eta)
         .emit(metrics);

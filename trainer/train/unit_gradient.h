@@ -1,11 +1,15 @@
-// The per-unit gradient of a training step: predict one architecture with the hypernetwork, run its functional
-// forward and the family's loss on this rank's images of that unit (plus distillation from the teacher in
-// stage 1 and the norm regulariser), and add d(loss)/d(hypernet) to a double-precision buffer. Each unit is
-// predicted alone (no padding against other graphs), so its gradient is the same whatever the rank layout.
+// The per-unit gradient of a training step, in two phases. First, on every rank that holds some of the unit's
+// chunks: predict the architecture with the hypernetwork, run its functional forward and the family's loss (plus
+// distillation from the teacher in stage 1) on each chunk alone, and sum the gradients with respect to the
+// predicted tensors in double precision. Then, on the unit's owner, once those sums are complete (added over the
+// ranks that share the unit): add the norm regulariser and push the total back through the hypernetwork into a
+// double-precision buffer. Each chunk's gradient is the same bits whatever rank computes it, so N ranks sum what
+// one rank sums.
 #pragma once
 
 #include <ATen/ATen.h>
 
+#include <string>
 #include <vector>
 
 #include "datasets/tasks.h"
@@ -30,18 +34,34 @@ struct UnitBatch {
   Batch batch;
 };
 
-struct UnitContribution {
-  double loss = 0;     // this rank's share of the step loss from this unit
+// A unit between its two phases.
+struct UnitTargetGradient {
+  std::vector<at::Tensor> predicted;  // the predicted tensors, in the architecture's parameter order
+  ParamMap params;                    // the same tensors by name
+  at::Tensor sum;                     // double [total numel]: d(loss)/d(predicted), summed over this rank's chunks
+  double loss = 0;                    // this rank's share of the step loss from this unit's chunks
   int64_t images = 0;
 };
 
-// `step_images` = units x images per unit: per-image losses are summed and divided by it, and a piece of n images
-// carries n / step_images of its unit's regulariser, so the ranks' contributions add up to the single-process loss.
-// `grad` is a double buffer of the hypernet's parameters in order (at least their total numel long).
-UnitContribution accumulate_unit_gradient(Hypernet& net, const std::vector<at::Tensor>& params, const Graph& graph,
-                                          uint64_t class_row_seed, const at::Tensor& task_embedding,
-                                          const std::vector<const UnitBatch*>& pieces, const AncestryModel* teacher,
-                                          const LossWeights& weights, int64_t step_images, at::Tensor& grad,
-                                          StepTimings& timings);
+struct StepShape {
+  int64_t units = 1;          // units per step (m)
+  int64_t images = 1;         // images per unit (b)
+  int64_t chunk_images = 0;   // images per chunk (0: the whole unit)
+};
+
+// Phase 1. Per-image losses are summed and divided by units x images, so the ranks' sums add up to the
+// single-process loss.
+UnitTargetGradient target_gradient(Hypernet& net, const Graph& graph, uint64_t class_row_seed,
+                                   const at::Tensor& task_embedding, const std::vector<const UnitBatch*>& pieces,
+                                   const AncestryModel* teacher, const LossWeights& weights, const StepShape& shape,
+                                   StepTimings& timings);
+
+// Phase 2, on the owner, with `u.sum` complete: adds the regulariser's share of the unit (its weight / units) and
+// adds d(loss)/d(hypernet) to `grad` (double, the hypernet's parameters in order). Returns the regulariser's loss.
+double hypernet_gradient(UnitTargetGradient& u, const std::vector<at::Tensor>& params, double reg_weight,
+                         int64_t units, at::Tensor& grad, StepTimings& timings);
+
+// Total numel of an architecture's predicted tensors (the length of UnitTargetGradient::sum).
+int64_t predicted_numel(const ArchSpec& spec);
 
 }  // namespace tal
