@@ -10,6 +10,9 @@
 
 namespace tal {
 
+// The HDF5 library linked at run time, "1.10.8".
+std::string hdf5_version();
+
 class H5File {
  public:
   enum class Mode { Read, Truncate, ReadWrite };

@@ -34,6 +34,23 @@ check "bad spec exit" test $rc -ne 0
 check "bad spec one line" test "$(wc -l <<<"$err")" -eq 1
 check "bad spec names key" grep -q "key 'heads'" <<<"$err"
 
+# What the binary is: valid JSON with the fields launch scripts read; the NCCL backend is built wherever the CUDA
+# toolkit and NCCL are present (a machine with both and no backend is a broken build).
+info=$("$tal" info --json); rc=$?
+check "info exit" test $rc -eq 0
+check "info json fields" /usr/bin/python3 -c '
+import json, sys
+i = json.loads(sys.argv[1])
+assert i["backend"] in ("mpi", "nccl") and i["device"].startswith(("cpu", "cuda:")), i
+assert i["libtorch"] and i["hdf5"] and i["mpi"]["library"] and isinstance(i["nccl"]["built"], bool), i
+assert (i["backend"] == "nccl") == (i["nccl"]["usable"]), i' "$info"
+if ls /usr/local/cuda/include/nccl.h /usr/include/nccl.h >/dev/null 2>&1 && [ -e /usr/local/cuda/include/cuda_runtime.h ]; then
+  check "NCCL present, so the backend is built" grep -q '"nccl": {"built": true' <<<"$info"
+fi
+check "info text" bash -c "'$tal' info | grep -Eq '^backend   (mpi|nccl) for several ranks'"
+err=$("$tal" info --yaml 2>&1 >/dev/null); rc=$?
+check "info bad flag" test $rc -ne 0 -a "$(wc -l <<<"$err")" -eq 1
+
 # Sampling: deterministic, written atomically, readable.
 "$tal" zoo sample --family vit --rules vits-1k --n 50 --seed 3 --out "$work/zoo.h5" >"$work/log" 2>&1
 check "zoo sample exit" test $? -eq 0

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "dist/device.h"
 #include "dist/launch_env.h"
 #include "base/error.h"
 
@@ -37,6 +38,54 @@ TEST(LaunchEnv, DetectsEachLauncher) {
 TEST(LaunchEnv, RejectsInconsistentEnvironments) {
   EXPECT_THROW(detect({{"SLURM_PROCID", "8"}, {"SLURM_NTASKS", "8"}}), Error);
   EXPECT_THROW(detect({{"OMPI_COMM_WORLD_SIZE", "two"}}), Error);
+}
+
+// The device is a pure function of (key, build, visible GPUs, the launcher's local rank).
+DeviceChoice choose(const std::string& key, bool cuda, int gpus, const std::map<std::string, std::string>& vars) {
+  DeviceFacts f;
+  f.cuda_built = cuda;
+  f.visible_gpus = gpus;
+  f.env = detect(vars);
+  return choose_device(key, f);
+}
+
+TEST(Device, ChoosesByBuildGpusAndLocalRank) {
+  const std::map<std::string, std::string> ompi_rank3 = {{"OMPI_COMM_WORLD_SIZE", "8"}, {"OMPI_COMM_WORLD_RANK", "7"},
+                                                         {"OMPI_COMM_WORLD_LOCAL_RANK", "3"},
+                                                         {"OMPI_COMM_WORLD_LOCAL_SIZE", "4"}};
+  const std::map<std::string, std::string> slurm_local1 = {{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "8"},
+                                                           {"SLURM_LOCALID", "1"}};
+  const std::map<std::string, std::string> pmix_local2 = {{"PMIX_RANK", "2"}, {"PMIX_SIZE", "4"},
+                                                          {"PMIX_LOCAL_RANK", "2"}};
+  EXPECT_EQ(choose("auto", false, 0, {}).device, "cpu");                // CPU build
+  EXPECT_EQ(choose("auto", false, 4, ompi_rank3).device, "cpu");        // CPU build on a GPU node
+  EXPECT_EQ(choose("auto", true, 0, ompi_rank3).device, "cpu");         // CUDA build, no GPU visible
+  EXPECT_EQ(choose("auto", true, 4, ompi_rank3).device, "cuda:3");      // one GPU per local rank
+  EXPECT_EQ(choose("cuda", true, 4, slurm_local1).device, "cuda:1");
+  EXPECT_EQ(choose("auto", true, 4, pmix_local2).device, "cuda:2");
+  EXPECT_EQ(choose("auto", true, 1, ompi_rank3).device, "cuda:0");      // CUDA_VISIBLE_DEVICES gave it one GPU
+  EXPECT_EQ(choose("cpu", true, 4, ompi_rank3).device, "cpu");          // asked for the CPU
+  EXPECT_EQ(choose("auto", true, 2, {}).device, "cuda:0");              // one process, no launcher
+  EXPECT_NE(choose("auto", false, 0, {}).reason.find("without CUDA"), std::string::npos);
+}
+
+TEST(Device, RefusesWhatCannotBeMet) {
+  auto message = [](auto&& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  const std::map<std::string, std::string> local3 = {{"OMPI_COMM_WORLD_SIZE", "4"}, {"OMPI_COMM_WORLD_RANK", "3"},
+                                                     {"OMPI_COMM_WORLD_LOCAL_RANK", "3"},
+                                                     {"OMPI_COMM_WORLD_LOCAL_SIZE", "4"}};
+  EXPECT_NE(message([&] { choose("cuda", false, 0, {}); }).find("key 'device': cuda requested but this binary"),
+            std::string::npos);
+  EXPECT_NE(message([&] { choose("cuda", true, 0, {}); }).find("no CUDA device is visible"), std::string::npos);
+  EXPECT_NE(message([&] { choose("auto", true, 2, local3); }).find("local rank 3 of 4"), std::string::npos);
+  EXPECT_NE(message([&] { choose("gpu", true, 2, {}); }).find("key 'device': 'gpu'"), std::string::npos);
 }
 
 }  // namespace

@@ -20,5 +20,6 @@ int run_train(const Args& args, Runtime& runtime);
 int run_predict(const Args& args);
 int run_eval(const Args& args);
 int run_inspect(const Args& args);
+int run_info(const Args& args);
 
 }  // namespace tal

@@ -36,7 +36,8 @@ const Command kCommands[] = {
     {"tasks", "task embeddings from the ancestry model", without_runtime<run_tasks>},
     {"zoo", "sample architectures from the zoo rules; show one architecture's graph", without_runtime<run_zoo>},
     {"hypernet", "parameter counts of a configured hypernetwork", without_runtime<run_hypernet>},
-    {"bench", "throughput figures: predict", run_bench},
+    {"bench", "throughput figures: predict, step, plan, allreduce, loader", run_bench},
+    {"info", "what this binary was built with and the devices it sees (--json for scripts)", without_runtime<run_info>},
 };
 
 // Tensors of tens of MiB come and go every step. By default glibc hands freed memory back to the kernel (trimming

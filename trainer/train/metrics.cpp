@@ -35,10 +35,30 @@ JsonLine& JsonLine::add(const std::string& k, const std::string& v) {
   key(k);
   body_ += "\"";
   for (char c : v) {
-    if (c == '"' || c == '\\') body_ += '\\';
-    body_ += c;
+    if (c == '"' || c == '\\') {
+      body_ += '\\';
+      body_ += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      body_ += buf;
+    } else {
+      body_ += c;
+    }
   }
   body_ += "\"";
+  return *this;
+}
+
+JsonLine& JsonLine::add_bool(const std::string& k, bool v) {
+  key(k);
+  body_ += v ? "true" : "false";
+  return *this;
+}
+
+JsonLine& JsonLine::add_json(const std::string& k, const std::string& json) {
+  key(k);
+  body_ += json;
   return *this;
 }
 

@@ -11,7 +11,9 @@ class JsonLine {
  public:
   JsonLine& add(const std::string& key, double v);
   JsonLine& add(const std::string& key, int64_t v);
-  JsonLine& add(const std::string& key, const std::string& v);
+  JsonLine& add(const std::string& key, const std::string& v);  // escaped, control characters as \uXXXX
+  JsonLine& add_bool(const std::string& key, bool v);
+  JsonLine& add_json(const std::string& key, const std::string& json);  // an object or array made by the caller
   std::string str() const { return "{" + body_ + "}"; }
 
  private:

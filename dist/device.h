@@ -1,0 +1,34 @@
+// Which device a rank computes on: a pure function of the `device` key, what the binary was built with, the GPUs
+// the process sees (CUDA_VISIBLE_DEVICES already applied by the CUDA runtime) and the rank's place on its node.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "dist/launch_env.h"
+
+namespace tal {
+
+// auto (a GPU when the build has CUDA and the rank sees one, else the CPU) | cpu | cuda.
+const std::vector<std::string>& device_names();
+
+struct DeviceFacts {
+  bool cuda_built = false;  // LibTorch was built with CUDA
+  int visible_gpus = 0;     // devices this process sees
+  LaunchEnv env;            // local rank and local world size
+};
+
+struct DeviceChoice {
+  std::string device = "cpu";  // "cpu" or "cuda:N"
+  std::string reason;          // one line: why this device
+};
+
+// Throws naming key 'device' when the request cannot be met (cuda without a CUDA build or a visible GPU, more
+// ranks on a node than GPUs it sees). A rank that sees one GPU uses it whatever its local rank (SLURM's
+// --gpus-per-task); a rank that sees several takes the one at its local rank.
+DeviceChoice choose_device(const std::string& key, const DeviceFacts& facts);
+
+// The facts of this process (asks LibTorch's CUDA hooks; no CUDA context is created on a CPU build).
+DeviceFacts probe_device_facts(const LaunchEnv& env);
+
+}  // namespace tal
