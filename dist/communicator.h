@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include <string>
+#include <vector>
 
 namespace tal {
 
@@ -14,6 +15,10 @@ class Communicator {
   virtual int rank() const = 0;
   virtual int world() const = 0;
   virtual std::string backend() const = 0;
+  // Each rank's host name, in rank order (gathered once when the communicator is made).
+  virtual std::vector<std::string> hosts() const = 0;
+  // "2 ranks on 2 hosts: h1 [0], h2 [1]" (ranks per host as ranges).
+  std::string describe_hosts() const;
 
   // `what` names the collective in errors and watchdog messages.
   virtual void allreduce_sum(at::Tensor& t, const char* what = "allreduce") = 0;
@@ -50,6 +55,7 @@ class LocalCommunicator final : public Communicator {
   int rank() const override { return 0; }
   int world() const override { return 1; }
   std::string backend() const override { return "local"; }
+  std::vector<std::string> hosts() const override;
   void allreduce_sum(at::Tensor&, const char*) override {}
   void broadcast(at::Tensor&, int, const char*) override {}
   void reduce_sum(at::Tensor&, int, const char*) override {}

@@ -48,7 +48,17 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm, double watchdog_seconds) : watch
   MPI_CHECK(MPI_Comm_dup(comm, &arrivals_));
   MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
   MPI_CHECK(MPI_Comm_size(comm_, &world_));
+  char name[MPI_MAX_PROCESSOR_NAME] = {};
+  int length = 0;
+  MPI_CHECK(MPI_Get_processor_name(name, &length));
+  std::vector<char> all(static_cast<size_t>(world_) * MPI_MAX_PROCESSOR_NAME, '\0');
+  MPI_CHECK(MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, comm_));
+  for (int r = 0; r < world_; ++r) hosts_.emplace_back(all.data() + static_cast<size_t>(r) * MPI_MAX_PROCESSOR_NAME);
   watchdog_ = std::thread([this] { watchdog_loop(); });
+}
+
+std::string MpiCommunicator::rank_and_host(int r) const {
+  return std::to_string(r) + " (on " + hosts_[static_cast<size_t>(r)] + ")";
 }
 
 void MpiCommunicator::watchdog_loop() {
@@ -119,20 +129,35 @@ void MpiCommunicator::announce(const char* what) {
   std::vector<MPI_Request> reqs(static_cast<size_t>(world_), MPI_REQUEST_NULL);
   for (int r = 1; r < world_; ++r)
     MPI_CHECK(MPI_Irecv(&got[static_cast<size_t>(r)], 1, MPI_INT64_T, r, kArrivalTag, arrivals_, &reqs[static_cast<size_t>(r)]));
-  const auto deadline = Clock::now() + std::chrono::duration<double>(watchdog_seconds_);
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::duration<double>(watchdog_seconds_);
+  // A warning naming the late ranks comes well before the deadline: when a host drops off the network, the
+  // launcher's own keepalive usually ends the job first, and this line is then what says which rank was lost.
+  const double warn_after = std::min(std::max(5.0, watchdog_seconds_ / 30), watchdog_seconds_ / 2);
+  const auto warn_at = start + std::chrono::duration<double>(warn_after);
+  bool warned = false;
+  auto missing = [&] {
+    std::string out;
+    for (int r = 1; r < world_; ++r) {
+      int done = 0;
+      if (reqs[static_cast<size_t>(r)] != MPI_REQUEST_NULL) MPI_Test(&reqs[static_cast<size_t>(r)], &done, MPI_STATUS_IGNORE);
+      if (reqs[static_cast<size_t>(r)] != MPI_REQUEST_NULL && !done) out += (out.empty() ? "" : ", ") + rank_and_host(r);
+    }
+    return out;
+  };
   int spins = 0;
   while (true) {
     int all = 0;
     MPI_CHECK(MPI_Testall(world_, reqs.data(), &all, MPI_STATUSES_IGNORE));
     if (all) break;
-    if (Clock::now() > deadline) {
-      std::string missing;
-      for (int r = 1; r < world_; ++r) {
-        int done = 0;
-        if (reqs[static_cast<size_t>(r)] != MPI_REQUEST_NULL) MPI_Test(&reqs[static_cast<size_t>(r)], &done, MPI_STATUS_IGNORE);
-        if (reqs[static_cast<size_t>(r)] != MPI_REQUEST_NULL && !done) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
-      }
-      abort_stalled(what, "rank(s) " + missing + " did not arrive");
+    const auto t = Clock::now();
+    if (t > deadline) abort_stalled(what, "rank(s) " + missing() + " did not arrive");
+    if (!warned && t > warn_at) {
+      warned = true;
+      std::fprintf(stderr, "tal: warning [rank 0]: collective #%lld '%s': rank(s) %s not arrived after %.0f s (still "
+                   "waiting; the watchdog ends the job at %.0f s)\n", static_cast<long long>(seq_), what,
+                   missing().c_str(), warn_after, watchdog_seconds_);
+      std::fflush(stderr);
     }
     if (++spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(spins > 100000 ? 1000 : 20));
   }

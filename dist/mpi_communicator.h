@@ -26,6 +26,7 @@ class MpiCommunicator final : public Communicator {
   int rank() const override { return rank_; }
   int world() const override { return world_; }
   std::string backend() const override { return "mpi"; }
+  std::vector<std::string> hosts() const override { return hosts_; }
   void allreduce_sum(at::Tensor& t, const char* what) override;
   void broadcast(at::Tensor& t, int root, const char* what) override;
   void reduce_sum(at::Tensor& t, int root, const char* what) override;
@@ -39,6 +40,7 @@ class MpiCommunicator final : public Communicator {
   void chunked(at::Tensor& t, const char* what, const std::function<void(void*, int, MPI_Datatype)>& op);
   void announce(const char* what);
   [[noreturn]] void abort_stalled(const char* what, const std::string& detail);
+  std::string rank_and_host(int r) const;  // "1 (on h2)"
   void arm(const char* what);
   void disarm();
   void watchdog_loop();
@@ -47,6 +49,7 @@ class MpiCommunicator final : public Communicator {
   int rank_ = 0, world_ = 1;
   double watchdog_seconds_;
   int64_t seq_ = 0;
+  std::vector<std::string> hosts_;  // MPI_Get_processor_name of every rank
   // Watchdog over blocking calls.
   std::mutex mutex_;
   std::condition_variable cv_;

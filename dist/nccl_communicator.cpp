@@ -63,6 +63,7 @@ class NcclCommunicator final : public Communicator {
   int rank() const override { return mpi_.rank(); }
   int world() const override { return mpi_.world(); }
   std::string backend() const override { return "nccl"; }
+  std::vector<std::string> hosts() const override { return mpi_.hosts(); }
 
   void allreduce_sum(at::Tensor& t, const char* what) override {
     if (!t.is_cuda()) return mpi_.allreduce_sum(t, what);  // small CPU tensors (consensus flags) stay on MPI

@@ -10,34 +10,10 @@ cmp_py="$src/tests/e2e/compare_checkpoints.py"
 work=$(mktemp -d)
 trap 'pkill -KILL -f "$work" 2>/dev/null; rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-pass=0 fail=0
-check() {
-  local name=$1; shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
-}
-# A set-up step that must succeed: on failure, say which and stop (nothing after it would mean anything).
-setup() {
-  local name=$1; shift
-  "$@" >"$work/setup.log" 2>&1 || { echo "FAIL: set-up '$name' exited $?"; tail -n 5 "$work/setup.log"; exit 1; }
-}
-# wait_for SECONDS FILE PATTERN WHAT: polls until FILE has a line matching PATTERN; a timeout is a failure.
-wait_for() {
-  local seconds=$1 file=$2 pattern=$3 what=$4 start=$SECONDS
-  while ! grep -q "$pattern" "$file" 2>/dev/null; do
-    if [ $((SECONDS - start)) -ge "$seconds" ]; then
-      fail=$((fail + 1)); echo "FAIL: timed out after $seconds s waiting for $what ('$pattern' in $file)"; return 1
-    fi
-    sleep 0.2
-  done
-}
+source "$src/tests/e2e/harness.sh"
 
 # Real data, a small ancestry model and task embeddings (few steps: this tests the machinery, not accuracy).
-setup "import" "$tal" data import fashion-mnist --out "$work/data/fmnist.h5"
-common=(--config "$src/configs/tal_vit_fmnist.yaml" data.root="$work/data" ancestry.checkpoint="$work/anc/anc.h5"
-        tasks.embeddings="$work/data/emb.h5" tasks.embed_images=500)
-setup "ancestry" "$tal" ancestry train "${common[@]}" run.dir="$work/anc" ancestry.max_steps=4 ancestry.batch=32
-setup "tasks embed" "$tal" tasks embed "${common[@]}"
-small=("${common[@]}" train.stage=pretrain train.batch=8 train.meta_batch=4 train.eval_archs=0 checkpoint.every=0)
+tiny_pipeline "$work"
 ckpt() { echo "$work/$1/ckpt/$(head -n1 "$work/$1/ckpt/latest")"; }
 train() {  # train NP RUN_NAME [key=value ...]
   local np=$1 run=$2; shift 2
@@ -140,7 +116,6 @@ for p in $(pgrep -f "run.dir=$work/stall" | grep -v "^$mp$"); do
 done
 wait $mp; rc=$?
 check "stalled rank ends the job" test $rc -ne 0
-check "watchdog names the stalled rank" grep -q "rank(s) 1 did not arrive" "$work/stall.log"
+check "watchdog names the stalled rank and its host" grep -qF "rank(s) 1 (on $(hostname)) did not arrive" "$work/stall.log"
 
-echo "$pass passed, $fail failed"
-test "$fail" -eq 0
+finish

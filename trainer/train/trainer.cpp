@@ -335,6 +335,7 @@ int Trainer::run() {
              static_cast<long long>(m.pretrain_steps), static_cast<long long>(m.o.train.meta_batch),
              static_cast<long long>(m.o.train.batch), m.comm.world(), m.comm.backend().c_str(),
              with_commas(m.model->numel()).c_str()));
+  if (m.comm.world() > 1) m.say("ranks  " + m.comm.describe_hosts());
   const int64_t first = m.state.step;
   LoopSchedule schedule;
   schedule.total_steps = m.total_steps;
