@@ -11,6 +11,7 @@ packages=(
   libpng-dev libjpeg-dev zlib1g-dev
   dataset-fashion-mnist
   python3-torch python3-torchvision python3-h5py python3-numpy
+  slurm-wlm munge iproute2   # the launch tests: a real Slurm cluster, two hosts as network namespaces
 )
 
 missing=()
