@@ -54,7 +54,22 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm, double watchdog_seconds) : watch
   std::vector<char> all(static_cast<size_t>(world_) * MPI_MAX_PROCESSOR_NAME, '\0');
   MPI_CHECK(MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, comm_));
   for (int r = 0; r < world_; ++r) hosts_.emplace_back(all.data() + static_cast<size_t>(r) * MPI_MAX_PROCESSOR_NAME);
+  if (world_ > 1) {
+    auto share = [this](const std::string& text) {
+      int64_t n = static_cast<int64_t>(text.size());
+      MPI_CHECK(MPI_Bcast(&n, 1, MPI_INT64_T, 0, comm_));
+      std::string out(static_cast<size_t>(n), '\0');
+      if (rank_ == 0) out = text;
+      if (n > 0) MPI_CHECK(MPI_Bcast(out.data(), static_cast<int>(n), MPI_CHAR, 0, comm_));
+      return out;
+    };
+    heartbeat_ = std::make_unique<Heartbeat>(rank_, world_, hosts_, warn_after(), share);
+  }
   watchdog_ = std::thread([this] { watchdog_loop(); });
+}
+
+double MpiCommunicator::warn_after() const {
+  return std::min(std::max(5.0, watchdog_seconds_ / 30), watchdog_seconds_ / 2);
 }
 
 std::string MpiCommunicator::rank_and_host(int r) const {
@@ -133,8 +148,7 @@ void MpiCommunicator::announce(const char* what) {
   const auto deadline = start + std::chrono::duration<double>(watchdog_seconds_);
   // A warning naming the late ranks comes well before the deadline: when a host drops off the network, the
   // launcher's own keepalive usually ends the job first, and this line is then what says which rank was lost.
-  const double warn_after = std::min(std::max(5.0, watchdog_seconds_ / 30), watchdog_seconds_ / 2);
-  const auto warn_at = start + std::chrono::duration<double>(warn_after);
+  const auto warn_at = start + std::chrono::duration<double>(warn_after());
   bool warned = false;
   auto missing = [&] {
     std::string out;
@@ -156,7 +170,7 @@ void MpiCommunicator::announce(const char* what) {
       warned = true;
       std::fprintf(stderr, "tal: warning [rank 0]: collective #%lld '%s': rank(s) %s not arrived after %.0f s (still "
                    "waiting; the watchdog ends the job at %.0f s)\n", static_cast<long long>(seq_), what,
-                   missing().c_str(), warn_after, watchdog_seconds_);
+                   missing().c_str(), warn_after(), watchdog_seconds_);
       std::fflush(stderr);
     }
     if (++spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(spins > 100000 ? 1000 : 20));

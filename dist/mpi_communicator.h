@@ -11,11 +11,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "dist/communicator.h"
+#include "dist/heartbeat.h"
 
 namespace tal {
 
@@ -41,6 +43,8 @@ class MpiCommunicator final : public Communicator {
   void announce(const char* what);
   [[noreturn]] void abort_stalled(const char* what, const std::string& detail);
   std::string rank_and_host(int r) const;  // "1 (on h2)"
+  // Seconds after which rank 0 names late or silent ranks: watchdog / 30, at least 5 s, at most half the watchdog.
+  double warn_after() const;
   void arm(const char* what);
   void disarm();
   void watchdog_loop();
@@ -50,6 +54,7 @@ class MpiCommunicator final : public Communicator {
   double watchdog_seconds_;
   int64_t seq_ = 0;
   std::vector<std::string> hosts_;  // MPI_Get_processor_name of every rank
+  std::unique_ptr<Heartbeat> heartbeat_;  // rank 0 names ranks that go silent (world > 1)
   // Watchdog over blocking calls.
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -117,5 +117,6 @@ done
 wait $mp; rc=$?
 check "stalled rank ends the job" test $rc -ne 0
 check "watchdog names the stalled rank and its host" grep -qF "rank(s) 1 (on $(hostname)) did not arrive" "$work/stall.log"
+check "the stalled rank's missing heartbeat is named first" grep -qF "rank 1 (on $(hostname)) silent for" "$work/stall.log"
 
 finish
