@@ -37,6 +37,12 @@ for np in 2 4; do
   check "equivalence with shared units 1 vs $np ranks (bytes)" $py "$cmp_py" "$(ckpt eq_shared_1)" "$(ckpt eq_shared_$np)" 0
 done
 
+# 1c. bfloat16 autocast of the target models keeps the rank equivalence (each chunk is the same bf16 arithmetic on
+#     every layout), and really changes the arithmetic (a guard that did nothing would leave float32's bytes).
+for np in 1 2; do train $np "eq_bf16_$np" train.stage=pretrain train.steps=3 train.autocast=bf16; done
+check "bf16 equivalence 1 vs 2 ranks (bytes)" $py "$cmp_py" "$(ckpt eq_bf16_1)" "$(ckpt eq_bf16_2)" 0
+check "bf16 is not float32" bash -c "! $py '$cmp_py' '$(ckpt eq_pretrain_1)' '$(ckpt eq_bf16_1)' 0 >/dev/null 2>&1"
+
 # 1b. A non-finite loss on one rank skips the step on every rank (by consensus); K in a row abort.
 train 2 nan train.steps=3 debug.nan_steps=1:2
 check "non-finite step skipped" grep -q "step 2: non-finite loss or gradients on 1 rank(s); step skipped" "$work/nan.log"

@@ -159,7 +159,7 @@ struct Trainer::Impl {
     GradientBuffer buffer(model->numel());
     auto grads = buffer.grads();
     const LossWeights weights{o.train.label_smoothing, plan.pretrain ? o.train.kd_weight : 0.0,
-                              o.train.kd_temperature, o.train.reg_weight};
+                              o.train.kd_temperature, o.train.reg_weight, o.train.autocast == "bf16"};
     const auto mine = step_gradient(*net, model->params, plan, d.work, d.pieces, task_embedding(plan.task, plan.pretrain),
                                     plan.pretrain ? data.teacher.get() : nullptr, weights, comm, grads, timings);
     double local_loss = mine.loss;

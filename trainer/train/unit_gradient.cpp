@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "hypernet/family.h"
+#include "hypernet/torch_compat.h"
 
 namespace tal {
 namespace {
@@ -48,13 +49,18 @@ UnitTargetGradient target_gradient(Hypernet& net, const Graph& graph, uint64_t c
                             : piece->work.count;
       t0 = Clock::now();
       const auto images = piece->batch.images.narrow(0, off, n), labels = piece->batch.labels.narrow(0, off, n);
-      const auto logits = target_forward(spec, u.params, images);
+      at::Tensor logits;
+      {
+        const CpuAutocastGuard autocast(w.bf16);
+        logits = target_forward(spec, u.params, images).to(at::kFloat);
+      }
       auto per_image = family.loss(logits, labels, w.label_smoothing);
       if (teacher && w.kd_weight > 0) {
         at::Tensor soft;
         {
           at::NoGradGuard guard;
-          soft = target_forward(teacher->spec, teacher->params, images);
+          const CpuAutocastGuard autocast(w.bf16);
+          soft = target_forward(teacher->spec, teacher->params, images).to(at::kFloat);
         }
         per_image = (1 - w.kd_weight) * per_image + w.kd_weight * family.distillation(logits, soft, w.kd_temperature);
       }

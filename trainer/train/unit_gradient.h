@@ -26,6 +26,7 @@ struct LossWeights {
   double kd_weight = 0;        // (1 - w) CE + w KD, when a teacher is given
   double kd_temperature = 3.0;
   double reg_weight = 0;       // x sum of predicted-tensor norms
+  bool bf16 = false;           // the target forward (and teacher) under bfloat16 autocast
 };
 
 // One piece of one unit's images on this rank.
