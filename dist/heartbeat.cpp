@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -74,8 +75,9 @@ int connect_within(const std::string& ip, int port, double timeout) {
 
 Heartbeat::Heartbeat(int rank, int world, std::vector<std::string> hosts, double warn_after,
                      const std::function<std::string(const std::string&)>& share)
-    : rank_(rank), world_(world), hosts_(std::move(hosts)), warn_after_(warn_after) {
+    : rank_(rank), world_(world), hosts_(std::move(hosts)), warn_after_(std::max(3.0, warn_after)) {
   std::string where;
+  int socket_error = 0;
   if (rank_ == 0) {
     listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
@@ -87,6 +89,7 @@ Heartbeat::Heartbeat(int rank, int world, std::vector<std::string> hosts, double
       for (const auto& ip : local_addresses()) where += (where.empty() ? "" : ",") + ip;
       where += ":" + std::to_string(ntohs(addr.sin_port));
     } else {
+      socket_error = errno;
       if (listen_fd_ >= 0) close(listen_fd_);
       listen_fd_ = -1;
     }
@@ -94,7 +97,7 @@ Heartbeat::Heartbeat(int rank, int world, std::vector<std::string> hosts, double
   where = share(where);  // every rank learns where rank 0 listens ("" when it could not)
   if (where.empty()) {
     if (rank_ == 0) std::fprintf(stderr, "tal: warning [rank 0]: no heartbeat socket (%s); lost ranks will not be named\n",
-                                 std::strerror(errno));
+                                 std::strerror(socket_error));
     return;
   }
   if (rank_ == 0)
@@ -118,10 +121,12 @@ void Heartbeat::beat(std::string at) {
   // Rank 0's loopback address is only worth trying from rank 0's own host.
   int fd = -1;
   for (const auto& ip : ips) {
+    if (stop_) return;
     if (ip.rfind("127.", 0) == 0 && hosts_[static_cast<size_t>(rank_)] != hosts_[0]) continue;
     if ((fd = connect_within(ip, port, 2.0)) >= 0) break;
   }
   if (fd < 0) {
+    if (stop_) return;  // a job shorter than the attempts: nothing to warn about
     std::fprintf(stderr, "tal: warning [rank %d]: cannot reach rank 0's heartbeat socket at %s; this rank will not be "
                  "named if it is lost\n", rank_, at.c_str());
     return;
@@ -142,19 +147,27 @@ void Heartbeat::beat(std::string at) {
 
 void Heartbeat::serve() {
   struct Peer {
-    int rank = -1;
+    int rank = -1;                 // unknown until its 4-byte hello is complete
+    unsigned char hello[4] = {};
+    size_t hello_bytes = 0;
     Clock::time_point seen = Clock::now();
     bool warned = false;
   };
   std::vector<pollfd> fds = {{listen_fd_, POLLIN, 0}};
   std::vector<Peer> peers = {{}};  // parallel to fds; [0] is the listening socket
-  auto name = [&](int r) {
-    return std::to_string(r) + " (on " + (r >= 0 && r < world_ ? hosts_[static_cast<size_t>(r)] : "?") + ")";
+  std::vector<bool> known(static_cast<size_t>(world_), false);
+  auto name = [&](int r) { return std::to_string(r) + " (on " + hosts_[static_cast<size_t>(r)] + ")"; };
+  auto drop = [&](size_t& i) {
+    if (peers[i].rank >= 0) known[static_cast<size_t>(peers[i].rank)] = false;
+    close(fds[i].fd);
+    fds.erase(fds.begin() + static_cast<long>(i));
+    peers.erase(peers.begin() + static_cast<long>(i));
+    --i;
   };
   while (!stop_) {
     if (poll(fds.data(), fds.size(), 250) < 0 && errno != EINTR) break;
     if (fds[0].revents & POLLIN) {
-      const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd >= 0) {
         fds.push_back({fd, POLLIN, 0});
         peers.push_back({});
@@ -164,17 +177,34 @@ void Heartbeat::serve() {
       auto& p = peers[i];
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
         unsigned char buf[64];
-        const ssize_t n = p.rank < 0 ? recv(fds[i].fd, &p.rank, sizeof(int32_t), MSG_WAITALL)
-                                     : recv(fds[i].fd, buf, sizeof buf, 0);
-        const bool goodbye = n > 0 && p.rank >= 0 && std::memchr(buf, kGoodbye, static_cast<size_t>(n)) != nullptr;
+        const bool hello = p.rank < 0;
+        const ssize_t n = hello ? recv(fds[i].fd, p.hello + p.hello_bytes, sizeof p.hello - p.hello_bytes, 0)
+                                : recv(fds[i].fd, buf, sizeof buf, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (hello) {
+          if (n <= 0) {  // a connection that never said who it is: not a rank of this job
+            drop(i);
+            continue;
+          }
+          p.hello_bytes += static_cast<size_t>(n);
+          if (p.hello_bytes < sizeof p.hello) continue;
+          int32_t r = 0;
+          std::memcpy(&r, p.hello, sizeof r);
+          if (r < 1 || r >= world_ || known[static_cast<size_t>(r)]) {
+            drop(i);
+            continue;
+          }
+          p.rank = r;
+          known[static_cast<size_t>(r)] = true;
+          p.seen = Clock::now();
+          continue;
+        }
+        const bool goodbye = n > 0 && std::memchr(buf, kGoodbye, static_cast<size_t>(n)) != nullptr;
         if (n <= 0 || goodbye) {
-          if (n <= 0 && p.rank >= 0)
+          if (n <= 0)
             std::fprintf(stderr, "tal: warning [rank 0]: rank %s ended without saying goodbye (the process died or "
                          "its connection was reset)\n", name(p.rank).c_str());
-          close(fds[i].fd);
-          fds.erase(fds.begin() + static_cast<long>(i));
-          peers.erase(peers.begin() + static_cast<long>(i));
-          --i;
+          drop(i);
           continue;
         }
         if (p.warned)
@@ -182,6 +212,8 @@ void Heartbeat::serve() {
                        seconds_since(p.seen));
         p.seen = Clock::now();
         p.warned = false;
+      } else if (p.rank < 0 && seconds_since(p.seen) > 10) {
+        drop(i);  // connected but silent about who it is
       } else if (p.rank >= 0 && !p.warned && seconds_since(p.seen) > warn_after_) {
         p.warned = true;
         std::fprintf(stderr, "tal: warning [rank 0]: rank %s silent for %.0f s (its host is unreachable or the process "

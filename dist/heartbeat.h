@@ -19,7 +19,7 @@ namespace tal {
 class Heartbeat {
  public:
   // `share` broadcasts rank 0's text (its addresses and port) to every rank; `hosts` names each rank's host.
-  // `warn_after`: seconds of silence before rank 0 warns.
+  // `warn_after`: seconds of silence before rank 0 warns (at least 3 s: three missed beats).
   Heartbeat(int rank, int world, std::vector<std::string> hosts, double warn_after,
             const std::function<std::string(const std::string&)>& share);
   ~Heartbeat();  // says goodbye (a clean end is not a death) and joins the thread

@@ -30,7 +30,9 @@ tal_slurm_train() {
   gpus=$(sed -n 's/.*"visible": \([0-9]*\).*/\1/p' <<<"$info")
   local launcher=${TAL_SLURM_LAUNCHER:-}
   if [ -z "$launcher" ]; then
-    if srun --mpi=list 2>&1 | grep -qw pmix; then launcher=srun; else launcher=mpirun; fi
+    local plugins
+    plugins=$(srun --mpi=list 2>&1 || true)
+    if grep -qw pmix <<<"$plugins"; then launcher=srun; else launcher=mpirun; fi
     [ "$launcher" = srun ] && tal_slurm_log "launcher: srun --mpi=pmix (Slurm has the PMIx plugin)" \
                            || tal_slurm_log "launcher: mpirun inside the allocation (srun --mpi=list has no pmix)"
   else
@@ -38,21 +40,38 @@ tal_slurm_train() {
   fi
   tal_slurm_log "job $name: ${SLURM_NTASKS:-1} rank(s) on ${SLURM_JOB_NUM_NODES:-1} node(s) (${SLURM_JOB_NODELIST:-?}), $threads thread(s) each, backend $backend ($gpus GPU(s) visible here), attempt $(( ${SLURM_RESTART_COUNT:-0} + 1 )), run $run_dir"
   local tal_args=(train --config "$config" run.dir="$run_dir" dist.backend="$backend" "$@")
+  # Signals before the launcher has started are remembered and passed on once it has; a trap interrupts `wait`,
+  # so wait again until the launcher has really exited (a second wait returns its stored status).
+  local pid="" pending=0 signalled rc=0 started
+  started=$(mktemp)
+  forward() {
+    tal_slurm_log "$1: asking the ranks to checkpoint and stop"
+    signalled=1
+    if [ -n "$pid" ]; then kill -USR1 "$pid" 2>/dev/null; else pending=1; fi
+  }
+  trap 'forward USR1' USR1
+  trap 'forward TERM' TERM
   if [ "$launcher" = srun ]; then
     srun --mpi=pmix --kill-on-bad-exit=1 --cpus-per-task="$threads" "$tal" "${tal_args[@]}" &
   else
     TAL_BINARY=$tal "$root/launch/tal-mpirun" -n "${SLURM_NTASKS:-1}" --threads "$threads" --backend "$backend" \
       -- "${tal_args[@]}" &
   fi
-  local pid=$! rc=0
-  # A trap interrupts `wait`; keep waiting until the launcher has really exited.
-  trap 'tal_slurm_log "USR1: asking the ranks to checkpoint and stop"; kill -USR1 $pid 2>/dev/null' USR1
-  trap 'tal_slurm_log "TERM: asking the ranks to checkpoint and stop"; kill -USR1 $pid 2>/dev/null' TERM
+  pid=$!
+  [ $pending -eq 0 ] || { sleep 1; kill -USR1 "$pid" 2>/dev/null; }
   while true; do
+    signalled=0
     wait "$pid"; rc=$?
-    kill -0 "$pid" 2>/dev/null || break
+    [ "$signalled" -eq 1 ] || break
   done
   trap - USR1 TERM
+  # srun --kill-on-bad-exit counts 75 as a failure and may report a signal instead when the first rank's exit
+  # kills the others: tal also leaves a marker in the run directory when it stops for a requeue.
+  if [ $rc -ne 0 ] && [ $rc -ne 75 ] && [ "$run_dir/preempted" -nt "$started" ]; then
+    tal_slurm_log "the job step ended with code $rc after tal stopped for a requeue ($(cat "$run_dir/preempted")): treating it as 75"
+    rc=75
+  fi
+  rm -f "$started"
   case $rc in
     0) tal_slurm_log "done: tal exited 0" ;;
     75)

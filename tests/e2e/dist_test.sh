@@ -79,9 +79,11 @@ wait_for 120 "$work/pre.log" "^step 2/" "training to reach step 2 before SIGTERM
 kill -TERM $pid; wait $pid; rc=$?
 check "preemption exit code 75" test $rc -eq 75
 check "preemption checkpoint" grep -q "preempted  at step" "$work/pre.log"
+check "preemption leaves a marker for batch scripts" grep -q "^step [0-9]" "$work/pre/preempted"
 pre_step=$(grep -o "preempted  at step [0-9]*" "$work/pre.log" | grep -o "[0-9]*$")
 "$tal" train "${small[@]}" run.dir="$work/pre" train.steps=400 --until-step $((pre_step + 1)) >"$work/pre2.log" 2>&1
 check "resume after preemption" grep -q "resume  from .* at step $pre_step" "$work/pre2.log"
+check "a resumed run removes the marker" test ! -e "$work/pre/preempted"
 # 5. Crash safety: SIGKILL while a checkpoint is being written leaves `latest` on a complete, loadable file.
 "$tal" train "${small[@]}" run.dir="$work/crash" train.steps=50 checkpoint.every=1 debug.checkpoint_delay_ms=4000 \
   >"$work/crash.log" 2>&1 &

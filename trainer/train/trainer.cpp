@@ -6,18 +6,21 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <set>
 #include <thread>
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "datasets/atomic_file.h"
 #include "hypernet/hypernet.h"
 #include "trainer/files/build_info.h"
 #include "trainer/files/checkpoint.h"
 #include "trainer/train/heldout_eval.h"
 #include "trainer/train/format.h"
 #include "trainer/train/metrics.h"
+#include "trainer/train/preemption.h"
 #include "trainer/train/model_state.h"
 #include "trainer/train/progress.h"
 #include "trainer/train/run_loop.h"
@@ -359,7 +362,15 @@ int Trainer::run() {
   hooks.any_rank = [&](bool flag) { return m.comm.any(flag, "preemption consensus"); };
   hooks.say = [&](const std::string& line) { m.say(line); };
   const auto start = Clock::now();
+  // A marker of the last stop for a requeue, for batch scripts whose launcher may report another exit code.
+  const auto marker = (std::filesystem::path(m.o.run.dir) / "preempted").string();
+  std::error_code ignored;
+  if (m.comm.rank() == 0) std::filesystem::remove(marker, ignored);
   const int rc = run_loop(first, schedule, hooks);
+  if (rc == kPreemptedExitCode && m.comm.rank() == 0)
+    write_atomically(marker, [&](const std::string& tmp) {
+      std::ofstream(tmp) << "step " << m.state.step << "\n";
+    });
   if (rc == 0 && m.state.step == m.total_steps)
     m.say(strf("train  done: %lld steps in %s, %lld skipped", static_cast<long long>(m.total_steps - first),
                duration_text(seconds_since(start)).c_str(), static_cast<long long>(m.state.skipped_steps)));
