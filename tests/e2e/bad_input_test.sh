@@ -10,15 +10,8 @@ py=/usr/bin/python3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
-pass=0 fail=0 cases=0
-check() {
-  local name=$1; shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
-}
-setup() {
-  local name=$1; shift
-  "$@" >"$work/setup.log" 2>&1 || { echo "FAIL: set-up '$name' exited $?"; tail -n 5 "$work/setup.log"; exit 1; }
-}
+source "$src/tests/e2e/harness.sh"
+cases=0
 snapshot() { find "$work" -path "$work/out" -prune -o -type f -print0 | sort -z | xargs -0 md5sum; }
 
 # bad NAME EXPECTED -- COMMAND...: COMMAND must fail cleanly, naming EXPECTED, touching nothing.

@@ -4,21 +4,8 @@ set -u
 tal=${1:?usage: cli_test.sh path/to/tal}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-check() {  # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
-}
-# wait_for SECONDS FILE PATTERN WHAT: polls until FILE has a line matching PATTERN; a timeout is a failure.
-wait_for() {
-  local seconds=$1 file=$2 pattern=$3 what=$4 start=$SECONDS
-  while ! grep -q "$pattern" "$file" 2>/dev/null; do
-    if [ $((SECONDS - start)) -ge "$seconds" ]; then
-      fail=$((fail + 1)); echo "FAIL: timed out after $seconds s waiting for $what ('$pattern' in $file)"; return 1
-    fi
-    sleep 0.2
-  done
-}
+src=${TAL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$src/tests/e2e/harness.sh"
 
 # ViT-Ti: 164 nodes, torchvision count minus the class token, and the output says why.
 out=$("$tal" zoo show "vit:depth=12,width=192,heads=3,patch=16,image=224,channels=3,classes=1000")
@@ -79,7 +66,6 @@ check "dump-config" grep -q "profile: cpu-small" <<<"$dump"
 check "help" bash -c "'$tal' zoo sample --help | grep -q 'zoo.rules (--rules)'"
 
 # Hypernetworks: counts at the reference configs; bad configs give one line naming the key.
-src=${TAL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 for pair in logah_d64:2,539,324 tal_d128:22,388,924 ghn3_t:6,906,632; do
   cfg=${pair%%:*} want=${pair#*:}
   out=$("$tal" hypernet info --config "$src/configs/hypernet/$cfg.yaml")

@@ -5,6 +5,7 @@
 #   skip REASON            exits 77 (ctest's SKIP_RETURN_CODE) with a one-line reason
 #   tiny_pipeline DIR      real Fashion-MNIST tasks, a 4-step ancestry model and task embeddings under DIR; sets
 #                          the array `small` to a short stage-1 training of that pipeline (add run.dir=, steps)
+#   now, since T          a timestamp, and the seconds since one (one decimal), for timings the tests print
 #   finish                 prints the counts; exit status 1 when anything failed
 # shellcheck shell=bash
 pass=0 fail=0
@@ -26,6 +27,8 @@ wait_for() {
   done
 }
 skip() { echo "SKIP: $*"; exit 77; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 tiny_pipeline() {
   local dir=$1 src=${TAL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
   setup "import" "$tal" data import fashion-mnist --out "$dir/data/fmnist.h5"

@@ -14,8 +14,6 @@ src=${TAL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 py=/usr/bin/python3
 work=$(mktemp -d)
 source "$src/tests/e2e/harness.sh"
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 [ "$(id -u)" -eq 0 ] || { rm -rf "$work"; skip "needs root (slurmd and munged run as root here)"; }
 if ! command -v slurmctld >/dev/null 2>&1 || ! command -v slurmd >/dev/null 2>&1 || ! command -v munged >/dev/null 2>&1; then
