@@ -3,7 +3,8 @@
 #   cmake -DSOURCE_DIR=<repository root> -P cmake/CheckLayers.cmake
 # The table below is the design's, closed under what the allowed rooms' own headers include.
 cmake_policy(SET CMP0057 NEW)  # if(... IN_LIST ...)
-set(rooms base hypernet datasets dist trainer/config trainer/files trainer/train trainer/cli tests)
+set(rooms base hypernet datasets dist trainer/config trainer/files trainer/train trainer/finetune trainer/report
+    trainer/cli tests)
 set(may_use_base "")
 set(may_use_hypernet base)
 set(may_use_datasets base)
@@ -11,8 +12,12 @@ set(may_use_dist base)
 set(may_use_trainer/config base hypernet datasets dist)
 set(may_use_trainer/files base hypernet datasets)
 set(may_use_trainer/train base hypernet datasets dist trainer/config trainer/files)
-set(may_use_trainer/cli base hypernet datasets dist trainer/config trainer/files trainer/train)
-set(may_use_tests base hypernet datasets dist trainer/config trainer/files trainer/train trainer/cli tests)
+set(may_use_trainer/finetune base hypernet datasets dist trainer/config trainer/files trainer/train)
+set(may_use_trainer/report base hypernet datasets trainer/files)
+set(may_use_trainer/cli base hypernet datasets dist trainer/config trainer/files trainer/train trainer/finetune
+    trainer/report)
+set(may_use_tests base hypernet datasets dist trainer/config trainer/files trainer/train trainer/finetune
+    trainer/report trainer/cli tests)
 # Headers the build generates (not in the source tree).
 set(generated trainer/files/git_revision.h)
 
@@ -66,7 +71,7 @@ endforeach()
 # trainer/ holds rooms only.
 file(GLOB loose RELATIVE ${SOURCE_DIR} ${SOURCE_DIR}/trainer/*.h ${SOURCE_DIR}/trainer/*.cpp)
 foreach(f IN LISTS loose)
-  list(APPEND problems "${f}: trainer/ holds rooms (config/, files/, train/, cli/), not loose files")
+  list(APPEND problems "${f}: trainer/ holds rooms (config/, files/, train/, finetune/, report/, cli/), not loose files")
 endforeach()
 
 if(problems)

@@ -52,6 +52,9 @@ class Family {
   // Parameters no graph node predicts (ViT: class_token).
   virtual bool is_predicted(const ArchSpec& spec, const std::string& name) const;
   virtual Graph graph(const ArchSpec& spec, int cutoff) const = 0;
+  // The classifier is task-specific (its rows are the task's classes): weight selection does not take it from a
+  // model trained on other classes.
+  virtual bool is_classifier(const std::string& name) const = 0;
   virtual PredictedScaling scaling(const ArchSpec& spec, const std::string& name) const = 0;
 
   // Zoo rules this family samples (vits-1k, ...), and one draw from them.

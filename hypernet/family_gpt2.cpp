@@ -60,6 +60,8 @@ class Gpt2Family final : public Family {
  public:
   std::string name() const override { return "gpt2"; }
   std::string reference_layout() const override { return "HF's GPT2LMHeadModel (untied lm_head)"; }
+  // The language-model head's rows are the vocabulary, the same for every GPT-2: it is selected like any tensor.
+  bool is_classifier(const std::string& name) const override { return name.rfind("score.", 0) == 0; }
 
   const std::vector<SpecKey>& keys() const override {
     static const std::vector<SpecKey> k = {{"depth", 12, 256, "d"},        {"width", 768, 16384, "w"},

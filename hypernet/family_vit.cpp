@@ -128,6 +128,7 @@ class VitFamily final : public Family {
 
   // No graph node predicts the class token; it stays torchvision's initial zeros.
   bool is_predicted(const ArchSpec&, const std::string& name) const override { return name != "class_token"; }
+  bool is_classifier(const std::string& name) const override { return name.rfind("heads.head.", 0) == 0; }
 
   Graph graph(const ArchSpec& s, int cutoff) const override {
     const Vit v(s);

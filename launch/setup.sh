@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libyaml-cpp-dev
   libpng-dev libjpeg-dev zlib1g-dev
   dataset-fashion-mnist
+  gnuplot-nox   # tal report draws its plots with gnuplot
   python3-torch python3-torchvision python3-h5py python3-numpy
   slurm-wlm munge iproute2   # the launch tests: a real Slurm cluster, two hosts as network namespaces
 )

@@ -59,16 +59,6 @@ TaskDef find_task(const TalOptions& o, const std::string& name) {
   throw Error(o.tasks.suite + ": no task '" + name + "'" + did_you_mean(name, names));
 }
 
-// A spec for this task: omitted keys come from what the task fixes and the family's defaults for such data.
-ArchSpec spec_for_task(const std::string& text, const Task& task) {
-  const DataShape data = data_shape(task);
-  const std::string family = text.substr(0, text.find(':'));
-  const ArchSpec spec = ArchSpec::parse(text, find_family(family).defaults_for(data));
-  const std::string misfit = spec.family().mismatch(spec, data);
-  TAL_REQUIRE(misfit.empty(), "spec '", text, "' does not fit task '", task.def().name, "' (", misfit, ")");
-  return spec;
-}
-
 int predict(const Args& args_in) {
   Args args = args_in;
   const auto archs = take_repeated(args, "--arch");

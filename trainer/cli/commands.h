@@ -21,5 +21,7 @@ int run_predict(const Args& args);
 int run_eval(const Args& args);
 int run_inspect(const Args& args);
 int run_info(const Args& args);
+int run_finetune(const Args& args, Runtime& runtime);
+int run_report(const Args& args);
 
 }  // namespace tal

@@ -30,6 +30,8 @@ const Command kCommands[] = {
     {"train", "train a hypernetwork (stage 1, stage 2 or both; one process or many ranks)", run_train},
     {"predict", "predicted weights for tasks x architectures into an HDF5 archive", without_runtime<run_predict>},
     {"eval", "test accuracy of archived models as predicted", without_runtime<run_eval>},
+    {"finetune", "fine-tune descendants from every initialisation, as a grid over ranks", run_finetune},
+    {"report", "report.md and PNG plots of a training or fine-tuning run", without_runtime<run_report>},
     {"inspect", "what any file TAL wrote contains", without_runtime<run_inspect>},
     {"data", "import datasets into HDF5 task stores; summarise one", without_runtime<run_data>},
     {"ancestry", "train the ancestry (teacher) ViT", without_runtime<run_ancestry>},

@@ -49,6 +49,40 @@ void add_eval(OptionTable<O>& t) {
             .range(1));
 }
 
+void add_finetune(OptionTable<O>& t) {
+  t.add(opt<O>("finetune.tasks", [](auto& o) -> auto& { return o.finetune.tasks; },
+               "tasks of tasks.suite to fine-tune on (empty: all; held-out tasks are reported apart)"));
+  t.add(opt<O>("finetune.archs", [](auto& o) -> auto& { return o.finetune.archs; },
+               "descendant architecture specs (keys the task fixes may be omitted)"));
+  t.add(opt<O>("finetune.inits", [](auto& o) -> auto& { return o.finetune.inits; },
+               "initialisations: tal, logah, ghn3, random, ancestry-select, tal-no-film"));
+  t.add(opt<O>("finetune.tal", [](auto& o) -> auto& { return o.finetune.tal; }, "TAL checkpoint or run directory"));
+  t.add(opt<O>("finetune.logah", [](auto& o) -> auto& { return o.finetune.logah; },
+               "LoGAH checkpoint or run directory"));
+  t.add(opt<O>("finetune.ghn3", [](auto& o) -> auto& { return o.finetune.ghn3; }, "GHN-3 checkpoint or run directory"));
+  t.add(opt<O>("finetune.seeds", [](auto& o) -> auto& { return o.finetune.seeds; }, "seeds per cell").range(1, 1000));
+  t.add(opt<O>("finetune.steps", [](auto& o) -> auto& { return o.finetune.steps; }, "fine-tuning steps per run")
+            .range(1));
+  t.add(opt<O>("finetune.batch", [](auto& o) -> auto& { return o.finetune.batch; }, "images per step").range(1));
+  t.add(opt<O>("finetune.lr", [](auto& o) -> auto& { return o.finetune.lr; }, "peak AdamW learning rate"));
+  t.add(opt<O>("finetune.weight_decay", [](auto& o) -> auto& { return o.finetune.weight_decay; },
+               "AdamW weight decay"));
+  t.add(opt<O>("finetune.warmup", [](auto& o) -> auto& { return o.finetune.warmup; }, "linear warm-up steps")
+            .range(0));
+  t.add(opt<O>("finetune.label_smoothing", [](auto& o) -> auto& { return o.finetune.label_smoothing; },
+               "label smoothing of the cross-entropy"));
+  t.add(opt<O>("finetune.clip", [](auto& o) -> auto& { return o.finetune.clip; }, "gradient-norm clip (0: off)"));
+  t.add(opt<O>("finetune.eval_every", [](auto& o) -> auto& { return o.finetune.eval_every; },
+               "test accuracy every N steps (and at step 0)")
+            .range(1));
+  t.add(opt<O>("finetune.eval_images", [](auto& o) -> auto& { return o.finetune.eval_images; },
+               "test images of an interim evaluation (0: all; the final one uses all)")
+            .range(0));
+  t.add(opt<O>("finetune.save_weights", [](auto& o) -> auto& { return o.finetune.save_weights; },
+               "also write every fine-tuned model to this archive")
+            .alias("--save-weights"));
+}
+
 void add_sample(OptionTable<O>& t) {
   t.add(opt<O>("sample.n", [](auto& o) -> auto& { return o.sample.n; }, "number of architectures")
             .alias("--n")
@@ -119,7 +153,8 @@ const std::vector<std::string>& sections_read(const std::string& command) {
       {"bench predict", {"run", "hypernet", "bench", "threads"}},
       {"bench allreduce", {"run", "hypernet", "dist", "bench"}},
       {"bench loader", {"data", "train", "bench", "threads"}},
-      {"data import", {"import"}}};
+      {"data import", {"import"}},
+      {"finetune", with(pipeline, {"finetune"})}};
   for (const auto& [name, sections] : table)
     if (name == command) return sections;
   TAL_ASSERT(false, "no sections listed for command '", command, "'");
@@ -131,7 +166,8 @@ const std::vector<std::string>& sections_read(const std::string& command) {
 const std::vector<std::string>& command_names() {
   static const std::vector<std::string> names = {
       "train",         "predict",     "eval",        "ancestry train", "tasks embed",     "zoo sample",  "zoo show",
-      "hypernet info", "bench predict", "bench step", "bench plan", "bench allreduce", "bench loader", "data import"};
+      "hypernet info", "bench predict", "bench step", "bench plan", "bench allreduce", "bench loader", "data import",
+      "finetune"};
   return names;
 }
 
@@ -158,6 +194,8 @@ OptionTable<CommandOptions> build_table(const std::string& command) {
     add_predict(t);
   } else if (command == "eval") {
     add_eval(t);
+  } else if (command == "finetune") {
+    add_finetune(t);
   } else if (command == "zoo sample") {
     add_sample(t);
   } else if (command == "bench predict") {

@@ -42,6 +42,25 @@ struct EvalCommandOptions {  // tal eval
   int64_t probe_images = 8;
 };
 
+// tal finetune: the grid of (task, architecture, initialisation, seed) runs and the one recipe each run trains with.
+struct FinetuneOptions {
+  std::vector<std::string> tasks;  // task names from tasks.suite (empty: every task of the suite)
+  std::vector<std::string> archs;  // descendant specs; keys a task fixes (image, channels, classes) may be omitted
+  std::vector<std::string> inits = {"tal", "logah", "ghn3", "random", "ancestry-select", "tal-no-film"};
+  std::string tal, logah, ghn3;    // checkpoint file or run directory of each hypernetwork
+  int64_t seeds = 3;
+  int64_t steps = 100;
+  int64_t batch = 32;
+  double lr = 1e-3;
+  double weight_decay = 0.05;
+  int64_t warmup = 10;
+  double label_smoothing = 0.1;
+  double clip = 1.0;
+  int64_t eval_every = 25;         // test accuracy after every N steps (and at step 0: zero-shot)
+  int64_t eval_images = 1000;      // test images per interim evaluation (0: all); the final one uses all
+  std::string save_weights;        // also write every fine-tuned model to this archive
+};
+
 struct SampleOptions {  // tal zoo sample
   int64_t n = 1000;
   std::string out;
@@ -61,13 +80,15 @@ struct CommandOptions : TalOptions {
   PredictCommandOptions predict;
   EvalCommandOptions eval;
   SampleOptions sample;
+  FinetuneOptions finetune;
   ImportOptions data_import;
   // The shared checks, then flags that contradict each other.
   void validate(const std::string& origin) const;
 };
 
 // "train", "predict", "eval", "ancestry train", "tasks embed", "zoo sample", "zoo show", "hypernet info",
-// "bench predict", "bench step", "bench plan", "bench allreduce", "bench loader", "data import".
+// "bench predict", "bench step", "bench plan", "bench allreduce", "bench loader", "data import",
+// "finetune", "report".
 const std::vector<std::string>& command_names();
 // Throws (an internal error) for a name not in command_names().
 OptionTable<CommandOptions> command_table(const std::string& command);

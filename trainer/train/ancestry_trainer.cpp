@@ -5,10 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <mutex>
 
 #include "base/error.h"
-#include "base/rng.h"
 #include "datasets/atomic_file.h"
 #include "datasets/prefetch.h"
 #include "datasets/tasks.h"
@@ -17,6 +15,7 @@
 #include "trainer/files/build_info.h"
 #include "trainer/files/checkpoint.h"
 #include "trainer/train/evaluator.h"
+#include "trainer/train/epoch_batches.h"
 #include "trainer/train/format.h"
 #include "trainer/train/metrics.h"
 #include "trainer/train/model_state.h"
@@ -31,8 +30,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-constexpr uint64_t kOrderStream = 1, kAugmentStream = 2;
 
 // Where the run keeps its checkpoints: beside the model file, never in a hypernet run's directory.
 std::string training_dir(const std::string& model_path) {
@@ -76,20 +73,8 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
     std::printf("resume  from %s at step %lld\n", path.c_str(), static_cast<long long>(ts.step));
   }
 
-  // Batch `step` is a pure function of (seed, step): the epoch's order, then per-image augmentation seeds.
-  TaskStream order(n, seed, kOrderStream);
-  std::mutex order_mutex;
-  auto produce = [&](int64_t step) {
-    const int64_t epoch = step / per_epoch, i = step % per_epoch;
-    std::vector<int64_t> pos;
-    {
-      std::lock_guard<std::mutex> lock(order_mutex);
-      for (int64_t j = 0; j < a.batch; ++j) pos.push_back(order.at(epoch * n + i * a.batch + j));
-    }
-    std::vector<uint64_t> aug;
-    for (int64_t j = 0; j < a.batch; ++j) aug.push_back(mix_seed(seed, kAugmentStream, static_cast<uint64_t>(step * a.batch + j)));
-    return task.load(Split::Train, pos, &aug);
-  };
+  EpochBatches batches(task, a.batch, seed);
+  auto produce = [&](int64_t step) { return batches.at(step); };
   Prefetcher<Batch> loader(produce, total);
   MetricsLog metrics(o.run.dir + "/metrics.jsonl");
   std::printf("ancestry: %s on %s (%s train images), %lld steps of %lld, %d thread(s)\n", model.spec.str().c_str(),

@@ -84,4 +84,13 @@ TrainingData load_training_data(const TalOptions& o, bool stage1, bool stage2) {
   return data;
 }
 
+ArchSpec spec_for_task(const std::string& text, const Task& task) {
+  const DataShape data = data_shape(task);
+  const std::string family = text.substr(0, text.find(':'));
+  const ArchSpec spec = ArchSpec::parse(text, find_family(family).defaults_for(data));
+  const std::string misfit = spec.family().mismatch(spec, data);
+  TAL_REQUIRE(misfit.empty(), "spec '", text, "' does not fit task '", task.def().name, "' (", misfit, ")");
+  return spec;
+}
+
 }  // namespace tal

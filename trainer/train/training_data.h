@@ -31,4 +31,8 @@ TrainingData load_training_data(const TalOptions& o, bool stage1, bool stage2);
 // What a task fixes about the architectures trained on it.
 DataShape data_shape(const Task& task);
 
+// A spec for this task: keys the text omits come from what the task fixes and the family's defaults for such data.
+// Throws naming the spec and the task when it does not fit.
+ArchSpec spec_for_task(const std::string& text, const Task& task);
+
 }  // namespace tal

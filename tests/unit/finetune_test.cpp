@@ -1,0 +1,99 @@
+// Weight selection (the ancestry-select initialisation) and the fine-tuning results file.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "base/error.h"
+#include "hypernet/arch_spec.h"
+#include "tests/test_util.h"
+#include "trainer/files/finetune_results.h"
+#include "trainer/finetune/weight_selection.h"
+
+namespace tal {
+namespace {
+
+const char* kLarge = "vit:depth=4,width=64,heads=4,mlp=128,patch=4,image=28,channels=1,classes=10";
+
+TEST(WeightSelection, EvenlySpacedIndices) {
+  EXPECT_EQ(evenly_spaced(8, 4), (std::vector<int64_t>{0, 2, 4, 6}));
+  EXPECT_EQ(evenly_spaced(10, 3), (std::vector<int64_t>{0, 3, 6}));
+  EXPECT_EQ(evenly_spaced(5, 5), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+}
+
+TEST(WeightSelection, FirstLayersEvenlySpacedElementsAndQkvPartByPart) {
+  const auto large_spec = ArchSpec::parse(kLarge);
+  const auto small_spec = ArchSpec::parse("vit:depth=2,width=32,heads=2,mlp=64,patch=4,image=28,channels=1,classes=10");
+  const auto large = init_params(large_spec, 1), fallback = init_params(small_spec, 2);
+  SelectionReport rep;
+  const auto out = select_weights(large_spec, large, small_spec, fallback, &rep);
+  ASSERT_EQ(out.size(), param_table(small_spec).size());
+  EXPECT_TRUE(rep.kept.empty()) << rep.kept.front();
+  // Layer 1 of the smaller model is layer 1 of the larger: mlp.0.weight [64, 32] from [128, 64], rows and columns
+  // 0, 2, 4, ...
+  const auto& big = large.at("encoder.layers.encoder_layer_1.mlp.0.weight");
+  const auto& got = out.at("encoder.layers.encoder_layer_1.mlp.0.weight");
+  ASSERT_EQ(got.sizes().vec(), (std::vector<int64_t>{64, 32}));
+  EXPECT_EQ(got[5][7].item<float>(), big[10][14].item<float>());
+  // in_proj_weight [3 * 32, 32] from [3 * 64, 64]: q, k and v stay in their blocks (the k block's row 3 is the
+  // larger k block's row 6).
+  const auto& qkv_big = large.at("encoder.layers.encoder_layer_0.self_attention.in_proj_weight");
+  const auto& qkv = out.at("encoder.layers.encoder_layer_0.self_attention.in_proj_weight");
+  EXPECT_EQ(qkv[32 + 3][4].item<float>(), qkv_big[64 + 6][8].item<float>());
+  EXPECT_EQ(qkv[2 * 32 + 31][0].item<float>(), qkv_big[2 * 64 + 62][0].item<float>());
+  // The same class count: the classifier is selected too.
+  EXPECT_EQ(out.at("heads.head.weight")[9][31].item<float>(), large.at("heads.head.weight")[9][62].item<float>());
+}
+
+TEST(WeightSelection, ClassifierOfOtherClassesAndMissingLayersKeepTheFallback) {
+  const auto large_spec = ArchSpec::parse(kLarge);
+  const auto small_spec = ArchSpec::parse("vit:depth=6,width=32,heads=2,mlp=256,patch=4,image=28,channels=1,classes=3");
+  const auto large = init_params(large_spec, 1), fallback = init_params(small_spec, 2);
+  SelectionReport rep;
+  const auto out = select_weights(large_spec, large, small_spec, fallback, &rep);
+  EXPECT_TRUE(out.at("heads.head.weight").equal(fallback.at("heads.head.weight")));
+  EXPECT_TRUE(out.at("encoder.layers.encoder_layer_5.ln_1.weight").equal(fallback.at("encoder.layers.encoder_layer_5.ln_1.weight")));
+  // mlp 256 > the larger's 128: that tensor cannot be selected; the layer's attention can.
+  EXPECT_TRUE(out.at("encoder.layers.encoder_layer_0.mlp.0.weight").equal(fallback.at("encoder.layers.encoder_layer_0.mlp.0.weight")));
+  EXPECT_FALSE(out.at("encoder.layers.encoder_layer_0.self_attention.out_proj.weight")
+                   .equal(fallback.at("encoder.layers.encoder_layer_0.self_attention.out_proj.weight")));
+  bool named = false;
+  for (const auto& k : rep.kept) named |= k.find("heads.head.weight (classifier of other classes)") != std::string::npos;
+  EXPECT_TRUE(named);
+  // The selected and kept tensors are copies: training the descendant cannot touch the ancestry.
+  EXPECT_NE(out.at("encoder.ln.weight").data_ptr(), large.at("encoder.ln.weight").data_ptr());
+}
+
+TEST(FinetuneResults, StepsToFractionsOfTheBestInitialisationsMeanFinal) {
+  FinetuneResults r;
+  r.fractions = {0.5, 0.9, 1.0};
+  auto cell = [](std::string init, int64_t seed, std::vector<double> acc) {
+    FinetuneCell c;
+    c.key = init + std::to_string(seed);
+    c.task = "t";
+    c.arch_id = "a";
+    c.init = init;
+    c.seed = seed;
+    c.eval_steps = {0, 10, 20};
+    c.accuracy = std::move(acc);
+    c.loss = {1.0};
+    return c;
+  };
+  r.cells = {cell("x", 0, {0.1, 0.5, 0.8}), cell("x", 1, {0.1, 0.6, 0.8}), cell("y", 0, {0.3, 0.45, 0.6})};
+  compute_steps_to(r);  // best mean final: x's 0.8; targets 0.4, 0.72, 0.8
+  EXPECT_EQ(r.cells[0].steps_to, (std::vector<int64_t>{10, 20, 20}));
+  EXPECT_EQ(r.cells[2].steps_to, (std::vector<int64_t>{10, -1, -1}));
+
+  test::TempDir dir;
+  const std::string path = dir.file("finetune.h5");
+  r.recipe = "steps=20";
+  write_finetune_results(path, r);
+  const auto back = read_finetune_results(path);
+  ASSERT_EQ(back.cells.size(), 3u);
+  EXPECT_EQ(back.recipe, "steps=20");
+  EXPECT_EQ(back.cells[2].accuracy, r.cells[2].accuracy);
+  EXPECT_EQ(back.cells[2].steps_to, r.cells[2].steps_to);
+  EXPECT_THROW(read_finetune_results(dir.file("missing.h5")), Error);
+}
+
+}  // namespace
+}  // namespace tal

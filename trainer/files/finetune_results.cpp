@@ -1,0 +1,124 @@
+#include "trainer/files/finetune_results.h"
+
+#include <algorithm>
+#include <map>
+
+#include "base/error.h"
+#include "datasets/atomic_file.h"
+#include "datasets/h5.h"
+#include "trainer/files/file_kind.h"
+
+namespace tal {
+namespace {
+
+constexpr int64_t kResultsFormat = 1;
+
+at::Tensor doubles(const std::vector<double>& v) {
+  return at::tensor(at::ArrayRef<double>(v.data(), v.size()), at::kDouble).clone();
+}
+at::Tensor longs(const std::vector<int64_t>& v) {
+  return at::tensor(at::ArrayRef<int64_t>(v.data(), v.size()), at::kLong).clone();
+}
+template <class T>
+std::vector<T> values(const at::Tensor& t) {
+  const auto c = t.contiguous();
+  return std::vector<T>(c.data_ptr<T>(), c.data_ptr<T>() + c.numel());
+}
+
+}  // namespace
+
+void compute_steps_to(FinetuneResults& r) {
+  std::map<std::pair<std::string, std::string>, std::map<std::string, std::pair<double, int>>> finals;
+  for (const auto& c : r.cells) {
+    auto& [sum, n] = finals[{c.task, c.arch_id}][c.init];
+    sum += c.final_accuracy();
+    ++n;
+  }
+  for (auto& c : r.cells) {
+    double best = 0;
+    for (const auto& [init, sn] : finals[{c.task, c.arch_id}]) best = std::max(best, sn.first / sn.second);
+    c.steps_to.assign(r.fractions.size(), -1);
+    for (size_t f = 0; f < r.fractions.size(); ++f)
+      for (size_t i = 0; i < c.accuracy.size(); ++i)
+        if (c.accuracy[i] >= r.fractions[f] * best - 1e-12) {
+          c.steps_to[f] = c.eval_steps[i];
+          break;
+        }
+  }
+}
+
+void write_finetune_results(const std::string& path, const FinetuneResults& r) {
+  write_atomically(path, [&](const std::string& tmp) {
+    H5File f(tmp, H5File::Mode::Truncate);
+    stamp_kind(f, "tal-finetune", kResultsFormat);
+    f.write("/fractions", doubles(r.fractions), false);
+    f.set_attr("/", "config_yaml", r.config_yaml);
+    f.set_attr("/", "recipe", r.recipe);
+    f.create_group("/inits");
+    for (const auto& i : r.inits) {
+      const std::string g = "/inits/" + i.name;
+      f.create_group(g);
+      f.set_attr(g, "source", i.source);
+      f.set_attr(g, "source_hash", i.source_hash);
+      f.set_attr(g, "source_step", i.source_step);
+      f.set_attr(g, "hypernet_params", i.hypernet_params);
+      f.set_attr(g, "predict_ms", i.predict_ms);
+    }
+    f.create_group("/cells");
+    for (const auto& c : r.cells) {
+      const std::string g = "/cells/" + c.key;
+      f.write(g + "/eval_steps", longs(c.eval_steps), false);
+      f.write(g + "/accuracy", doubles(c.accuracy), false);
+      f.write(g + "/loss", doubles(c.loss), false);
+      f.write(g + "/steps_to", longs(c.steps_to), false);
+      f.set_attr(g, "task", c.task);
+      f.set_attr(g, "spec", c.spec);
+      f.set_attr(g, "arch_id", c.arch_id);
+      f.set_attr(g, "init", c.init);
+      f.set_attr(g, "seed", c.seed);
+      f.set_attr(g, "heldout", static_cast<int64_t>(c.heldout));
+      f.set_attr(g, "params", c.params);
+      f.set_attr(g, "seconds", c.seconds);
+      f.set_attr(g, "final_accuracy", c.final_accuracy());
+    }
+  });
+}
+
+FinetuneResults read_finetune_results(const std::string& path) {
+  H5File f(path, H5File::Mode::Read);
+  require_kind(f, "tal-finetune", kResultsFormat, "fine-tuning results file", "make one with tal finetune");
+  FinetuneResults r;
+  r.fractions = values<double>(f.read("/fractions"));
+  r.config_yaml = f.attr_str("/", "config_yaml");
+  r.recipe = f.attr_str("/", "recipe");
+  for (const auto& name : f.children("/inits")) {
+    const std::string g = "/inits/" + name;
+    r.inits.push_back({name, f.attr_str(g, "source"), f.attr_str(g, "source_hash"), f.attr_int(g, "source_step"),
+                       f.attr_int(g, "hypernet_params"), f.attr_float(g, "predict_ms")});
+  }
+  for (const auto& key : f.children("/cells")) {
+    const std::string g = "/cells/" + key;
+    FinetuneCell c;
+    c.key = key;
+    c.task = f.attr_str(g, "task");
+    c.spec = f.attr_str(g, "spec");
+    c.arch_id = f.attr_str(g, "arch_id");
+    c.init = f.attr_str(g, "init");
+    c.seed = f.attr_int(g, "seed");
+    c.heldout = f.attr_int(g, "heldout") != 0;
+    c.params = f.attr_int(g, "params");
+    c.seconds = f.attr_float(g, "seconds");
+    f.require(g + "/accuracy", {"float64"}, 1);
+    f.require(g + "/eval_steps", {"int64"}, 1);
+    c.eval_steps = values<int64_t>(f.read(g + "/eval_steps"));
+    c.accuracy = values<double>(f.read(g + "/accuracy"));
+    c.loss = values<double>(f.read(g + "/loss"));
+    c.steps_to = values<int64_t>(f.read(g + "/steps_to"));
+    TAL_REQUIRE(c.eval_steps.size() == c.accuracy.size() && !c.accuracy.empty(), path, ": cell ", key,
+                ": eval_steps and accuracy differ in length");
+    r.cells.push_back(std::move(c));
+  }
+  return r;
+}
+
+}  // namespace tal

@@ -1,0 +1,54 @@
+// Fine-tuning results (DESIGN.md 4.5): runs/NAME/finetune.h5, one group per cell (task, architecture,
+// initialisation, seed) under /cells/<key>, keyed by the hash of everything that defines the cell, with its
+// accuracy and loss curves, steps to fractions of the best final accuracy, final accuracy and wall time; /inits/
+// holds what each initialisation came from (checkpoint, its step and hash, hypernet size, prediction time). The
+// whole file is rewritten to a temporary name and renamed over on every update: it is never half-written.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tal {
+
+struct FinetuneCell {
+  std::string key;                  // hash of what defines the cell (task, spec, init and its source, seed, recipe)
+  std::string task, spec, arch_id, init;
+  int64_t seed = 0;
+  bool heldout = false;
+  int64_t params = 0;
+  std::vector<int64_t> eval_steps;  // 0 (zero-shot), eval_every, ..., steps
+  std::vector<double> accuracy;     // test accuracy after each of them (the last on the whole test split)
+  std::vector<double> loss;         // training loss of every step
+  std::vector<int64_t> steps_to;    // per fraction: first eval step reaching it of the best final accuracy, or -1
+  double seconds = 0;               // wall time of the run (initialisation, training and evaluations)
+  double final_accuracy() const { return accuracy.empty() ? 0.0 : accuracy.back(); }
+  double zero_shot() const { return accuracy.empty() ? 0.0 : accuracy.front(); }
+};
+
+struct FinetuneInit {
+  std::string name;         // tal, logah, ghn3, random, ancestry-select, tal-no-film
+  std::string source;       // checkpoint or ancestry file ("" for random)
+  std::string source_hash;  // content hash of its weights
+  int64_t source_step = 0;
+  int64_t hypernet_params = 0;  // 0 when no hypernetwork predicts it
+  double predict_ms = 0;        // mean time to make one descendant's initial weights
+};
+
+struct FinetuneResults {
+  std::vector<double> fractions = {0.8, 0.9, 0.95, 0.99};
+  std::vector<FinetuneInit> inits;
+  std::vector<FinetuneCell> cells;
+  std::string recipe;  // the training recipe every cell was made with (one per file)
+  std::string config_yaml;
+};
+
+// Fills every cell's steps_to: the best final accuracy of a (task, architecture) is the best mean over seeds of one
+// initialisation's final accuracy; a run reaches fraction f at the first evaluation at or above f times it.
+void compute_steps_to(FinetuneResults& results);
+
+void write_finetune_results(const std::string& path, const FinetuneResults& results);
+// Throws naming the file for anything that is not a TAL fine-tuning results file of a known version.
+FinetuneResults read_finetune_results(const std::string& path);
+
+}  // namespace tal

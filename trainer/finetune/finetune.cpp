@@ -1,0 +1,352 @@
+#include "trainer/finetune/finetune.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <numeric>
+
+#include "base/error.h"
+#include "base/hash.h"
+#include "base/suggest.h"
+#include "datasets/atomic_file.h"
+#include "hypernet/family.h"
+#include "trainer/files/archive.h"
+#include "trainer/files/finetune_results.h"
+#include "trainer/finetune/finetune_run.h"
+#include "trainer/finetune/initializers.h"
+#include "trainer/train/format.h"
+#include "trainer/train/metrics.h"
+#include "trainer/train/preemption.h"
+#include "trainer/train/progress.h"
+#include "trainer/train/run_loop.h"
+#include "trainer/train/training_data.h"
+
+namespace tal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Cell {
+  FinetuneCell meta;  // what defines it (curves empty)
+  size_t task = 0;
+  ArchSpec spec;
+  double cost = 0;
+};
+
+// Specs may be given on the command line as one comma-separated list: "vit:depth=2,width=64,vit:depth=4" is two.
+std::vector<std::string> regroup_specs(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    if (item.find(':') == std::string::npos && !out.empty())
+      out.back() += "," + item;
+    else
+      out.push_back(item);
+  }
+  return out;
+}
+
+std::string recipe_text(const FinetuneOptions& r) {
+  return strf("steps=%lld batch=%lld lr=%g weight_decay=%g warmup=%lld label_smoothing=%g clip=%g eval_every=%lld "
+              "eval_images=%lld",
+              static_cast<long long>(r.steps), static_cast<long long>(r.batch), r.lr, r.weight_decay,
+              static_cast<long long>(r.warmup), r.label_smoothing, r.clip, static_cast<long long>(r.eval_every),
+              static_cast<long long>(r.eval_images));
+}
+
+// [present, completed, cell, seconds, accuracy x E, loss x steps]: the same length on every rank.
+at::Tensor pack(bool present, const RunOutcome& run, int64_t cell, double seconds, size_t evals, int64_t steps) {
+  auto t = at::zeros({4 + static_cast<int64_t>(evals) + steps}, at::kDouble);
+  auto* p = t.data_ptr<double>();
+  p[0] = present;
+  p[1] = run.completed;
+  p[2] = static_cast<double>(cell);
+  p[3] = seconds;
+  for (size_t i = 0; i < run.accuracy.size() && i < evals; ++i) p[4 + i] = run.accuracy[i];
+  for (size_t i = 0; i < run.loss.size(); ++i) p[4 + evals + i] = run.loss[i];
+  return t;
+}
+
+// Every rank's flat float tensor, padded to the longest, then cut back to each rank's own length.
+std::vector<at::Tensor> gather_variable(Communicator& comm, const at::Tensor& mine) {
+  const auto sizes = comm.allgather(at::full({1}, mine.numel(), at::kLong), "finetune weight sizes");
+  int64_t longest = 0;
+  for (int r = 0; r < comm.world(); ++r) longest = std::max(longest, sizes[r][0].item<int64_t>());
+  auto padded = at::zeros({longest}, at::kFloat);
+  if (mine.numel() > 0) padded.narrow(0, 0, mine.numel()).copy_(mine);
+  const auto all = comm.allgather(padded, "finetune weights");
+  std::vector<at::Tensor> out;
+  for (int r = 0; r < comm.world(); ++r) out.push_back(all[r].narrow(0, 0, sizes[r][0].item<int64_t>()));
+  return out;
+}
+
+double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
+double std_of(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean_of(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+void print_summary(const FinetuneResults& results, const std::vector<std::string>& inits,
+                   const std::map<std::string, bool>& wanted) {
+  for (const bool heldout : {false, true}) {
+    std::map<std::string, std::map<std::string, std::vector<double>>> acc;  // task -> init -> finals
+    for (const auto& c : results.cells)
+      if (c.heldout == heldout && wanted.count(c.key)) acc[c.task][c.init].push_back(c.final_accuracy());
+    if (acc.empty()) continue;
+    std::printf("finetune  %s tasks: final test accuracy, mean ± std over seeds and architectures\n",
+                heldout ? "held-out" : "seen");
+    std::printf("  %-28s", "task");
+    for (const auto& i : inits) std::printf(" %16s", i.c_str());
+    std::printf("\n");
+    for (const auto& [task, by_init] : acc) {
+      std::printf("  %-28s", task.c_str());
+      for (const auto& i : inits) {
+        const auto it = by_init.find(i);
+        if (it == by_init.end())
+          std::printf(" %16s", "-");
+        else
+          std::printf(" %16s", strf("%.2f ± %.2f", 100 * mean_of(it->second), 100 * std_of(it->second)).c_str());
+      }
+      std::printf("\n");
+    }
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, Communicator& comm) {
+  const auto& f = o.finetune;
+  const bool root = comm.rank() == 0;
+  const auto archs = regroup_specs(f.archs);
+  TAL_REQUIRE(!archs.empty(), "key 'finetune.archs': give at least one descendant architecture spec");
+  TAL_REQUIRE(!f.inits.empty(), "key 'finetune.inits': give at least one initialisation (",
+              join_choices(finetune_init_names()), ")");
+  for (const auto& i : f.inits)
+    TAL_REQUIRE(is_one_of(i, finetune_init_names()), "key 'finetune.inits': unknown initialisation '", i,
+                "' (expected ", join_choices(finetune_init_names()), ")", did_you_mean(i, finetune_init_names()));
+  const std::string results_path = o.run.dir + "/finetune.h5";
+  require_distinct_output("finetune.save_weights", f.save_weights,
+                          {{"the run.dir results", results_path}, {"the finetune.tal", f.tal}, {"the finetune.logah", f.logah},
+                           {"the finetune.ghn3", f.ghn3}, {"the ancestry.checkpoint", o.ancestry.checkpoint}});
+
+  // The tasks: the suite's, or those named (held-out ones included; they are reported apart).
+  const auto suite = load_task_suite(o.tasks.suite);
+  std::vector<TaskDef> defs;
+  if (f.tasks.empty()) {
+    defs = suite;
+  } else {
+    std::vector<std::string> names;
+    for (const auto& d : suite) names.push_back(d.name);
+    for (const auto& want : f.tasks) {
+      const auto it = std::find_if(suite.begin(), suite.end(), [&](const TaskDef& d) { return d.name == want; });
+      TAL_REQUIRE(it != suite.end(), "key 'finetune.tasks': ", o.tasks.suite, " has no task '", want, "'",
+                  did_you_mean(want, names));
+      defs.push_back(*it);
+    }
+  }
+  const auto tasks = resolve_tasks(defs, o.data.root, o.data.memory_limit);
+  std::vector<std::vector<ArchSpec>> specs(tasks.size());
+  for (size_t t = 0; t < tasks.size(); ++t)
+    for (const auto& a : archs) {
+      try {
+        specs[t].push_back(spec_for_task(a, tasks[t]));
+      } catch (const Error& e) {
+        throw Error(std::string("key 'finetune.archs': ") + e.what());
+      }
+      TAL_REQUIRE(tasks[t].size(Split::Train) >= f.batch, "key 'finetune.batch': ", f.batch,
+                  " is larger than task '", tasks[t].def().name, "''s ", tasks[t].size(Split::Train),
+                  " training images");
+    }
+  Initializers inits(o, f.inits, tasks);
+
+  // The cells, keyed by what defines them.
+  const std::string recipe = recipe_text(f);
+  const auto evals = evaluation_steps(f);
+  std::vector<Cell> cells;
+  for (size_t t = 0; t < tasks.size(); ++t)
+    for (const auto& spec : specs[t])
+      for (const auto& init : f.inits)
+        for (int64_t seed = 0; seed < f.seeds; ++seed) {
+          Cell c;
+          c.task = t;
+          c.spec = spec;
+          c.meta.task = tasks[t].def().name;
+          c.meta.spec = spec.str();
+          c.meta.arch_id = spec.id();
+          c.meta.init = init;
+          c.meta.seed = seed;
+          c.meta.heldout = tasks[t].def().heldout;
+          c.meta.params = count_params(spec, false);
+          c.meta.key = Fnv1a()
+                           .add(tasks[t].def().hash())
+                           .add(spec.str())
+                           .add(init)
+                           .add(inits.info(init).source_hash)
+                           .add(std::to_string(seed) + " " + std::to_string(o.run.seed))
+                           .add(recipe)
+                           .hex();
+          const auto fc = spec.family().forward_cost(spec);
+          c.cost = (fc.flops + fc.elements) *
+                   static_cast<double>(3 * f.steps * f.batch + static_cast<int64_t>(evals.size()) * f.eval_images);
+          cells.push_back(std::move(c));
+        }
+
+  // What is done already: rank 0 reads the results file and tells the others (the last element: it refused it).
+  FinetuneResults results;
+  const auto n_cells = static_cast<int64_t>(cells.size());
+  auto done = at::zeros({n_cells + 1}, at::kInt);
+  std::string refused;
+  if (root && std::filesystem::exists(results_path)) {
+    try {
+      results = read_finetune_results(results_path);
+      TAL_REQUIRE(results.cells.empty() || results.recipe == recipe, results_path, ": holds ", results.cells.size(),
+                  " runs made with another recipe (", results.recipe, "); give another run.dir, or move the file away");
+      std::map<std::string, bool> have;
+      for (const auto& c : results.cells) have[c.key] = true;
+      for (int64_t i = 0; i < n_cells; ++i)
+        if (have.count(cells[static_cast<size_t>(i)].meta.key)) done[i] = 1;
+    } catch (const Error& e) {
+      refused = e.what();
+      done[n_cells] = 1;
+    }
+  }
+  comm.broadcast(done, 0, "finetune cells done");
+  if (done[n_cells].item<int>() != 0) throw Error(root ? refused : "rank 0 refused " + results_path);
+  results.recipe = recipe;
+  results.config_yaml = config_yaml;
+  std::vector<size_t> pending;
+  for (size_t i = 0; i < cells.size(); ++i)
+    if (done[static_cast<int64_t>(i)].item<int>() == 0) pending.push_back(i);
+  std::stable_sort(pending.begin(), pending.end(), [&](size_t a, size_t b) { return cells[a].cost > cells[b].cost; });
+  double total_cost = 0;
+  for (size_t i : pending) total_cost += cells[i].cost;
+
+  const int world = comm.world();
+  const size_t rounds = (pending.size() + static_cast<size_t>(world) - 1) / static_cast<size_t>(world);
+  if (root) {
+    std::printf("finetune: %zu cells (%zu tasks x %zu architectures x %zu initialisations x %lld seeds), %zu done, "
+                "%zu to run on %d rank(s) in %zu rounds; %lld steps of %lld images each, %d thread(s) per rank -> %s\n",
+                cells.size(), tasks.size(), archs.size(), f.inits.size(), static_cast<long long>(f.seeds),
+                cells.size() - pending.size(), pending.size(), world, rounds, static_cast<long long>(f.steps),
+                static_cast<long long>(f.batch), at::get_num_threads(), results_path.c_str());
+    std::fflush(stdout);
+  }
+  MetricsLog metrics;
+  if (root) metrics = MetricsLog(o.run.dir + "/metrics.jsonl");
+  std::map<std::string, bool> wanted;
+  for (const auto& c : cells) wanted[c.meta.key] = true;
+
+  const auto start = Clock::now();
+  double cost_done = 0;
+  size_t cells_done = cells.size() - pending.size();
+  for (size_t round = 0; round < rounds; ++round) {
+    const size_t slot = round * static_cast<size_t>(world) + static_cast<size_t>(comm.rank());
+    const bool mine = slot < pending.size();
+    RunOutcome run;
+    double seconds = 0;
+    ParamMap params;
+    int64_t index = -1;
+    if (mine && !preemption_requested()) {
+      index = static_cast<int64_t>(pending[slot]);
+      const Cell& c = cells[pending[slot]];
+      const auto t0 = Clock::now();
+      params = inits.make(c.meta.init, tasks[c.task], c.spec, static_cast<uint64_t>(o.run.seed * 1000003 + c.meta.seed));
+      run = finetune_run(c.spec, params, tasks[c.task], f, static_cast<uint64_t>(o.run.seed * 1000003 + c.meta.seed),
+                         [] { return preemption_requested(); });
+      seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    const auto all = comm.allgather(pack(index >= 0, run, index, seconds, evals.size(), f.steps), "finetune results");
+    std::vector<at::Tensor> weights;
+    if (!f.save_weights.empty()) {
+      std::vector<at::Tensor> flat;
+      if (run.completed)
+        for (const auto& p : param_table(cells[static_cast<size_t>(index)].spec)) flat.push_back(params.at(p.name).detach().flatten());
+      weights = gather_variable(comm, flat.empty() ? at::zeros({0}, at::kFloat) : at::cat(flat));
+    }
+    const bool stopping = comm.any(preemption_requested(), "finetune preemption");
+    if (root) {
+      std::vector<ArchiveModel> archived;
+      for (int r = 0; r < world; ++r) {
+        const auto* p = all[r].data_ptr<double>();
+        if (p[0] == 0 || p[1] == 0) continue;
+        const Cell& c = cells[static_cast<size_t>(p[2])];
+        FinetuneCell out = c.meta;
+        out.eval_steps = evals;
+        out.accuracy.assign(p + 4, p + 4 + evals.size());
+        out.loss.assign(p + 4 + evals.size(), p + 4 + evals.size() + f.steps);
+        out.seconds = p[3];
+        results.cells.push_back(out);
+        cost_done += c.cost;
+        ++cells_done;
+        std::printf("finetune  %-26s %-40s %-16s seed %lld  zero-shot %5.1f%%  final %5.1f%%  (%.1f s)\n",
+                    out.task.c_str(), out.arch_id.c_str(), out.init.c_str(), static_cast<long long>(out.seed),
+                    100 * out.zero_shot(), 100 * out.final_accuracy(), out.seconds);
+        metrics.write(JsonLine()
+                          .add("stage", std::string("finetune"))
+                          .add("task", out.task)
+                          .add("arch", out.arch_id)
+                          .add("init", out.init)
+                          .add("seed", out.seed)
+                          .add("zero_shot", out.zero_shot())
+                          .add("final_accuracy", out.final_accuracy())
+                          .add("seconds", out.seconds));
+        if (!f.save_weights.empty()) {
+          ArchiveModel m;
+          m.task = out.task;
+          m.arch_id = out.arch_id + "." + out.init + ".seed" + std::to_string(out.seed);
+          m.spec = c.spec;
+          int64_t offset = 0;
+          for (const auto& info : param_table(c.spec)) {
+            const int64_t n = info.numel();
+            m.params[info.name] = weights[static_cast<size_t>(r)].narrow(0, offset, n).view(info.shape).clone();
+            offset += n;
+          }
+          m.task_def = tasks[c.task].def();
+          m.classes = tasks[c.task].class_names();
+          m.checkpoint_step = inits.info(out.init).source_step;
+          m.checkpoint_hash = inits.info(out.init).source_hash;
+          m.hypernet_variant = "finetuned:" + out.init;
+          archived.push_back(std::move(m));
+        }
+      }
+      results.inits = inits.infos();
+      compute_steps_to(results);
+      write_finetune_results(results_path, results);
+      if (!archived.empty()) append_to_archive(f.save_weights, archived);
+      const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      const double eta = cost_done > 0 ? elapsed / cost_done * (total_cost - cost_done) : 0;
+      Progress()
+          .add("finetune", "stage", std::string("finetune-progress"))
+          .add(strf("cells %zu/%zu", cells_done, cells.size()), "cells_done", static_cast<int64_t>(cells_done))
+          .add(strf("round %zu/%zu", round + 1, rounds), "round", static_cast<int64_t>(round + 1))
+          .add(strf("elapsed %s", duration_text(elapsed).c_str()), "elapsed_s", elapsed)
+          .show("ETA " + duration_text(eta))
+          .emit(metrics);
+    }
+    if (stopping) {
+      if (root)
+        std::printf("finetune: preempted; %zu of %zu cells are in %s; run the same command again to finish\n",
+                    cells_done, cells.size(), results_path.c_str());
+      std::fflush(stdout);
+      return kPreemptedExitCode;
+    }
+  }
+  if (root) {
+    if (pending.empty()) {
+      results.inits = inits.infos();
+      std::printf("finetune: every cell was already done (%s)\n", results_path.c_str());
+    }
+    print_summary(results, f.inits, wanted);
+  }
+  return 0;
+}
+
+}  // namespace tal

@@ -1,0 +1,64 @@
+#include "trainer/finetune/finetune_run.h"
+
+#include <chrono>
+
+#include "base/error.h"
+#include "hypernet/family.h"
+#include "trainer/train/epoch_batches.h"
+#include "trainer/train/evaluator.h"
+#include "trainer/train/optimizer.h"
+#include "trainer/train/update.h"
+
+namespace tal {
+
+std::vector<int64_t> evaluation_steps(const FinetuneOptions& r) {
+  std::vector<int64_t> out;
+  for (int64_t s = 0; s < r.steps; s += r.eval_every) out.push_back(s);
+  out.push_back(r.steps);
+  return out;
+}
+
+RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task, const FinetuneOptions& r,
+                        uint64_t seed, const std::function<bool()>& stop) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  TAL_REQUIRE(task.size(Split::Train) >= r.batch, "key 'finetune.batch': ", r.batch, " is larger than task '",
+              task.def().name, "''s ", task.size(Split::Train), " training images");
+  RunOutcome out;
+  std::vector<at::Tensor> leaves;
+  for (const auto& p : param_table(spec)) leaves.push_back(params.at(p.name));
+  AdamWConfig cfg;
+  cfg.weight_decay = r.weight_decay;
+  AdamW optim(leaves, cfg);
+  std::vector<at::Tensor> no_ema;
+  EpochBatches batches(task, r.batch, seed);
+  const int64_t n_test = task.size(Split::Test);
+  const auto interim = first_positions(r.eval_images > 0 ? std::min(r.eval_images, n_test) : n_test);
+  const auto all = first_positions(n_test);
+  const auto evals = evaluation_steps(r);
+  size_t next_eval = 0;
+  auto evaluate = [&](int64_t done) {
+    out.eval_steps.push_back(done);
+    out.accuracy.push_back(count_correct(spec, params, task, Split::Test, done == r.steps ? all : interim).value());
+  };
+  const Family& family = spec.family();
+  for (int64_t step = 0; step < r.steps; ++step) {
+    if (evals[next_eval] == step) {
+      evaluate(step);
+      ++next_eval;
+    }
+    if (stop()) return out;
+    const Batch b = batches.at(step);
+    const auto loss = family.loss(target_forward(spec, params, b.images), b.labels, r.label_smoothing).mean();
+    optim.zero_grad();
+    loss.backward();
+    apply_update(leaves, optim, cosine_lr(r.lr, step, r.warmup, r.steps), r.clip, 0, no_ema);
+    out.loss.push_back(loss.item<double>());
+  }
+  evaluate(r.steps);
+  out.completed = true;
+  out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return out;
+}
+
+}  // namespace tal

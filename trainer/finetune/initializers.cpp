@@ -1,0 +1,103 @@
+#include "trainer/finetune/initializers.h"
+
+#include <chrono>
+
+#include "base/error.h"
+#include "base/suggest.h"
+#include "hypernet/family.h"
+#include "hypernet/graph.h"
+#include "trainer/files/task_embeddings_file.h"
+#include "trainer/finetune/weight_selection.h"
+
+namespace tal {
+
+const std::vector<std::string>& finetune_init_names() {
+  static const std::vector<std::string> names = {"tal", "logah", "ghn3", "random", "ancestry-select", "tal-no-film"};
+  return names;
+}
+
+namespace {
+
+// The hypernetwork an initialisation predicts with, and the key naming its checkpoint.
+std::pair<std::string, std::string> hypernet_of(const CommandOptions& o, const std::string& init) {
+  if (init == "tal" || init == "tal-no-film") return {"finetune.tal", o.finetune.tal};
+  if (init == "logah") return {"finetune.logah", o.finetune.logah};
+  if (init == "ghn3") return {"finetune.ghn3", o.finetune.ghn3};
+  return {"", ""};
+}
+
+const char* expected_variant(const std::string& init) { return init == "tal-no-film" ? "tal" : init.c_str(); }
+
+}  // namespace
+
+Initializers::Initializers(const CommandOptions& o, const std::vector<std::string>& inits,
+                           const std::vector<Task>& tasks) {
+  for (const auto& init : inits) {
+    TAL_REQUIRE(is_one_of(init, finetune_init_names()), "key 'finetune.inits': unknown initialisation '", init,
+                "' (expected ", join_choices(finetune_init_names()), ")", did_you_mean(init, finetune_init_names()));
+    FinetuneInit info;
+    info.name = init;
+    const auto [key, path] = hypernet_of(o, init);
+    if (!key.empty()) {
+      TrainedHypernet net = load_trained_hypernet(path, /*use_ema=*/true, key);
+      TAL_REQUIRE(net.run.hypernet.variant == expected_variant(init), "key '", key, "': ", net.path,
+                  " is a checkpoint of a ", net.run.hypernet.variant, " hypernetwork, not of ",
+                  expected_variant(init), " (initialisation '", init, "')");
+      info.source = net.path;
+      info.source_hash = net.content_hash;
+      info.source_step = net.step;
+      info.hypernet_params = net.net->num_parameters();
+      if (net.run.hypernet.film()) {
+        task_dim_ = net.run.hypernet.task_dim;
+        if (init == "tal" && embeddings_.empty())
+          embeddings_ = load_task_embeddings(o.tasks.embeddings, tasks, "");
+      }
+      nets_.emplace(init, std::move(net));
+    } else if (init == "ancestry-select") {
+      ancestry_ = std::make_unique<AncestryModel>(load_ancestry(o.ancestry.checkpoint));
+      info.source = o.ancestry.checkpoint;
+      info.source_hash = ancestry_->content_hash;
+    }
+    info_[init] = info;
+  }
+}
+
+ParamMap Initializers::make(const std::string& init, const Task& task, const ArchSpec& spec, uint64_t seed) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  ParamMap fresh = init_params(spec, seed);
+  ParamMap out;
+  if (init == "random") {
+    out = std::move(fresh);
+  } else if (init == "ancestry-select") {
+    TAL_REQUIRE(ancestry_->spec.family().name() == spec.family().name(), "ancestry-select: the ancestry model is a ",
+                ancestry_->spec.family().name(), ", not a ", spec.family().name());
+    out = select_weights(ancestry_->spec, ancestry_->params, spec, fresh);
+  } else {
+    auto& net = nets_.at(init);
+    at::Tensor embedding;
+    if (net.run.hypernet.film())
+      embedding = init == "tal-no-film" ? at::zeros({task_dim_}, at::kFloat) : embeddings_.at(task.def().name);
+    at::NoGradGuard no_grad;
+    const Graph g = build_graph(spec);
+    out = net.net->predict({&g}, embedding)[0];
+    for (auto& [name, t] : fresh)
+      if (!out.count(name)) out[name] = t;
+  }
+  for (auto& [name, t] : out) t = t.detach().clone().requires_grad_(true);
+  auto& i = info_.at(init);
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  const auto n = ++predictions_[init];
+  i.predict_ms += (ms - i.predict_ms) / static_cast<double>(n);
+  return out;
+}
+
+std::vector<FinetuneInit> Initializers::infos() const {
+  std::vector<FinetuneInit> out;
+  for (const auto& [name, i] : info_) out.push_back(i);
+  return out;
+}
+
+const FinetuneInit& Initializers::info(const std::string& init) const { return info_.at(init); }
+
+}  // namespace tal

@@ -1,0 +1,44 @@
+// Where a descendant's initial weights come from, one entry per initialisation a fine-tuning grid names:
+//   tal, logah, ghn3   predicted by that hypernetwork's checkpoint (TAL with the task's embedding)
+//   tal-no-film        the TAL checkpoint with a zero task embedding: what the task conditioning buys
+//   random             the family's ordinary initialisation (torchvision's for ViT)
+//   ancestry-select    weight selection from the ancestry model (weight_selection.h)
+// Tensors no hypernetwork predicts (ViT class_token) and those weight selection cannot take come from the family's
+// initialisation with the run's seed.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "datasets/tasks.h"
+#include "trainer/config/commands.h"
+#include "trainer/files/ancestry_file.h"
+#include "trainer/files/finetune_results.h"
+#include "trainer/train/trained_hypernet.h"
+
+namespace tal {
+
+const std::vector<std::string>& finetune_init_names();
+
+class Initializers {
+ public:
+  // Loads what the named initialisations need, and nothing else; throws naming the key of a missing or wrong file.
+  Initializers(const CommandOptions& o, const std::vector<std::string>& inits, const std::vector<Task>& tasks);
+  // Fresh initial parameters of `spec` for `task`, as leaves that require grad.
+  ParamMap make(const std::string& init, const Task& task, const ArchSpec& spec, uint64_t seed);
+  // What each initialisation came from, with the mean prediction time so far.
+  std::vector<FinetuneInit> infos() const;
+  const FinetuneInit& info(const std::string& init) const;
+
+ private:
+  std::map<std::string, FinetuneInit> info_;
+  std::map<std::string, TrainedHypernet> nets_;  // by init name (tal-no-film shares tal's)
+  std::map<std::string, int64_t> predictions_;
+  std::map<std::string, at::Tensor> embeddings_;
+  std::unique_ptr<AncestryModel> ancestry_;
+  int64_t task_dim_ = 0;
+};
+
+}  // namespace tal

@@ -1,0 +1,337 @@
+#include "trainer/report/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <set>
+#include <sstream>
+
+#include "base/error.h"
+#include "datasets/atomic_file.h"
+#include "trainer/files/finetune_results.h"
+
+namespace tal {
+namespace fs = std::filesystem;
+namespace {
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+double mean(const std::vector<double>& v) {
+  return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+double stdev(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+// The value of "key" in one JSON object line: a number, or a string without escapes; "" when absent.
+std::string json_field(const std::string& line, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  const auto at = line.find(needle);
+  if (at == std::string::npos) return "";
+  size_t i = at + needle.size();
+  if (i < line.size() && line[i] == '"') {
+    const auto end = line.find('"', i + 1);
+    return end == std::string::npos ? "" : line.substr(i + 1, end - i - 1);
+  }
+  const auto end = line.find_first_of(",}", i);
+  return line.substr(i, end == std::string::npos ? std::string::npos : end - i);
+}
+
+struct LossPoint {
+  double step, loss;
+};
+
+// Training loss per stage from metrics.jsonl (tal train's pretrain/multitask lines, tal ancestry train's).
+std::map<std::string, std::vector<LossPoint>> read_losses(const std::string& path) {
+  std::map<std::string, std::vector<LossPoint>> out;
+  std::ifstream in(path);
+  std::string line;
+  int64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty()) continue;
+    TAL_REQUIRE(line.front() == '{' && line.back() == '}', path, ":", n, ": not a JSON object line");
+    const std::string stage = json_field(line, "stage"), step = json_field(line, "step"), loss = json_field(line, "loss");
+    if (stage.empty() || step.empty() || loss.empty()) continue;
+    char* end = nullptr;
+    const double s = std::strtod(step.c_str(), &end), l = std::strtod(loss.c_str(), nullptr);
+    if (end == step.c_str()) continue;
+    out[stage].push_back({s, l});
+  }
+  return out;
+}
+
+// One plot: its data file, its script, and the PNG gnuplot draws from them.
+class Plots {
+ public:
+  Plots(std::string dir, std::string gnuplot) : dir_(std::move(dir)), gnuplot_(std::move(gnuplot)) {}
+  // `script` is the body after the terminal and output lines; it reads NAME.dat.
+  std::string draw(const std::string& name, const std::string& data, const std::string& script) {
+    const std::string dat = dir_ + "/" + name + ".dat", gp = dir_ + "/" + name + ".gp", png = dir_ + "/" + name + ".png";
+    write_text(dat, data);
+    write_text(gp, "# Redraw with: gnuplot " + name + ".gp (from this directory)\n"
+                   "set terminal png size 960,560 font ',11'\nset output '" + name + ".png'\n"
+                   "set grid\nset key outside right top\n" + script);
+    const std::string cmd = "cd '" + dir_ + "' && '" + gnuplot_ + "' '" + name + ".gp' > '" + name + ".log' 2>&1";
+    const int rc = std::system(cmd.c_str());
+    TAL_REQUIRE(rc == 0 && fs::exists(png), gp, ": gnuplot failed (see ", dir_, "/", name, ".log)");
+    fs::remove(dir_ + "/" + name + ".log");
+    written_.push_back(png);
+    return "report/" + name + ".png";
+  }
+  const std::vector<std::string>& written() const { return written_; }
+
+ private:
+  void write_text(const std::string& path, const std::string& text) {
+    write_atomically(path, [&](const std::string& tmp) {
+      std::ofstream out(tmp);
+      out << text;
+      TAL_REQUIRE(out.good(), tmp, ": write failed");
+    });
+    written_.push_back(path);
+  }
+  std::string dir_, gnuplot_;
+  std::vector<std::string> written_;
+};
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+// Names safe as file names.
+std::string slug(const std::string& s) {
+  std::string out;
+  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' ? c : '_';
+  return out;
+}
+
+void report_losses(const std::map<std::string, std::vector<LossPoint>>& losses, Plots& plots, std::ostream& md) {
+  std::ostringstream data, script;
+  script << "set title 'Training loss per stage'\nset xlabel 'step'\nset ylabel 'loss'\nplot ";
+  int block = 0;
+  for (const auto& [stage, pts] : losses) {
+    data << "# " << stage << "\n";
+    for (const auto& p : pts) data << p.step << " " << p.loss << "\n";
+    data << "\n\n";
+    script << (block ? ", " : "") << "'loss.dat' index " << block << " using 1:2 with lines lw 2 title " << quoted(stage);
+    ++block;
+  }
+  script << "\n";
+  md << "## Training loss\n\n![training loss](" << plots.draw("loss", data.str(), script.str()) << ")\n\n";
+  md << "| stage | logged steps | first loss | last loss |\n|---|---|---|---|\n";
+  for (const auto& [stage, pts] : losses)
+    md << "| " << stage << " | " << pts.size() << " | " << fmt("%.4f", pts.front().loss) << " | "
+       << fmt("%.4f", pts.back().loss) << " |\n";
+  md << "\n";
+}
+
+void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
+  std::vector<std::string> inits;  // in the grid's order of first appearance
+  std::vector<std::string> tasks;
+  std::map<std::string, bool> heldout;
+  for (const auto& c : r.cells) {
+    if (std::find(inits.begin(), inits.end(), c.init) == inits.end()) inits.push_back(c.init);
+    if (std::find(tasks.begin(), tasks.end(), c.task) == tasks.end()) tasks.push_back(c.task);
+    heldout[c.task] = c.heldout;
+  }
+  std::set<int64_t> seeds;
+  std::map<std::string, int64_t> arch_params;
+  for (const auto& c : r.cells) {
+    seeds.insert(c.seed);
+    arch_params[c.arch_id] = c.params;
+  }
+  const std::vector<int64_t>& steps = r.cells.front().eval_steps;
+  md << "## Fine-tuning\n\n" << r.cells.size() << " runs: " << tasks.size() << " task(s) x " << arch_params.size()
+     << " architecture(s) x " << inits.size() << " initialisation(s) x " << seeds.size()
+     << " seed(s). Recipe: `" << r.recipe << "`.\n\n";
+
+  // The table: mean ± std over seeds (of the mean over architectures) per (task, init), best in bold.
+  auto seed_means = [&](const std::string& task, const std::string& init, auto value) {
+    std::map<int64_t, std::vector<double>> by_seed;
+    for (const auto& c : r.cells)
+      if (c.task == task && c.init == init) by_seed[c.seed].push_back(value(c));
+    std::vector<double> out;
+    for (const auto& [s, v] : by_seed) out.push_back(mean(v));
+    return out;
+  };
+  auto final_acc = [](const FinetuneCell& c) { return c.final_accuracy(); };
+  for (const bool held : {false, true}) {
+    std::vector<std::string> group;
+    for (const auto& t : tasks)
+      if (heldout[t] == held) group.push_back(t);
+    if (group.empty()) continue;
+    md << "### Final test accuracy, " << (held ? "held-out" : "seen") << " tasks (%, mean ± std over seeds of the "
+       << "mean over architectures)\n\n| task |";
+    for (const auto& i : inits) md << " " << i << " |";
+    md << "\n|---|";
+    for (size_t i = 0; i < inits.size(); ++i) md << "---|";
+    md << "\n";
+    for (const auto& t : group) {
+      double best = -1;
+      for (const auto& i : inits) best = std::max(best, mean(seed_means(t, i, final_acc)));
+      md << "| " << t << " |";
+      for (const auto& i : inits) {
+        const auto v = seed_means(t, i, final_acc);
+        if (v.empty()) {
+          md << " - |";
+          continue;
+        }
+        const std::string cell = fmt("%.2f", 100 * mean(v)) + " ± " + fmt("%.2f", 100 * stdev(v));
+        md << " " << (mean(v) >= best - 1e-12 ? "**" + cell + "**" : cell) << " |";
+      }
+      md << "\n";
+    }
+    md << "\n";
+  }
+
+  // Accuracy vs step per initialisation, one plot per task.
+  for (const auto& t : tasks) {
+    std::ostringstream data, script;
+    script << "set title " << quoted("Test accuracy while fine-tuning: " + t + (heldout[t] ? " (held-out)" : ""))
+           << "\nset xlabel 'fine-tuning step'\nset ylabel 'test accuracy (%)'\nset style fill transparent solid 0.2 noborder\nplot ";
+    int block = 0;
+    for (const auto& init : inits) {
+      data << "# " << init << ": step mean std (over seeds of the mean over architectures)\n";
+      for (size_t k = 0; k < steps.size(); ++k) {
+        const auto v = seed_means(t, init, [&](const FinetuneCell& c) { return c.accuracy.at(k); });
+        data << steps[k] << " " << 100 * mean(v) << " " << 100 * stdev(v) << "\n";
+      }
+      data << "\n\n";
+      const std::string file = "curve_" + slug(t) + ".dat";
+      script << (block ? ", " : "") << "'" << file << "' index " << block
+             << " using 1:($2-$3):($2+$3) with filledcurves lc " << block + 1 << " notitle, '" << file << "' index "
+             << block << " using 1:2 with linespoints lw 2 lc " << block + 1 << " title " << quoted(init);
+      ++block;
+    }
+    script << "\n";
+    md << "![accuracy vs step, " << t << "](" << plots.draw("curve_" + slug(t), data.str(), script.str()) << ")\n\n";
+  }
+
+  // Final accuracy by architecture size.
+  {
+    std::vector<std::pair<int64_t, std::string>> by_size;
+    for (const auto& [a, p] : arch_params) by_size.push_back({p, a});
+    std::sort(by_size.begin(), by_size.end());
+    std::ostringstream data, script;
+    data << "# architecture index, parameters, then per initialisation: mean final accuracy (%) over tasks and seeds\n";
+    for (size_t k = 0; k < by_size.size(); ++k) {
+      data << k << " " << by_size[k].first;
+      for (const auto& init : inits) {
+        std::vector<double> v;
+        for (const auto& c : r.cells)
+          if (c.arch_id == by_size[k].second && c.init == init) v.push_back(c.final_accuracy());
+        data << " " << 100 * mean(v);
+      }
+      data << "  # " << by_size[k].second << "\n";
+    }
+    script << "set title 'Final test accuracy by architecture (mean over tasks and seeds)'\n"
+           << "set xlabel 'architecture (parameters)'\nset ylabel 'final test accuracy (%)'\nset xtics rotate by -30\n"
+           << "set xtics (";
+    for (size_t k = 0; k < by_size.size(); ++k)
+      script << (k ? ", " : "") << quoted(fmt("%.0fk", static_cast<double>(by_size[k].first) / 1000)) << " " << k;
+    script << ")\nplot ";
+    for (size_t i = 0; i < inits.size(); ++i)
+      script << (i ? ", " : "") << "'final_by_arch.dat' using 1:" << i + 3 << " with linespoints lw 2 title "
+             << quoted(inits[i]);
+    script << "\n";
+    md << "### Final accuracy by architecture\n\n![final accuracy by architecture]("
+       << plots.draw("final_by_arch", data.str(), script.str()) << ")\n\n| architecture | parameters |\n|---|---|\n";
+    for (const auto& [p, a] : by_size) md << "| `" << a << "` | " << p << " |\n";
+    md << "\n";
+  }
+
+  // Zero-shot accuracy and steps to 90% of the best final accuracy, as bars per initialisation.
+  const size_t f90 = static_cast<size_t>(
+      std::find_if(r.fractions.begin(), r.fractions.end(), [](double f) { return std::abs(f - 0.9) < 1e-9; }) -
+      r.fractions.begin());
+  auto bars = [&](const std::string& name, const std::string& title, const std::string& ylabel, auto value) {
+    std::ostringstream data, script;
+    data << "# initialisation, seen tasks mean std, held-out tasks mean std\n";
+    for (const auto& init : inits) {
+      data << quoted(init);
+      for (const bool held : {false, true}) {
+        std::vector<double> v;
+        for (const auto& c : r.cells)
+          if (c.init == init && c.heldout == held) v.push_back(value(c));
+        data << " " << mean(v) << " " << stdev(v);
+      }
+      data << "\n";
+    }
+    script << "set title " << quoted(title) << "\nset ylabel " << quoted(ylabel)
+           << "\nset style data histograms\nset style histogram errorbars gap 2 lw 1\nset style fill solid 0.7 border -1\n"
+           << "set yrange [0:*]\nplot '" << name << ".dat' using 2:3:xtic(1) title 'seen tasks', '' using 4:5 title 'held-out tasks'\n";
+    return plots.draw(name, data.str(), script.str());
+  };
+  md << "### Zero-shot accuracy (before any fine-tuning)\n\n!["
+     << "zero-shot](" << bars("zero_shot", "Zero-shot test accuracy", "test accuracy (%)", [](const FinetuneCell& c) {
+          return 100 * c.zero_shot();
+        }) << ")\n\n";
+  if (f90 < r.fractions.size()) {
+    const int64_t budget = steps.back();
+    md << "### Steps to 90% of the best final accuracy\n\nThe best final accuracy of a (task, architecture) is the best "
+          "initialisation's mean over seeds; a run that never reaches 90% of it counts as the whole budget ("
+       << budget << " steps).\n\n![steps to 90%]("
+       << bars("steps_to", "Fine-tuning steps to 90% of the best final accuracy", "steps", [&](const FinetuneCell& c) {
+            return static_cast<double>(c.steps_to.at(f90) < 0 ? budget : c.steps_to.at(f90));
+          })
+       << ")\n\n";
+  }
+
+  md << "### Where the initial weights came from\n\n| initialisation | source | step | hypernet parameters | "
+        "time to make one descendant's weights |\n|---|---|---|---|---|\n";
+  for (const auto& i : r.inits)
+    md << "| " << i.name << " | " << (i.source.empty() ? "-" : "`" + i.source + "`") << " | " << i.source_step << " | "
+       << (i.hypernet_params > 0 ? std::to_string(i.hypernet_params) : "-") << " | " << fmt("%.1f ms", i.predict_ms)
+       << " |\n";
+  md << "\n";
+}
+
+}  // namespace
+
+std::vector<std::string> write_report(const ReportOptions& o) {
+  TAL_REQUIRE(fs::is_directory(o.run_dir), o.run_dir, ": not a run directory");
+  const std::string metrics = o.run_dir + "/metrics.jsonl", results = o.run_dir + "/finetune.h5";
+  const bool has_metrics = fs::exists(metrics), has_results = fs::exists(results);
+  TAL_REQUIRE(has_metrics || has_results, o.run_dir, ": holds neither metrics.jsonl nor finetune.h5 (run tal train or "
+              "tal finetune with run.dir=", o.run_dir, ")");
+  // Read every input before writing anything.
+  std::map<std::string, std::vector<LossPoint>> losses;
+  if (has_metrics) losses = read_losses(metrics);
+  FinetuneResults r;
+  if (has_results) r = read_finetune_results(results);
+  const std::string probe = "'" + o.gnuplot + "' -e 'exit' > /dev/null 2>&1";
+  TAL_REQUIRE(std::system(probe.c_str()) == 0, "tal report: cannot run '", o.gnuplot,
+              "' (install Debian's gnuplot-nox, or give --gnuplot PROGRAM)");
+
+  const std::string dir = o.run_dir + "/report";
+  fs::create_directories(dir);
+  Plots plots(dir, o.gnuplot);
+  std::ostringstream md;
+  md << "# Report: " << fs::path(o.run_dir).filename().string() << "\n\nMade by `tal report " << o.run_dir
+     << "` from " << (has_metrics ? "`metrics.jsonl`" : "") << (has_metrics && has_results ? " and " : "")
+     << (has_results ? "`finetune.h5`" : "") << ". Each plot's data and gnuplot script sit beside it in `report/`.\n\n";
+  if (!losses.empty()) report_losses(losses, plots, md);
+  if (has_results && !r.cells.empty()) report_finetune(r, plots, md);
+  const std::string out = o.run_dir + "/report.md";
+  write_atomically(out, [&](const std::string& tmp) {
+    std::ofstream f(tmp);
+    f << md.str();
+    TAL_REQUIRE(f.good(), tmp, ": write failed");
+  });
+  std::vector<std::string> written = {out};
+  written.insert(written.end(), plots.written().begin(), plots.written().end());
+  return written;
+}
+
+}  // namespace tal
