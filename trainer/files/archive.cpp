@@ -101,7 +101,8 @@ ArchiveModel read_archive_model(const std::string& path, const std::string& task
   m.task_def.classes = split_lines(f.attr_str(g, "task_classes"));
   m.task_def.transform = f.attr_str(g, "task_transform");
   for (const auto& p : param_table(m.spec)) {
-    if (!is_predicted(m.spec, p.name)) continue;
+    // Tensors no hypernetwork predicts (ViT class_token) are absent from predicted models, present in fine-tuned ones.
+    if (!is_predicted(m.spec, p.name) && !f.is_dataset(g + "/" + p.name)) continue;
     TAL_REQUIRE(f.is_dataset(g + "/" + p.name), path, ": model '", arch_id, "' lacks ", p.name);
     f.require(g + "/" + p.name, {"float32"});
     TAL_REQUIRE(f.shape(g + "/" + p.name) == p.shape, path, ": ", g, "/", p.name, " has shape ",

@@ -55,6 +55,9 @@ void write_finetune_results(const std::string& path, const FinetuneResults& r) {
     f.set_attr("/", "config_yaml", r.config_yaml);
     f.set_attr("/", "recipe", r.recipe);
     f.create_group("/inits");
+    std::vector<std::string> order;
+    for (const auto& i : r.inits) order.push_back(i.name);
+    if (!order.empty()) f.write_strings("/init_order", order);
     for (const auto& i : r.inits) {
       const std::string g = "/inits/" + i.name;
       f.create_group(g);
@@ -72,6 +75,7 @@ void write_finetune_results(const std::string& path, const FinetuneResults& r) {
       f.write(g + "/loss", doubles(c.loss), false);
       f.write(g + "/steps_to", longs(c.steps_to), false);
       f.set_attr(g, "task", c.task);
+      f.set_attr(g, "arch", c.arch);
       f.set_attr(g, "spec", c.spec);
       f.set_attr(g, "arch_id", c.arch_id);
       f.set_attr(g, "init", c.init);
@@ -91,7 +95,8 @@ FinetuneResults read_finetune_results(const std::string& path) {
   r.fractions = values<double>(f.read("/fractions"));
   r.config_yaml = f.attr_str("/", "config_yaml");
   r.recipe = f.attr_str("/", "recipe");
-  for (const auto& name : f.children("/inits")) {
+  const auto order = f.exists("/init_order") ? f.read_strings("/init_order") : f.children("/inits");
+  for (const auto& name : order) {
     const std::string g = "/inits/" + name;
     r.inits.push_back({name, f.attr_str(g, "source"), f.attr_str(g, "source_hash"), f.attr_int(g, "source_step"),
                        f.attr_int(g, "hypernet_params"), f.attr_float(g, "predict_ms")});
@@ -101,6 +106,7 @@ FinetuneResults read_finetune_results(const std::string& path) {
     FinetuneCell c;
     c.key = key;
     c.task = f.attr_str(g, "task");
+    c.arch = f.attr_str(g, "arch");
     c.spec = f.attr_str(g, "spec");
     c.arch_id = f.attr_str(g, "arch_id");
     c.init = f.attr_str(g, "init");

@@ -13,7 +13,7 @@ namespace tal {
 
 struct FinetuneCell {
   std::string key;                  // hash of what defines the cell (task, spec, init and its source, seed, recipe)
-  std::string task, spec, arch_id, init;
+  std::string task, arch, spec, arch_id, init;  // arch: as the grid names it; spec, arch_id: fitted to the task
   int64_t seed = 0;
   bool heldout = false;
   int64_t params = 0;
@@ -37,7 +37,7 @@ struct FinetuneInit {
 
 struct FinetuneResults {
   std::vector<double> fractions = {0.8, 0.9, 0.95, 0.99};
-  std::vector<FinetuneInit> inits;
+  std::vector<FinetuneInit> inits;  // in the grid's order
   std::vector<FinetuneCell> cells;
   std::string recipe;  // the training recipe every cell was made with (one per file)
   std::string config_yaml;

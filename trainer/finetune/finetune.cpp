@@ -172,13 +172,15 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   const auto evals = evaluation_steps(f);
   std::vector<Cell> cells;
   for (size_t t = 0; t < tasks.size(); ++t)
-    for (const auto& spec : specs[t])
+    for (size_t a = 0; a < archs.size(); ++a)
       for (const auto& init : f.inits)
         for (int64_t seed = 0; seed < f.seeds; ++seed) {
+          const ArchSpec& spec = specs[t][a];
           Cell c;
           c.task = t;
           c.spec = spec;
           c.meta.task = tasks[t].def().name;
+          c.meta.arch = archs[a];
           c.meta.spec = spec.str();
           c.meta.arch_id = spec.id();
           c.meta.init = init;

@@ -59,6 +59,7 @@ Initializers::Initializers(const CommandOptions& o, const std::vector<std::strin
       info.source_hash = ancestry_->content_hash;
     }
     info_[init] = info;
+    order_.push_back(init);
   }
 }
 
@@ -94,7 +95,7 @@ ParamMap Initializers::make(const std::string& init, const Task& task, const Arc
 
 std::vector<FinetuneInit> Initializers::infos() const {
   std::vector<FinetuneInit> out;
-  for (const auto& [name, i] : info_) out.push_back(i);
+  for (const auto& name : order_) out.push_back(info_.at(name));
   return out;
 }
 

@@ -33,6 +33,7 @@ class Initializers {
   const FinetuneInit& info(const std::string& init) const;
 
  private:
+  std::vector<std::string> order_;  // as the grid names them
   std::map<std::string, FinetuneInit> info_;
   std::map<std::string, TrainedHypernet> nets_;  // by init name (tal-no-film shares tal's)
   std::map<std::string, int64_t> predictions_;

@@ -42,6 +42,7 @@ std::string json_field(const std::string& line, const std::string& key) {
   const auto at = line.find(needle);
   if (at == std::string::npos) return "";
   size_t i = at + needle.size();
+  while (i < line.size() && line[i] == ' ') ++i;
   if (i < line.size() && line[i] == '"') {
     const auto end = line.find('"', i + 1);
     return end == std::string::npos ? "" : line.substr(i + 1, end - i - 1);
@@ -140,6 +141,7 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
   std::vector<std::string> inits;  // in the grid's order of first appearance
   std::vector<std::string> tasks;
   std::map<std::string, bool> heldout;
+  for (const auto& i : r.inits) inits.push_back(i.name);
   for (const auto& c : r.cells) {
     if (std::find(inits.begin(), inits.end(), c.init) == inits.end()) inits.push_back(c.init);
     if (std::find(tasks.begin(), tasks.end(), c.task) == tasks.end()) tasks.push_back(c.task);
@@ -149,7 +151,7 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
   std::map<std::string, int64_t> arch_params;
   for (const auto& c : r.cells) {
     seeds.insert(c.seed);
-    arch_params[c.arch_id] = c.params;
+    arch_params[c.arch] = std::max(arch_params[c.arch], c.params);
   }
   const std::vector<int64_t>& steps = r.cells.front().eval_steps;
   md << "## Fine-tuning\n\n" << r.cells.size() << " runs: " << tasks.size() << " task(s) x " << arch_params.size()
@@ -199,7 +201,9 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
   for (const auto& t : tasks) {
     std::ostringstream data, script;
     script << "set title " << quoted("Test accuracy while fine-tuning: " + t + (heldout[t] ? " (held-out)" : ""))
-           << "\nset xlabel 'fine-tuning step'\nset ylabel 'test accuracy (%)'\nset style fill transparent solid 0.2 noborder\nplot ";
+           << "\nset xlabel 'fine-tuning step'\nset ylabel 'test accuracy (%)'\nset style fill transparent solid 0.12 noborder\nplot ";
+    const std::string file = "curve_" + slug(t) + ".dat";
+    std::ostringstream bands, lines;
     int block = 0;
     for (const auto& init : inits) {
       data << "# " << init << ": step mean std (over seeds of the mean over architectures)\n";
@@ -208,12 +212,13 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
         data << steps[k] << " " << 100 * mean(v) << " " << 100 * stdev(v) << "\n";
       }
       data << "\n\n";
-      const std::string file = "curve_" + slug(t) + ".dat";
-      script << (block ? ", " : "") << "'" << file << "' index " << block
-             << " using 1:($2-$3):($2+$3) with filledcurves lc " << block + 1 << " notitle, '" << file << "' index "
-             << block << " using 1:2 with linespoints lw 2 lc " << block + 1 << " title " << quoted(init);
+      bands << "'" << file << "' index " << block << " using 1:($2-$3):($2+$3) with filledcurves lc " << block + 1
+            << " notitle, ";
+      lines << (block ? ", " : "") << "'" << file << "' index " << block << " using 1:2 with linespoints lw 2 lc "
+            << block + 1 << " title " << quoted(init);
       ++block;
     }
+    script << bands.str() << lines.str();
     script << "\n";
     md << "![accuracy vs step, " << t << "](" << plots.draw("curve_" + slug(t), data.str(), script.str()) << ")\n\n";
   }
@@ -230,13 +235,13 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
       for (const auto& init : inits) {
         std::vector<double> v;
         for (const auto& c : r.cells)
-          if (c.arch_id == by_size[k].second && c.init == init) v.push_back(c.final_accuracy());
+          if (c.arch == by_size[k].second && c.init == init) v.push_back(c.final_accuracy());
         data << " " << 100 * mean(v);
       }
       data << "  # " << by_size[k].second << "\n";
     }
     script << "set title 'Final test accuracy by architecture (mean over tasks and seeds)'\n"
-           << "set xlabel 'architecture (parameters)'\nset ylabel 'final test accuracy (%)'\nset xtics rotate by -30\n"
+           << "set xlabel 'architecture (parameters of the largest task head)'\nset ylabel 'final test accuracy (%)'\nset xtics rotate by -30\n"
            << "set xtics (";
     for (size_t k = 0; k < by_size.size(); ++k)
       script << (k ? ", " : "") << quoted(fmt("%.0fk", static_cast<double>(by_size[k].first) / 1000)) << " " << k;

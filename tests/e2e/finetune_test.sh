@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# The fine-tuning grid end to end on real Fashion-MNIST tasks: every initialisation (three hypernetworks trained
+# for a few steps, random, weight selection from the ancestry, TAL without FiLM), 1 rank vs 2 ranks (the same
+# results, cell for cell), preemption and resume (nothing done twice, nothing lost), a finished grid re-run, the
+# saved fine-tuned weights evaluated again, bad inputs, and tal report on both kinds of run directory.
+# Usage: finetune_test.sh path/to/tal
+set -u
+tal=${1:?usage: finetune_test.sh path/to/tal}
+src=${TAL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+py=/usr/bin/python3
+work=$(mktemp -d)
+trap 'pkill -KILL -f "$work" 2>/dev/null; rm -rf "$work"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+source "$src/tests/e2e/harness.sh"
+
+tiny_pipeline "$work"
+for v in logah ghn3; do
+  setup "train $v" "$tal" train "${small[@]}" --config "$src/configs/${v}_vit_fmnist.yaml" run.dir="$work/$v" train.steps=2
+done
+setup "train tal" "$tal" train "${small[@]}" run.dir="$work/tal" train.stage=both train.pretrain_steps=2 train.steps=2
+
+grid=(--config "$src/configs/finetune_fmnist.yaml" data.root="$work/data" ancestry.checkpoint="$work/anc/anc.h5"
+      tasks.embeddings="$work/data/emb.h5" finetune.tal="$work/tal" finetune.logah="$work/logah"
+      finetune.ghn3="$work/ghn3" finetune.tasks=fmnist-footwear,fmnist-bags-trousers-rot180
+      "finetune.archs=vit:depth=1,width=32,heads=2,mlp=64" finetune.seeds=2 finetune.steps=4 finetune.eval_every=2
+      finetune.eval_images=100 finetune.batch=16)
+cells() { $py -c "import h5py,sys; print(len(h5py.File(sys.argv[1])['cells']))" "$1"; }
+# key accuracy... per cell, sorted: two grids are equal when every cell's curves are.
+dump() { $py -c "
+import h5py, sys
+f = h5py.File(sys.argv[1])
+for k in sorted(f['cells']):
+    g = f['cells'][k]
+    print(k, g.attrs['task'], g.attrs['init'], g.attrs['seed'], list(g['accuracy'][()]), list(g['loss'][()]))" "$1"; }
+
+# 1. One rank: 2 tasks x 1 architecture x 6 initialisations x 2 seeds.
+t0=$(now)
+"$tal" finetune "${grid[@]}" run.dir="$work/one" --save-weights "$work/one/tuned.h5" >"$work/one.log" 2>&1
+check "1-rank grid exits 0" [ $? -eq 0 ]
+echo "1-rank grid of 24 runs: $(since "$t0") s"
+check "1-rank grid has 24 cells" [ "$(cells "$work/one/finetune.h5")" = 24 ]
+check "the summary names the held-out task apart" grep -q "held-out tasks: final test accuracy" "$work/one.log"
+check "progress counts cells" grep -q "cells 24/24" "$work/one.log"
+$py - "$work/one/finetune.h5" >"$work/shape.txt" 2>&1 <<'PY'
+import h5py, sys
+f = h5py.File(sys.argv[1])
+assert f.attrs["kind"] == "tal-finetune"
+inits = [s.decode() for s in f["init_order"][()]]
+assert inits == ["tal", "logah", "ghn3", "random", "ancestry-select", "tal-no-film"], inits
+held = {g.attrs["task"]: bool(g.attrs["heldout"]) for g in f["cells"].values()}
+assert held == {"fmnist-footwear": False, "fmnist-bags-trousers-rot180": True}, held
+for g in f["cells"].values():
+    assert list(g["eval_steps"][()]) == [0, 2, 4], list(g["eval_steps"][()])
+    assert len(g["loss"]) == 4 and len(g["steps_to"]) == 4
+    assert all(0 <= a <= 1 for a in g["accuracy"][()])
+    assert g.attrs["final_accuracy"] == g["accuracy"][-1]
+# A hypernetwork's initialisation is its prediction: TAL with and without FiLM differ at step 0 somewhere, and
+# the hypernets say how large they are.
+assert f["inits/tal"].attrs["hypernet_params"] > 0 and f["inits/random"].attrs["hypernet_params"] == 0
+print("ok")
+PY
+check "results file layout (${work##*/}/shape.txt: $(tail -n1 "$work/shape.txt"))" grep -q "^ok$" "$work/shape.txt"
+
+# 2. Two ranks give the same results, cell for cell (each run is a pure function of its cell).
+mpirun -np 2 --bind-to none "$tal" finetune "${grid[@]}" run.dir="$work/two" threads=1 >"$work/two.log" 2>&1
+check "2-rank grid exits 0" [ $? -eq 0 ]
+check "2-rank grid runs 12 rounds" grep -q "in 12 rounds" "$work/two.log"
+dump "$work/one/finetune.h5" >"$work/one.txt"; dump "$work/two/finetune.h5" >"$work/two.txt"
+check "1 rank and 2 ranks: the same 24 curves" cmp -s "$work/one.txt" "$work/two.txt"
+
+# 3. The saved fine-tuned weights give the recorded final accuracy again through tal eval.
+id=$($py -c "import h5py,sys; print(sorted(h5py.File(sys.argv[1])['fmnist-footwear'])[0])" "$work/one/tuned.h5")
+recorded=$($py - "$work/one/finetune.h5" "$id" <<'PY'
+import h5py, sys
+f = h5py.File(sys.argv[1]); arch, init, seed = sys.argv[2].rsplit(".", 2)
+for g in f["cells"].values():
+    if g.attrs["task"] == "fmnist-footwear" and g.attrs["arch_id"] == arch and g.attrs["init"] == init and \
+       "seed%d" % g.attrs["seed"] == seed:
+        print("%.2f%%" % (100 * g.attrs["final_accuracy"]))
+PY
+)
+"$tal" eval --archive "$work/one/tuned.h5" --task fmnist-footwear --arch-id "$id" data.root="$work/data" >"$work/eval.log" 2>&1
+check "tal eval of a saved fine-tuned model ($id) gives its recorded $recorded" grep -q "test accuracy $recorded" "$work/eval.log"
+
+# 4. Preemption: SIGTERM after the first cells; the finished ones are kept, exit 75; the re-run does only the rest.
+"$tal" finetune "${grid[@]}" run.dir="$work/pre" >"$work/pre.log" 2>&1 &
+pid=$!
+wait_for 120 "$work/pre.log" "cells 3/24" "the third cell"
+kill -TERM $pid; wait $pid; rc=$?
+check "preempted grid exits 75 (got $rc)" [ $rc -eq 75 ]
+kept=$(cells "$work/pre/finetune.h5")
+check "preempted grid kept its finished cells ($kept)" [ "$kept" -ge 3 ] && [ "$kept" -lt 24 ]
+"$tal" finetune "${grid[@]}" run.dir="$work/pre" >"$work/pre2.log" 2>&1
+check "resumed grid exits 0" [ $? -eq 0 ]
+check "resumed grid skips the $kept done cells" grep -q "$kept done, $((24 - kept)) to run" "$work/pre2.log"
+dump "$work/pre/finetune.h5" >"$work/pre.txt"
+check "preempted + resumed: the same 24 curves as uninterrupted" cmp -s "$work/one.txt" "$work/pre.txt"
+
+# 5. A finished grid run again does nothing and leaves the file as it was; another recipe is refused.
+sum=$(md5sum <"$work/one/finetune.h5")
+"$tal" finetune "${grid[@]}" run.dir="$work/one" >"$work/again.log" 2>&1
+check "finished grid: every cell already done" grep -q "every cell was already done" "$work/again.log"
+check "finished grid: file untouched" [ "$(md5sum <"$work/one/finetune.h5")" = "$sum" ]
+"$tal" finetune "${grid[@]}" run.dir="$work/one" finetune.steps=6 >"$work/recipe.log" 2>&1
+check "another recipe in the same run.dir: exit 1" [ $? -eq 1 ]
+check "another recipe: one line naming the file" grep -q "finetune.h5: holds 24 runs made with another recipe" "$work/recipe.log"
+check "another recipe: file untouched" [ "$(md5sum <"$work/one/finetune.h5")" = "$sum" ]
+
+# 6. Bad input: one line naming the key, nothing written.
+bad() {  # bad NAME PATTERN key=value...
+  local name=$1 pattern=$2; shift 2
+  "$tal" finetune "${grid[@]}" run.dir="$work/bad" "$@" >"$work/bad.log" 2>&1
+  local rc=$?
+  check "$name: exit 1 (got $rc)" [ $rc -eq 1 ]
+  check "$name: names it ('$pattern')" grep -q "$pattern" "$work/bad.log"
+  check "$name: one line" [ "$(wc -l <"$work/bad.log")" -eq 1 ]
+  check "$name: nothing written" [ ! -e "$work/bad" ]
+}
+bad "unknown init" "key 'finetune.inits': unknown initialisation 'tall'" finetune.inits=tal,tall
+bad "missing checkpoint" "key 'finetune.ghn3': $work/nope: no such file" finetune.ghn3="$work/nope"
+bad "wrong hypernet" "key 'finetune.tal': .* is a checkpoint of a logah hypernetwork" finetune.tal="$work/logah"
+bad "unknown task" "key 'finetune.tasks': .* has no task 'fmnist-shoes'" finetune.tasks=fmnist-shoes
+bad "misfit arch" "key 'finetune.archs': " "finetune.archs=vit:depth=1,width=32,heads=3"
+
+# 7. tal report: a fine-tuning run (every plot) and a training run (loss only); without gnuplot, nothing written.
+"$tal" report "$work/one" >"$work/report.log" 2>&1
+check "report exits 0" [ $? -eq 0 ]
+for p in curve_fmnist-footwear curve_fmnist-bags-trousers-rot180 final_by_arch zero_shot steps_to; do
+  check "report plot $p.png is a PNG" $py -c "import sys; sys.exit(open(sys.argv[1],'rb').read(8) != b'\x89PNG\r\n\x1a\n')" "$work/one/report/$p.png"
+  check "report plot $p has its data and script" [ -s "$work/one/report/$p.dat" ] && [ -s "$work/one/report/$p.gp" ]
+done
+check "report table: seen and held-out apart" grep -q "held-out tasks" "$work/one/report.md"
+check "report table: the best in bold" grep -q '\*\*[0-9.]* ± [0-9.]*\*\*' "$work/one/report.md"
+check "report: hypernet sizes" grep -q "| tal | \`$work/tal/ckpt/" "$work/one/report.md"
+"$tal" report "$work/tal" >"$work/report2.log" 2>&1
+check "report of a training run: loss plot" [ -s "$work/tal/report/loss.png" ]
+check "report of a training run: both stages" grep -q "| multitask |" "$work/tal/report.md"
+"$tal" report "$work/logah" --gnuplot /nonexistent/gnuplot >"$work/report3.log" 2>&1
+check "report without gnuplot: exit 1, one line naming gnuplot-nox" grep -q "gnuplot-nox" "$work/report3.log"
+check "report without gnuplot: nothing written" [ ! -e "$work/logah/report.md" ] && [ ! -e "$work/logah/report" ]
+finish
