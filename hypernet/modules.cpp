@@ -110,15 +110,19 @@ TiledDecoderImpl::TiledDecoderImpl(int64_t d, const std::array<int64_t, 4>& max_
 }
 
 torch::Tensor TiledDecoderImpl::forward(const torch::Tensor& x, const std::vector<int64_t>& key, bool class_pred) {
-  const int64_t n = x.size(0), s = out_shape[2];
-  TAL_REQUIRE(key[2] <= s && key[3] <= out_shape[3], "ghn3 decoder: a ", key[2], "x", key[3],
+  const int64_t n = x.size(0), s = out_shape[2], sw = out_shape[3];
+  // A kernel larger than the block on both sides is decoded from the whole block and upsampled bilinearly to its
+  // size (as the reference does, after the channel crop and before the class head); larger on one side only has
+  // no reference behaviour.
+  const bool upsample = key[2] > s && key[3] > sw;
+  TAL_REQUIRE(upsample || (key[2] <= s && key[3] <= sw), "ghn3 decoder: a ", key[2], "x", key[3],
               " kernel exceeds the decoded block side hypernet.spatial=", s,
-              " (the reference upsamples bilinearly; not supported)");
+              " on one side only (the reference upsamples only when both sides exceed it)");
   // The reference computes the whole [4d, S, S] grid and centre-crops the key's k x k window; we compute only
   // the window's rows of the first Linear (same values, a 1x1 key costs 4d outputs instead of 4d S^2).
-  const int64_t off = s / 2, sw = out_shape[3];
-  const int64_t y0 = std::max<int64_t>(0, off - key[2] / 2), y1 = off + (key[2] + 1) / 2;
-  const int64_t x0 = std::max<int64_t>(0, off - key[3] / 2), x1 = off + (key[3] + 1) / 2;
+  const int64_t off = s / 2;
+  const int64_t y0 = std::max<int64_t>(0, off - key[2] / 2), y1 = std::min(s, off + (key[2] + 1) / 2);
+  const int64_t x0 = std::max<int64_t>(0, off - key[3] / 2), x1 = std::min(sw, off + (key[3] + 1) / 2);
   const int64_t kh = y1 - y0, kw = x1 - x0;
   auto rows = (torch::arange(4 * dim, torch::kLong).view({-1, 1, 1}) * (s * sw) +
                torch::arange(y0, y1, torch::kLong).view({1, -1, 1}) * sw + torch::arange(x0, x1, torch::kLong).view({1, 1, -1}))
@@ -130,6 +134,11 @@ torch::Tensor TiledDecoderImpl::forward(const torch::Tensor& x, const std::vecto
   h = conv->forward(h.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});
   h = h.reshape({n, out_shape[0], out_shape[1], kh, kw});
   h = h.slice(2, 0, key[1]).slice(3, 0, key[2]).slice(4, 0, key[3]);
+  if (upsample) {
+    const auto m0 = h.size(1), m1 = h.size(2);
+    h = at::upsample_bilinear2d(h.reshape({n * m0, m1, kh, kw}), {key[2], key[3]}, /*align_corners=*/false)
+            .view({n, m0, m1, key[2], key[3]});
+  }
   if (class_pred) {
     const int64_t c = h.size(-1) / 2;
     auto centre = h.select(4, c).select(3, c);  // [n, M0, i']
