@@ -128,6 +128,7 @@ void MpiCommunicator::abort_stalled(const char* what, const std::string& detail)
   std::fprintf(stderr, "tal: error [rank %d]: collective #%lld '%s' did not complete within %.0f s: %s; aborting the job\n",
                rank_, static_cast<long long>(seq_), what, watchdog_seconds_, detail.c_str());
   std::fflush(stderr);
+  if (abort_hook_) abort_hook_();
   MPI_Abort(MPI_COMM_WORLD, 3);
   std::abort();
 }
@@ -249,6 +250,14 @@ at::Tensor MpiCommunicator::allgather(const at::Tensor& t_in, const char* what) 
                           type, comm_));
   disarm();
   return out;
+}
+
+void MpiCommunicator::guarded(const at::Tensor& t, const char* what, const std::function<void()>& run) {
+  announce(what);
+  check_signature(t, what);
+  arm(what);
+  run();
+  disarm();
 }
 
 void MpiCommunicator::barrier(const char* what) {

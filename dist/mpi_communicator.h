@@ -35,6 +35,13 @@ class MpiCommunicator final : public Communicator {
   at::Tensor allgather(const at::Tensor& t, const char* what) override;
   void barrier(const char* what) override;
   MPI_Comm comm() const { return comm_; }
+  // For a backend whose collectives run on another transport (NCCL on GPUs): the same guarantees around `run`,
+  // which must perform the collective and wait for it. Arrival is announced (rank 0 names late ranks), dtype and
+  // shape are agreed across ranks through MPI, and the watchdog ends the job if `run` outlives the deadline.
+  void guarded(const at::Tensor& t, const char* what, const std::function<void()>& run);
+  // Runs on the watchdog's thread before a stalled job is ended (e.g. ncclCommAbort, so a GPU kernel stuck in a
+  // collective does not keep the process alive).
+  void set_abort_hook(std::function<void()> hook) { abort_hook_ = std::move(hook); }
 
  private:
   void check_signature(const at::Tensor& t, const char* what);
@@ -62,6 +69,7 @@ class MpiCommunicator final : public Communicator {
   const char* armed_what_ = "";
   std::chrono::steady_clock::time_point deadline_;
   std::thread watchdog_;
+  std::function<void()> abort_hook_;
 };
 
 MPI_Datatype mpi_type(at::ScalarType t);

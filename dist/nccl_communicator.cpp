@@ -54,9 +54,15 @@ class NcclCommunicator final : public Communicator {
     std::memcpy(&id, bytes.data_ptr(), sizeof id);
     NCCL_CHECK(ncclCommInitRank(&comm_, mpi.world(), id, mpi.rank()));
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    // A stalled collective ends the job: the watchdog aborts the communicator first, which also releases a kernel
+    // that waits in it.
+    mpi.set_abort_hook([this] {
+      if (comm_) ncclCommAbort(comm_);
+    });
     mpi.barrier("nccl init");
   }
   ~NcclCommunicator() override {
+    mpi_.set_abort_hook(nullptr);
     if (comm_) ncclCommDestroy(comm_);
     if (stream_) cudaStreamDestroy(stream_);
   }
@@ -68,25 +74,32 @@ class NcclCommunicator final : public Communicator {
   void allreduce_sum(at::Tensor& t, const char* what) override {
     if (!t.is_cuda()) return mpi_.allreduce_sum(t, what);  // small CPU tensors (consensus flags) stay on MPI
     TAL_REQUIRE(t.is_contiguous(), "collective '", what, "': tensor must be contiguous");
-    sync_producer();
-    NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t.scalar_type()),
-                             ncclSum, comm_, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    mpi_.guarded(t, what, [&] {
+      sync_producer();
+      NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t.scalar_type()),
+                               ncclSum, comm_, stream_));
+      CUDA_CHECK(cudaStreamSynchronize(stream_));
+    });
   }
   void broadcast(at::Tensor& t, int root, const char* what) override {
     if (!t.is_cuda()) return mpi_.broadcast(t, root, what);
-    sync_producer();
-    NCCL_CHECK(ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t.scalar_type()),
-                             root, comm_, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    TAL_REQUIRE(t.is_contiguous(), "collective '", what, "': tensor must be contiguous");
+    mpi_.guarded(t, what, [&] {
+      sync_producer();
+      NCCL_CHECK(ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t.scalar_type()),
+                               root, comm_, stream_));
+      CUDA_CHECK(cudaStreamSynchronize(stream_));
+    });
   }
   void reduce_sum(at::Tensor& t, int root, const char* what) override {
     if (!t.is_cuda()) return mpi_.reduce_sum(t, root, what);
     TAL_REQUIRE(t.is_contiguous(), "collective '", what, "': tensor must be contiguous");
-    sync_producer();
-    NCCL_CHECK(ncclReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t.scalar_type()), ncclSum,
-                          root, comm_, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    mpi_.guarded(t, what, [&] {
+      sync_producer();
+      NCCL_CHECK(ncclReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t.scalar_type()),
+                            ncclSum, root, comm_, stream_));
+      CUDA_CHECK(cudaStreamSynchronize(stream_));
+    });
   }
   at::Tensor allgather(const at::Tensor& t, const char* what) override {
     if (!t.is_cuda()) return mpi_.allgather(t, what);
@@ -94,10 +107,12 @@ class NcclCommunicator final : public Communicator {
     std::vector<int64_t> shape = {world()};
     shape.insert(shape.end(), in.sizes().begin(), in.sizes().end());
     auto out = at::empty(shape, in.options());
-    sync_producer();
-    NCCL_CHECK(ncclAllGather(in.data_ptr(), out.data_ptr(), static_cast<size_t>(in.numel()), nccl_type(in.scalar_type()),
-                             comm_, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    mpi_.guarded(in, what, [&] {
+      sync_producer();
+      NCCL_CHECK(ncclAllGather(in.data_ptr(), out.data_ptr(), static_cast<size_t>(in.numel()),
+                               nccl_type(in.scalar_type()), comm_, stream_));
+      CUDA_CHECK(cudaStreamSynchronize(stream_));
+    });
     return out;
   }
   void barrier(const char* what) override { mpi_.barrier(what); }

@@ -160,6 +160,13 @@ bad "ancestry model onto its dataset" "is also the ancestry.dataset" -- "$tal" a
 bad "import onto its own input" "is also an input" -- "$tal" data import fashion-mnist --from "$work/data" --out "$work/data/train-images-idx3-ubyte.gz"
 bad "an output that is a directory" "is a directory" -- "$tal" zoo sample --n 2 --out "$work/data"
 bad "an output with a bad spec leaves the archive" "key 'heads'" -- "$tal" predict "${pred[@]:0:4}" --arch "vit:depth=2,width=32,heads=5" "${cfg[@]:2}" --out "$work/pred.h5"
+# device=cuda where the binary has no CUDA or no GPU is visible: one line naming the key, before anything is made.
+if "$tal" info --json | grep -q '"visible": 0}'; then
+  bad "device=cuda without CUDA (train)" "key 'device': cuda requested but" -- "$tal" train "${cfg[@]}" run.dir="$work/newrun" device=cuda
+  bad "device=cuda without CUDA (predict)" "key 'device': cuda requested but" -- "$tal" predict "${pred[@]}" --out "$work/cuda.h5" device=cuda
+  bad "device=cuda without CUDA (ancestry)" "key 'device': cuda requested but" -- "$tal" ancestry train "${cfg[@]}" run.dir="$work/newanc" ancestry.checkpoint="$work/newanc/a.h5" device=cuda
+fi
+bad "device not a choice" "key 'device': 'gpu' is not one of: auto, cpu, cuda" -- "$tal" train "${cfg[@]}" run.dir="$work/newrun" device=gpu
 
 # ---- 2. sizes: bounds before allocation, checked arithmetic, memory estimates -----------------------------------
 bad "depth far above the bound" "key 'depth': 4000 is above the bound 256" -- "$tal" zoo show "vit:depth=4000"

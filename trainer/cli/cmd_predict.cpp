@@ -24,6 +24,7 @@
 #include "trainer/files/zoo_file.h"
 #include "trainer/train/evaluator.h"
 #include "trainer/train/format.h"
+#include "trainer/train/run_device.h"
 #include "trainer/train/training_data.h"
 
 namespace tal {
@@ -92,6 +93,7 @@ int predict(const Args& args_in) {
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
 
   o.check_memory(false);
+  const RunDevice device = run_device(o.device);
   Hypernet net(o.hypernet);
   check_compatible(path, ckpt, net.named_parameters());
   const bool ema = !ckpt.ema.empty() && !o.predict.no_ema;
@@ -101,6 +103,7 @@ int predict(const Args& args_in) {
       if (n == name) return w;
     return at::Tensor();
   });
+  net.to(device.device);
   ParamMap for_hash;
   for (const auto& [n, w] : weights) for_hash[n] = w;
   const std::string hash = params_hash(for_hash);
@@ -111,7 +114,7 @@ int predict(const Args& args_in) {
   require_distinct_output("--out", o.predict.out,
                           {{"the task store", task.store().path()}, {"the tasks.embeddings", o.tasks.embeddings}});
   at::Tensor embedding;
-  if (o.hypernet.film()) embedding = load_task_embeddings(o.tasks.embeddings, tasks, "").at(def.name);
+  if (o.hypernet.film()) embedding = load_task_embeddings(o.tasks.embeddings, tasks, "").at(def.name).to(device.device);
 
   std::vector<ArchSpec> specs;
   for (const auto& a : archs) specs.push_back(spec_for_task(a, task));
@@ -163,6 +166,7 @@ int eval(const Args& args) {
   const auto& e = o.eval;
   TAL_REQUIRE(!e.archive.empty() && !e.task.empty(), "command line: --archive FILE and --task NAME are required");
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
+  const RunDevice device = run_device(o.device);
   const auto ids = e.arch_id.empty() ? archive_models(e.archive, e.task) : std::vector<std::string>{e.arch_id};
   require_distinct_output("--logits-out", e.logits_out, {{"the --archive", e.archive}});
   at::NoGradGuard no_grad;
@@ -172,7 +176,8 @@ int eval(const Args& args) {
   };
   std::vector<Probe> probes;
   for (const auto& id : ids) {
-    const auto m = read_archive_model(e.archive, e.task, id);
+    auto m = read_archive_model(e.archive, e.task, id);
+    for (auto& [name, t] : m.params) t = t.to(device.device);
     const auto tasks = resolve_tasks({m.task_def}, o.data.root, o.data.memory_limit);
     const Task& task = tasks[0];
     const std::string misfit = m.spec.family().mismatch(m.spec, data_shape(task));
@@ -186,7 +191,7 @@ int eval(const Args& args) {
     std::fflush(stdout);
     if (!e.logits_out.empty()) {
       const auto b = task.load(Split::Test, first_positions(std::min(e.probe_images, n)));
-      probes.push_back({id, m.spec.str(), b.images, target_forward(m.spec, m.params, b.images)});
+      probes.push_back({id, m.spec.str(), b.images, target_forward(m.spec, m.params, b.images.to(device.device))});
     }
   }
   // Written only when every model was evaluated, and atomically: a failure leaves nothing behind.

@@ -133,8 +133,8 @@ OptionTable<CommandOptions> build_table(const std::string& command);
 // a flag or override must be read by the command. The pipeline commands read the whole pipeline's sections, so
 // one list of overrides serves them all, as one config file does; the others read only what they use.
 const std::vector<std::string>& sections_read(const std::string& command) {
-  static const std::vector<std::string> pipeline = {"run",   "data",       "zoo",  "hypernet", "tasks", "ancestry",
-                                                    "train", "checkpoint", "dist", "debug",    "threads"};
+  static const std::vector<std::string> pipeline = {"run",   "data",       "zoo",  "hypernet", "tasks",   "ancestry",
+                                                    "train", "checkpoint", "dist", "debug",    "threads", "device"};
   auto with = [](std::vector<std::string> base, std::initializer_list<const char*> own) {
     for (const char* s : own) base.emplace_back(s);
     return base;
@@ -150,7 +150,7 @@ const std::vector<std::string>& sections_read(const std::string& command) {
       {"zoo sample", {"run", "zoo", "sample"}},
       {"zoo show", {}},
       {"hypernet info", {"run", "hypernet"}},
-      {"bench predict", {"run", "hypernet", "bench", "threads"}},
+      {"bench predict", {"run", "hypernet", "bench", "threads", "device"}},
       {"bench allreduce", {"run", "hypernet", "dist", "bench"}},
       {"bench loader", {"data", "train", "bench", "threads"}},
       {"data import", {"import"}},

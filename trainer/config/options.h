@@ -131,6 +131,7 @@ struct TalOptions {
   DistOptions dist;
   DebugOptions debug;
   int64_t threads = 0;
+  std::string device = "auto";  // auto | cpu | cuda (dist/device.h)
   void validate(const std::string& origin) const;
   // Refuses, before anything is allocated, a hypernetwork whose estimated memory is above run.memory_limit.
   void check_memory(bool training) const;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "datasets/tasks.h"
+#include "dist/device.h"
 #include "dist/dist_context.h"
 #include "hypernet/family_registry.h"
 #include "trainer/config/option_table.h"
@@ -69,6 +70,14 @@ void add_hypernet_options(OptionTable<Opts>& t) {
   t.add(opt<Opts>("hypernet.task_layer", [](auto& o) -> auto& { return o.hypernet.task_layer; },
                   "hidden width of the task-specific MLP (tal); 0 = identity, as the released TAL code")
             .range(bound("task_layer").min, bound("task_layer").max));
+}
+
+template <class Opts>
+void add_device_option(OptionTable<Opts>& t) {
+  t.add(opt<Opts>("device", [](auto& o) -> auto& { return o.device; },
+                  "auto (a GPU when the binary has CUDA and the rank sees one, else the CPU) | cpu | cuda")
+            .alias("--device")
+            .choices(device_names()));
 }
 
 template <class Opts>
@@ -185,6 +194,7 @@ void add_tal_options(OptionTable<Opts>& t) {
                   "fault injection for tests: stall each checkpoint write half-way")
             .range(0, 600000));
   add_threads_option(t);
+  add_device_option(t);
 }
 
 }  // namespace tal

@@ -23,6 +23,7 @@
 #include "trainer/train/metrics.h"
 #include "trainer/train/preemption.h"
 #include "trainer/train/progress.h"
+#include "trainer/train/run_device.h"
 #include "trainer/train/run_loop.h"
 #include "trainer/train/training_data.h"
 
@@ -165,7 +166,8 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
                   " is larger than task '", tasks[t].def().name, "''s ", tasks[t].size(Split::Train),
                   " training images");
     }
-  Initializers inits(o, f.inits, tasks);
+  const RunDevice device = run_device(o.device);
+  Initializers inits(o, f.inits, tasks, device.device);
 
   // The cells, keyed by what defines them.
   const std::string recipe = recipe_text(f);
@@ -239,6 +241,7 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
                 cells.size(), tasks.size(), archs.size(), f.inits.size(), static_cast<long long>(f.seeds),
                 cells.size() - pending.size(), pending.size(), world, rounds, static_cast<long long>(f.steps),
                 static_cast<long long>(f.batch), at::get_num_threads(), results_path.c_str());
+    std::printf("device  %s (%s)\n", device.device.str().c_str(), device.reason.c_str());
     std::fflush(stdout);
   }
   MetricsLog metrics;
@@ -270,7 +273,8 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
     if (!f.save_weights.empty()) {
       std::vector<at::Tensor> flat;
       if (run.completed)
-        for (const auto& p : param_table(cells[static_cast<size_t>(index)].spec)) flat.push_back(params.at(p.name).detach().flatten());
+        for (const auto& p : param_table(cells[static_cast<size_t>(index)].spec))
+          flat.push_back(params.at(p.name).detach().flatten().to(at::kCPU));
       weights = gather_variable(comm, flat.empty() ? at::zeros({0}, at::kFloat) : at::cat(flat));
     }
     const bool stopping = comm.any(preemption_requested(), "finetune preemption");

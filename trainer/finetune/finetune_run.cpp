@@ -7,6 +7,7 @@
 #include "trainer/train/epoch_batches.h"
 #include "trainer/train/evaluator.h"
 #include "trainer/train/optimizer.h"
+#include "trainer/train/run_device.h"
 #include "trainer/train/update.h"
 
 namespace tal {
@@ -49,7 +50,8 @@ RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task
     }
     if (stop()) return out;
     const Batch b = batches.at(step);
-    const auto loss = family.loss(target_forward(spec, params, b.images), b.labels, r.label_smoothing).mean();
+    const auto images = to_device(b.images, leaves.front().device()), labels = to_device(b.labels, leaves.front().device());
+    const auto loss = family.loss(target_forward(spec, params, images), labels, r.label_smoothing).mean();
     optim.zero_grad();
     loss.backward();
     apply_update(leaves, optim, cosine_lr(r.lr, step, r.warmup, r.steps), r.clip, 0, no_ema);

@@ -31,7 +31,8 @@ const char* expected_variant(const std::string& init) { return init == "tal-no-f
 }  // namespace
 
 Initializers::Initializers(const CommandOptions& o, const std::vector<std::string>& inits,
-                           const std::vector<Task>& tasks) {
+                           const std::vector<Task>& tasks, at::Device device)
+    : device_(device) {
   for (const auto& init : inits) {
     TAL_REQUIRE(is_one_of(init, finetune_init_names()), "key 'finetune.inits': unknown initialisation '", init,
                 "' (expected ", join_choices(finetune_init_names()), ")", did_you_mean(init, finetune_init_names()));
@@ -49,9 +50,12 @@ Initializers::Initializers(const CommandOptions& o, const std::vector<std::strin
       info.hypernet_params = net.net->num_parameters();
       if (net.run.hypernet.film()) {
         task_dim_ = net.run.hypernet.task_dim;
-        if (init == "tal" && embeddings_.empty())
+        if (init == "tal" && embeddings_.empty()) {
           embeddings_ = load_task_embeddings(o.tasks.embeddings, tasks, "");
+          for (auto& [name, e] : embeddings_) e = e.to(device_);
+        }
       }
+      net.net->to(device_);
       nets_.emplace(init, std::move(net));
     } else if (init == "ancestry-select") {
       ancestry_ = std::make_unique<AncestryModel>(load_ancestry(o.ancestry.checkpoint));
@@ -78,14 +82,15 @@ ParamMap Initializers::make(const std::string& init, const Task& task, const Arc
     auto& net = nets_.at(init);
     at::Tensor embedding;
     if (net.run.hypernet.film())
-      embedding = init == "tal-no-film" ? at::zeros({task_dim_}, at::kFloat) : embeddings_.at(task.def().name);
+      embedding = init == "tal-no-film" ? at::zeros({task_dim_}, at::TensorOptions().device(device_))
+                                        : embeddings_.at(task.def().name);
     at::NoGradGuard no_grad;
     const Graph g = build_graph(spec);
     out = net.net->predict({&g}, embedding)[0];
     for (auto& [name, t] : fresh)
       if (!out.count(name)) out[name] = t;
   }
-  for (auto& [name, t] : out) t = t.detach().clone().requires_grad_(true);
+  for (auto& [name, t] : out) t = t.detach().to(device_).clone().requires_grad_(true);
   auto& i = info_.at(init);
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   const auto n = ++predictions_[init];

@@ -25,8 +25,9 @@ const std::vector<std::string>& finetune_init_names();
 class Initializers {
  public:
   // Loads what the named initialisations need, and nothing else; throws naming the key of a missing or wrong file.
-  Initializers(const CommandOptions& o, const std::vector<std::string>& inits, const std::vector<Task>& tasks);
-  // Fresh initial parameters of `spec` for `task`, as leaves that require grad.
+  Initializers(const CommandOptions& o, const std::vector<std::string>& inits, const std::vector<Task>& tasks,
+               at::Device device);
+  // Fresh initial parameters of `spec` for `task`, as leaves on the device that require grad.
   ParamMap make(const std::string& init, const Task& task, const ArchSpec& spec, uint64_t seed);
   // What each initialisation came from, with the mean prediction time so far.
   std::vector<FinetuneInit> infos() const;
@@ -40,6 +41,7 @@ class Initializers {
   std::map<std::string, at::Tensor> embeddings_;
   std::unique_ptr<AncestryModel> ancestry_;
   int64_t task_dim_ = 0;
+  at::Device device_;
 };
 
 }  // namespace tal

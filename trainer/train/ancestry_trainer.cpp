@@ -21,6 +21,7 @@
 #include "trainer/train/model_state.h"
 #include "trainer/train/optimizer.h"
 #include "trainer/train/progress.h"
+#include "trainer/train/run_device.h"
 #include "trainer/train/run_loop.h"
 #include "trainer/train/training_data.h"
 #include "trainer/train/update.h"
@@ -55,7 +56,9 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
   TAL_REQUIRE(misfit.empty(), "key 'ancestry.arch': ", model.spec.str(), " does not fit ", task.store().path(), " (",
               misfit, ")");
   const auto seed = static_cast<uint64_t>(o.run.seed);
+  const RunDevice device = run_device(o.device);
   model.params = init_params(model.spec, seed);
+  for (auto& [name, t] : model.params) t = t.to(device.device);
   NamedTensors named;
   for (const auto& p : param_table(model.spec)) named.emplace_back(p.name, model.params[p.name].requires_grad_(true));
   ModelState state(named, a.weight_decay, /*with_ema=*/false);
@@ -74,12 +77,18 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
   }
 
   EpochBatches batches(task, a.batch, seed);
-  auto produce = [&](int64_t step) { return batches.at(step); };
+  auto produce = [&](int64_t step) {
+    Batch b = batches.at(step);
+    b.images = to_device(b.images, device.device);
+    b.labels = to_device(b.labels, device.device);
+    return b;
+  };
   Prefetcher<Batch> loader(produce, total);
   MetricsLog metrics(o.run.dir + "/metrics.jsonl");
   std::printf("ancestry: %s on %s (%s train images), %lld steps of %lld, %d thread(s)\n", model.spec.str().c_str(),
               task.store().path().c_str(), with_commas(n).c_str(), static_cast<long long>(total),
               static_cast<long long>(a.batch), at::get_num_threads());
+  std::printf("device  %s (%s)\n", device.device.str().c_str(), device.reason.c_str());
   std::fflush(stdout);
 
   const auto start = Clock::now();

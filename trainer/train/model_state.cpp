@@ -25,7 +25,7 @@ int64_t ModelState::numel() const {
 }
 
 void ModelState::broadcast_from_rank0(Communicator& comm) {
-  auto flat = at::zeros({numel()}, at::kFloat);
+  auto flat = at::zeros({numel()}, params.front().options().requires_grad(false));
   int64_t off = 0;
   for (const auto& p : params) {
     flat.narrow(0, off, p.numel()).copy_(p.detach().reshape({-1}));
@@ -51,10 +51,12 @@ void ModelState::broadcast_from_rank0(Communicator& comm) {
 
 void ModelState::capture(Checkpoint& c) const {
   for (size_t i = 0; i < named.size(); ++i) {
-    c.weights.emplace_back(named[i].first, params[i].detach().clone());
-    c.exp_avg.emplace_back(named[i].first, optim->exp_avg()[i].clone());
-    c.exp_avg_sq.emplace_back(named[i].first, optim->exp_avg_sq()[i].clone());
-    if (!ema.empty()) c.ema.emplace_back(named[i].first, ema[i].clone());
+    // CPU copies: a checkpoint loads onto any device.
+    auto host = [](const at::Tensor& t) { return t.detach().to(at::kCPU, /*non_blocking=*/false, /*copy=*/true); };
+    c.weights.emplace_back(named[i].first, host(params[i]));
+    c.exp_avg.emplace_back(named[i].first, host(optim->exp_avg()[i]));
+    c.exp_avg_sq.emplace_back(named[i].first, host(optim->exp_avg_sq()[i]));
+    if (!ema.empty()) c.ema.emplace_back(named[i].first, host(ema[i]));
   }
 }
 

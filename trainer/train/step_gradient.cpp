@@ -63,7 +63,7 @@ StepContribution step_gradient(Hypernet& net, const std::vector<at::Tensor>& par
     const int owner = static_cast<int>(work.owner[static_cast<size_t>(u)]);
     const auto it = shared.find(u);
     at::Tensor sum = it != shared.end() ? it->second.sum
-                                        : at::zeros({predicted_numel(plan.units[static_cast<size_t>(u)].spec)}, at::kDouble);
+                                        : at::zeros({predicted_numel(plan.units[static_cast<size_t>(u)].spec)}, grad.options());
     comm.reduce_sum(sum, owner, "a shared unit's target gradient");
     timings.exchange += seconds_since(t0);
     if (owner != comm.rank()) continue;

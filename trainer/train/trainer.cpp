@@ -23,6 +23,7 @@
 #include "trainer/train/preemption.h"
 #include "trainer/train/model_state.h"
 #include "trainer/train/progress.h"
+#include "trainer/train/run_device.h"
 #include "trainer/train/run_loop.h"
 #include "trainer/train/optimizer.h"
 #include "trainer/train/step_plan.h"
@@ -48,6 +49,7 @@ struct Trainer::Impl {
   TalOptions o;
   std::string config_yaml;
   Communicator& comm;
+  RunDevice device;
   uint64_t seed;
   int64_t pretrain_steps = 0, total_steps = 0;
   TrainingData data;
@@ -71,10 +73,15 @@ struct Trainer::Impl {
     total_steps = pretrain_steps + (o.train.stage == "pretrain" ? 0 : o.train.steps);
     nan_steps = o.debug.nan_step_set();
     o.check_memory(true);
+    device = run_device(o.device);
     data = load_training_data(o, pretrain_steps > 0, total_steps > pretrain_steps);
+    if (data.teacher)
+      for (auto& [name, t] : data.teacher->params) t = t.to(device.device);
+    for (auto& [name, e] : data.embeddings) e = e.to(device.device);
     planner = std::make_unique<StepPlanner>(planner_config());
     cursors = planner->initial_cursors();
     net = std::make_unique<Hypernet>(o.hypernet, seed);
+    net->to(device.device);
     model = std::make_unique<ModelState>(net->named_parameters(), o.train.weight_decay, o.train.ema > 0);
     model->broadcast_from_rank0(comm);  // every rank starts from rank 0's weights
   }
@@ -108,7 +115,10 @@ struct Trainer::Impl {
       const auto& u = plan.units[static_cast<size_t>(w.unit)];
       const std::vector<int64_t> pos(u.positions.begin() + w.first, u.positions.begin() + w.first + w.count);
       const std::vector<uint64_t> aug(u.augment.begin() + w.first, u.augment.begin() + w.first + w.count);
-      d.pieces.push_back({w, task.load(Split::Train, pos, &aug)});
+      Batch b = task.load(Split::Train, pos, &aug);
+      b.images = to_device(b.images, device.device);
+      b.labels = to_device(b.labels, device.device);
+      d.pieces.push_back({w, std::move(b)});
     }
     d.plan = std::move(plan);
     return d;
@@ -136,7 +146,7 @@ struct Trainer::Impl {
   at::Tensor task_embedding(int64_t task, bool pretrain) const {
     if (!o.hypernet.film()) return {};
     // Stage 1 of a TAL hypernet feeds a zero embedding: with FiLM maps starting at zero this is LoGAH training.
-    if (pretrain) return at::zeros({o.hypernet.task_dim});
+    if (pretrain) return at::zeros({o.hypernet.task_dim}, at::TensorOptions().device(device.device));
     return data.embeddings.at(data.tasks[static_cast<size_t>(task)].def().name);
   }
 
@@ -159,7 +169,7 @@ struct Trainer::Impl {
 
     // This rank's units (chunks of them, when shared) into one double buffer: each chunk's gradient is the same
     // bits whatever the rank layout, and sums over chunks, units and ranks are exact to float precision.
-    GradientBuffer buffer(model->numel());
+    GradientBuffer buffer(model->numel(), device.device);
     auto grads = buffer.grads();
     const LossWeights weights{o.train.label_smoothing, plan.pretrain ? o.train.kd_weight : 0.0,
                               o.train.kd_temperature, o.train.reg_weight, o.train.autocast == "bf16"};
@@ -339,6 +349,7 @@ int Trainer::run() {
              static_cast<long long>(m.o.train.batch), m.comm.world(), m.comm.backend().c_str(),
              with_commas(m.model->numel()).c_str()));
   if (m.comm.world() > 1) m.say("ranks  " + m.comm.describe_hosts());
+  m.say("device  " + m.device.device.str() + " (" + m.device.reason + ")");
   const int64_t first = m.state.step;
   LoopSchedule schedule;
   schedule.total_steps = m.total_steps;

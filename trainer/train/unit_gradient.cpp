@@ -38,7 +38,7 @@ UnitTargetGradient target_gradient(Hypernet& net, const Graph& graph, uint64_t c
     if (is_predicted(spec, p.name)) u.predicted.push_back(u.params.at(p.name));
   timings.hypernet_forward += seconds_since(t0);
 
-  u.sum = at::zeros({predicted_numel(spec)}, at::kDouble);
+  u.sum = at::zeros({predicted_numel(spec)}, u.predicted.front().options().dtype(at::kDouble));
   const double step_images = static_cast<double>(shape.units * shape.images);
   for (const UnitBatch* piece : pieces) {
     // The piece is a run of whole chunks; each chunk's gradient is computed alone.
@@ -51,7 +51,7 @@ UnitTargetGradient target_gradient(Hypernet& net, const Graph& graph, uint64_t c
       const auto images = piece->batch.images.narrow(0, off, n), labels = piece->batch.labels.narrow(0, off, n);
       at::Tensor logits;
       {
-        const CpuAutocastGuard autocast(w.bf16);
+        const AutocastGuard autocast(images.device().type(), w.bf16);
         logits = target_forward(spec, u.params, images).to(at::kFloat);
       }
       auto per_image = family.loss(logits, labels, w.label_smoothing);
@@ -59,7 +59,7 @@ UnitTargetGradient target_gradient(Hypernet& net, const Graph& graph, uint64_t c
         at::Tensor soft;
         {
           at::NoGradGuard guard;
-          const CpuAutocastGuard autocast(w.bf16);
+          const AutocastGuard autocast(images.device().type(), w.bf16);
           soft = target_forward(teacher->spec, teacher->params, images).to(at::kFloat);
         }
         per_image = (1 - w.kd_weight) * per_image + w.kd_weight * family.distillation(logits, soft, w.kd_temperature);

@@ -7,7 +7,8 @@
 
 namespace tal {
 
-GradientBuffer::GradientBuffer(int64_t n) : flat(at::zeros({n + 4}, at::kDouble)), params(n) {}
+GradientBuffer::GradientBuffer(int64_t n, at::Device device)
+    : flat(at::zeros({n + 4}, at::TensorOptions().dtype(at::kDouble).device(device))), params(n) {}
 
 void GradientBuffer::set_totals(double loss, int64_t images, int64_t units) {
   const bool finite = std::isfinite(loss) && grads().isfinite().all().item<bool>();

@@ -14,7 +14,7 @@ namespace tal {
 // The flat buffer the ranks all-reduce: every parameter's gradient in double (zeros where this rank's units did
 // not reach a parameter), then four step totals.
 struct GradientBuffer {
-  explicit GradientBuffer(int64_t params);
+  explicit GradientBuffer(int64_t params, at::Device device = at::kCPU);
   at::Tensor flat;  // double [params + 4]
   int64_t params;
   at::Tensor grads() { return flat.narrow(0, 0, params); }
