@@ -2,6 +2,8 @@
 
 #include <ATen/Context.h>
 
+#include <fstream>
+
 #include "base/error.h"
 
 namespace tal {
@@ -30,6 +32,18 @@ DeviceChoice choose_device(const std::string& key, const DeviceFacts& f) {
   return {"cuda:" + std::to_string(f.env.local_rank),
           "device=" + key + ": GPU " + std::to_string(f.env.local_rank) + " of " + std::to_string(f.visible_gpus) +
               " visible, by local rank"};
+}
+
+std::string cpu_bf16_flags() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, found;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    for (const char* f : {"avx512_bf16", "amx_bf16"})
+      if (line.find(std::string(" ") + f) != std::string::npos) found += std::string(found.empty() ? "" : " ") + f;
+    break;
+  }
+  return found;
 }
 
 DeviceFacts probe_device_facts(const LaunchEnv& env) {

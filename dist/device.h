@@ -28,6 +28,9 @@ struct DeviceChoice {
 // --gpus-per-task); a rank that sees several takes the one at its local rank.
 DeviceChoice choose_device(const std::string& key, const DeviceFacts& facts);
 
+// The processor's bf16 instructions from /proc/cpuinfo ("avx512_bf16 amx_bf16"; "" where none or unreadable).
+std::string cpu_bf16_flags();
+
 // The facts of this process (asks LibTorch's CUDA hooks; no CUDA context is created on a CPU build).
 DeviceFacts probe_device_facts(const LaunchEnv& env);
 

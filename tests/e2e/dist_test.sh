@@ -21,9 +21,10 @@ train() {  # train NP RUN_NAME [key=value ...]
 }
 
 # 1. Equivalence: 1, 2 and 4 ranks give the same hypernetwork, byte for byte: each unit's gradient is computed
-#    alone and accumulated in double precision, so the ranks' sums round to the same floats.
+#    alone and accumulated in double precision, so the ranks' sums round to the same floats. In float32 here (1c is
+#    bf16, which train.autocast=auto picks on a CPU with bf16 instructions).
 for stage in pretrain multitask; do
-  for np in 1 2 4; do train $np "eq_${stage}_$np" train.stage=$stage train.steps=3; done
+  for np in 1 2 4; do train $np "eq_${stage}_$np" train.stage=$stage train.steps=3 train.autocast=off; done
   for np in 2 4; do
     check "equivalence $stage 1 vs $np ranks (bytes)" $py "$cmp_py" "$(ckpt eq_${stage}_1)" "$(ckpt eq_${stage}_$np)" 0
   done
@@ -31,7 +32,7 @@ done
 
 # 1a. The same with units shared between ranks: 2 units of 8 images in chunks of 2 on 1, 2 and 4 ranks (4 ranks must
 #     share both units; each chunk's gradient is computed alone, so the sums are the same floats).
-for np in 1 2 4; do train $np "eq_shared_$np" train.stage=pretrain train.steps=3 train.meta_batch=2 train.chunk_images=2; done
+for np in 1 2 4; do train $np "eq_shared_$np" train.stage=pretrain train.steps=3 train.meta_batch=2 train.chunk_images=2 train.autocast=off; done
 check "shared units were split on 4 ranks" grep -q "train  done" "$work/eq_shared_4.log"
 for np in 2 4; do
   check "equivalence with shared units 1 vs $np ranks (bytes)" $py "$cmp_py" "$(ckpt eq_shared_1)" "$(ckpt eq_shared_$np)" 0
@@ -47,6 +48,9 @@ check "bf16 is not float32" bash -c "! $py '$cmp_py' '$(ckpt eq_pretrain_1)' '$(
 train 2 nan train.steps=3 debug.nan_steps=1:2
 check "non-finite step skipped" grep -q "step 2: non-finite loss or gradients on 1 rank(s); step skipped" "$work/nan.log"
 check "training continues after a skip" grep -q "train  done: 3 steps .* 1 skipped" "$work/nan.log"
+# train.autocast=auto (the default): bf16 exactly where the processor has bf16 instructions (or on a GPU).
+if "$tal" info --json | grep -q '"cpu_bf16": ""'; then want="float32"; else want="bf16 autocast"; fi
+check "train.autocast=auto picks $want here" grep -q "target models in $want (train.autocast=auto)" "$work/nan.log"
 train 2 nan2 train.steps=3 train.max_bad_steps=2 debug.nan_steps=0:1,0:2
 check "abort after K non-finite steps" grep -q "aborting: 2 consecutive steps with non-finite" "$work/nan2.log"
 

@@ -22,6 +22,7 @@
 #include "trainer/config/commands.h"
 #include "trainer/train/format.h"
 #include "trainer/train/resources.h"
+#include "trainer/train/run_device.h"
 #include "trainer/train/trainer.h"
 
 namespace tal {
@@ -43,6 +44,8 @@ int bench_predict(const Args& args) {
   o.check_memory(false);
   Hypernet net(o.hypernet);
   const double construct_ms = ms_since(t0);
+  const RunDevice device = run_device(o.device);
+  net.to(device.device);
   const int64_t rss_net = current_rss_bytes() - rss0;
 
   std::vector<double> graph_ms;
@@ -52,15 +55,20 @@ int bench_predict(const Args& args) {
     graph_ms.push_back(ms_since(t0));
   }
   const Graph graph = build_graph(spec);
-  const at::Tensor task = o.hypernet.film() ? at::randn({o.hypernet.task_dim}) : at::Tensor();
+  const at::Tensor task = o.hypernet.film() ? at::randn({o.hypernet.task_dim}).to(device.device) : at::Tensor();
+  // On a GPU the work is asynchronous: reading one value back waits for all of it, so the clock times the work.
+  auto wait = [](const ParamMap& p) {
+    if (!p.empty()) p.begin()->second.sum().item<float>();
+  };
   at::NoGradGuard no_grad;
   reset_peak_rss();
-  for (int i = 0; i < 3; ++i) net.predict({&graph}, task);  // warm-up
+  for (int i = 0; i < 3; ++i) wait(net.predict({&graph}, task)[0]);  // warm-up
   std::vector<double> predict_ms;
   int64_t predicted = 0;
   for (int64_t i = 0; i < o.bench.repeats; ++i) {
     t0 = Clock::now();
     const auto p = net.predict({&graph}, task);
+    wait(p[0]);
     predict_ms.push_back(ms_since(t0));
     predicted = 0;
     for (const auto& [name, t] : p[0]) predicted += t.numel();
@@ -69,10 +77,11 @@ int bench_predict(const Args& args) {
   const GraphBatch batch = batch_graphs({&graph});
   for (int64_t i = 0; i < o.bench.repeats; ++i) {
     t0 = Clock::now();
-    net.encode(batch, task);
+    net.encode(batch, task).sum().item<float>();
     encode_ms.push_back(ms_since(t0));
   }
-  std::printf("bench predict  %s, %d thread(s)\n", o.hypernet.describe().c_str(), at::get_num_threads());
+  std::printf("bench predict  %s, %d thread(s), on %s\n", o.hypernet.describe().c_str(), at::get_num_threads(),
+              device.device.str().c_str());
   std::printf("  arch                  %s (%lld nodes, %s predicted parameters)\n", spec.str().c_str(),
               static_cast<long long>(graph.size()), with_commas(predicted).c_str());
   std::printf("  hypernet construction %8.1f ms   %s parameters, resident +%s (%.2f bytes/parameter)\n", construct_ms,

@@ -19,22 +19,6 @@
 #include "trainer/train/metrics.h"
 
 namespace tal {
-namespace {
-
-// The processor's bf16 instructions, from /proc/cpuinfo's flags ("" where none or unreadable).
-std::string cpu_bf16_flags() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line, found;
-  while (std::getline(in, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    for (const char* f : {"avx512_bf16", "amx_bf16"})
-      if (line.find(std::string(" ") + f) != std::string::npos) found += std::string(found.empty() ? "" : " ") + f;
-    break;
-  }
-  return found;
-}
-
-}  // namespace
 
 int run_info(const Args& args) {
   bool json = false;

@@ -88,7 +88,9 @@ struct TrainOptions {
   double kd_weight = 0.2;       // stage 1: (1 - w) CE + w T^2 KL(teacher || student)
   double kd_temperature = 3.0;
   double reg_weight = 3e-5;     // x sum of predicted-tensor Frobenius norms
-  std::string autocast = "off"; // off | bf16: the target models' forward (and so backward) in bfloat16 matmuls
+  std::string autocast = "auto"; // auto | off | bf16: the target models' forward (and backward) in bfloat16 matmuls;
+                                 // auto is bf16 on a GPU or a CPU with bf16 instructions (2x faster here, no accuracy
+                                 // cost measured), else off
   double ema = 0.0;             // EMA decay of hypernet weights (0: off)
   int64_t max_bad_steps = 5;    // abort after this many consecutive non-finite steps
   int64_t log_every = 1;

@@ -154,9 +154,9 @@ void add_tal_options(OptionTable<Opts>& t) {
   t.add(opt<Opts>("train.kd_temperature", [](auto& o) -> auto& { return o.train.kd_temperature; },
                   "distillation temperature").range(1e-6));
   t.add(opt<Opts>("train.autocast", [](auto& o) -> auto& { return o.train.autocast; },
-                  "mixed precision of the target models: off (float32) or bf16 (bfloat16 matrix products, float32 "
-                  "losses, master weights and optimizer)")
-            .choices({"off", "bf16"}));
+                  "mixed precision of the target models: auto (bf16 on a GPU or a CPU with bf16 instructions, else "
+                  "off), off (float32) or bf16 (bfloat16 matrix products, float32 losses, master weights and optimizer)")
+            .choices({"auto", "off", "bf16"}));
   t.add(opt<Opts>("train.reg_weight", [](auto& o) -> auto& { return o.train.reg_weight; },
                   "weight of the sum of predicted-tensor norms").range(0));
   t.add(opt<Opts>("train.ema", [](auto& o) -> auto& { return o.train.ema; }, "EMA decay of hypernet weights (0: off)")

@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "dist/device.h"
 #include "datasets/atomic_file.h"
 #include "hypernet/hypernet.h"
 #include "trainer/files/build_info.h"
@@ -50,6 +51,7 @@ struct Trainer::Impl {
   std::string config_yaml;
   Communicator& comm;
   RunDevice device;
+  bool bf16 = false;  // train.autocast resolved for this device
   uint64_t seed;
   int64_t pretrain_steps = 0, total_steps = 0;
   TrainingData data;
@@ -74,6 +76,8 @@ struct Trainer::Impl {
     nan_steps = o.debug.nan_step_set();
     o.check_memory(true);
     device = run_device(o.device);
+    bf16 = o.train.autocast == "bf16" ||
+           (o.train.autocast == "auto" && (device.device.is_cuda() || !cpu_bf16_flags().empty()));
     data = load_training_data(o, pretrain_steps > 0, total_steps > pretrain_steps);
     if (data.teacher)
       for (auto& [name, t] : data.teacher->params) t = t.to(device.device);
@@ -172,7 +176,7 @@ struct Trainer::Impl {
     GradientBuffer buffer(model->numel(), device.device);
     auto grads = buffer.grads();
     const LossWeights weights{o.train.label_smoothing, plan.pretrain ? o.train.kd_weight : 0.0,
-                              o.train.kd_temperature, o.train.reg_weight, o.train.autocast == "bf16"};
+                              o.train.kd_temperature, o.train.reg_weight, bf16};
     const auto mine = step_gradient(*net, model->params, plan, d.work, d.pieces, task_embedding(plan.task, plan.pretrain),
                                     plan.pretrain ? data.teacher.get() : nullptr, weights, comm, grads, timings);
     double local_loss = mine.loss;
@@ -349,7 +353,8 @@ int Trainer::run() {
              static_cast<long long>(m.o.train.batch), m.comm.world(), m.comm.backend().c_str(),
              with_commas(m.model->numel()).c_str()));
   if (m.comm.world() > 1) m.say("ranks  " + m.comm.describe_hosts());
-  m.say("device  " + m.device.device.str() + " (" + m.device.reason + ")");
+  m.say("device  " + m.device.device.str() + " (" + m.device.reason + "); target models in " +
+        (m.bf16 ? "bf16 autocast" : "float32") + " (train.autocast=" + m.o.train.autocast + ")");
   const int64_t first = m.state.step;
   LoopSchedule schedule;
   schedule.total_steps = m.total_steps;

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The GPU check, on a machine with an NVIDIA GPU and a CUDA PyTorch but no Debian dev packages and no network:
+#   1. unpacks the .deb files launch/gpu_debs.sh fetched beforehand into a private prefix (never over /)
+#   2. configures against the CUDA LibTorch of the PyTorch wheel and builds (NCCL from the wheel or the toolkit)
+#   3. runs the unit and golden tests (their tensors are CPU tensors inside the CUDA build)
+#   4. GPU parity: the same checkpoint's predictions and a fine-tuned model's logits on cuda vs cpu, within
+#      tolerances that allow for TF32/bf16 (printed with the worst difference)
+#   5. trains a few steps on one GPU with dist.backend=nccl at world size 1
+#   6. tal bench step (small and paper-sized), tal bench predict (ViT-Ti, ViT-S, ViT-B), peak GPU memory
+# and prints a short table last. Usage: launch/gpu_check.sh [DEBS_DIR] (default launch/debs). Aimed at < 8 minutes.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+debs=${1:-$root/launch/debs}
+out=${OUT:-/tmp/tal-gpu-check}
+mkdir -p "$out"
+prefix=$out/prefix
+build=$out/build
+start=$SECONDS
+declare -a rows=()
+row() { rows+=("$(printf '%-44s %s' "$1" "$2")"); echo "gpu_check: $1: $2"; }
+die() { row "$1" "FAILED: $2"; printf '\n%s\n' "${rows[@]}"; exit 1; }
+
+# ---- 1. the machine and the private prefix --------------------------------------------------------------------
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | head -n1 |
+  { read -r gpu; row "GPU" "$gpu"; }
+py=$(command -v python3) || die "python3" "not found"
+torch_prefix=$($py -c "import torch; print(torch.utils.cmake_prefix_path)") || die "CUDA PyTorch" "python3 cannot import torch"
+$py -c "import torch; assert torch.cuda.is_available()" || die "CUDA PyTorch" "torch.cuda.is_available() is False"
+row "PyTorch" "$($py -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)')"
+[ -d "$debs" ] && ls "$debs"/*.deb >/dev/null 2>&1 || die "packages" "no .deb files in $debs (run launch/gpu_debs.sh where Debian's archive is reachable)"
+mkdir -p "$prefix"
+for d in "$debs"/*.deb; do dpkg -x "$d" "$prefix" || die "unpack" "$d"; done
+row "unpacked" "$(ls "$debs"/*.deb | wc -l) packages into $prefix"
+usr=$prefix/usr
+arch=x86_64-linux-gnu
+export PATH=$usr/bin:$PATH
+export LD_LIBRARY_PATH=$usr/lib/$arch:$usr/lib/$arch/openmpi/lib:$usr/lib/$arch/hdf5/serial:${LD_LIBRARY_PATH:-}
+export OPAL_PREFIX=$usr/lib/$arch/openmpi  # Open MPI relocated: its wrappers and plugins follow this prefix
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# NCCL: the wheel's nvidia-nccl package, else a CUDA toolkit's.
+nccl=$($py -c "import nvidia.nccl, os; print(os.path.dirname(nvidia.nccl.__file__))" 2>/dev/null || true)
+cuda_home=${CUDA_HOME:-/usr/local/cuda}
+
+# ---- 2. configure and build -----------------------------------------------------------------------------------
+t0=$SECONDS
+cmake_args=(-S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+  "-DCMAKE_PREFIX_PATH=$torch_prefix;$usr;$usr/lib/$arch/cmake"
+  "-DCMAKE_INCLUDE_PATH=$usr/include;$usr/include/hdf5/serial;$usr/include/$arch"
+  "-DCMAKE_LIBRARY_PATH=$usr/lib/$arch;$usr/lib/$arch/hdf5/serial"
+  "-DMPI_C_COMPILER=$usr/bin/mpicc" "-DHDF5_ROOT=$usr" "-DGTEST_ROOT=$usr")
+[ -n "$nccl" ] && cmake_args+=("-DNCCL_INCLUDE_DIR=$nccl/include" "-DNCCL_LIBRARY=$(ls "$nccl"/lib/libnccl.so* | head -n1)")
+[ -d "$cuda_home" ] && cmake_args+=("-DCUDAToolkit_ROOT=$cuda_home")
+cmake "${cmake_args[@]}" >"$out/configure.log" 2>&1 || die "configure" "see $out/configure.log: $(grep -m1 -i error "$out/configure.log")"
+grep -q "TAL: NCCL backend ON" "$out/configure.log" && row "NCCL backend" "built" || row "NCCL backend" "not found (configure.log)"
+cmake --build "$build" -j "$(nproc)" >"$out/build.log" 2>&1 || die "build" "see $out/build.log: $(grep -m1 'error' "$out/build.log")"
+tal=$build/tal
+"$tal" info >"$out/info.txt" 2>&1
+grep -q "CUDA.*yes\|cuda_built.*true" "$out/info.txt" || "$tal" info --json | grep -q '"cuda_built": true' ||
+  die "CUDA build" "tal info says the binary has no CUDA ($out/info.txt)"
+row "CUDA build" "OK in $((SECONDS - t0)) s ($($tal info --json | $py -c 'import json,sys; j=json.load(sys.stdin); print("LibTorch", j["libtorch"], "GPUs", j["cuda"]["visible"])'))"
+
+# ---- 3. unit and golden tests ---------------------------------------------------------------------------------
+t0=$SECONDS
+(cd "$build" && ctest -L "unit|golden" -j 4 --timeout 300 >"$out/ctest.log" 2>&1)
+tests=$(grep -E "tests passed" "$out/ctest.log" | tail -n1)
+row "unit + golden tests" "${tests:-see $out/ctest.log} ($((SECONDS - t0)) s)"
+
+# ---- 4. a tiny real pipeline, then cpu vs cuda --------------------------------------------------------------------
+data=$out/data
+mkdir -p "$data"
+fm=/usr/share/datasets/fashion-mnist
+if [ -d "$fm" ]; then "$tal" data import fashion-mnist --from "$fm" --out "$data/fmnist.h5" >/dev/null
+else "$py" - "$data" <<'PY' || die "data" "no Fashion-MNIST and torchvision could not make a synthetic folder"
+import os, sys, numpy as np
+from PIL import Image
+root = sys.argv[1] + "/folder"
+rng = np.random.default_rng(0)
+for c in range(10):
+    os.makedirs(f"{root}/train/class{c}", exist_ok=True); os.makedirs(f"{root}/test/class{c}", exist_ok=True)
+    for i in range(120):
+        img = (rng.random((28, 28)) * 64 + c * 19).astype(np.uint8)
+        Image.fromarray(img).save(f"{root}/{'test' if i % 6 == 0 else 'train'}/class{c}/{i}.png")
+PY
+  "$tal" data import folder "$data/folder" --size 28 --out "$data/fmnist.h5" >/dev/null || die "data" "folder import"
+fi
+common=(--config configs/tal_vit_fmnist.yaml data.root="$data" ancestry.checkpoint="$out/anc/anc.h5"
+        tasks.embeddings="$data/emb.h5" tasks.embed_images=500)
+"$tal" ancestry train "${common[@]}" run.dir="$out/anc" ancestry.max_steps=20 ancestry.batch=64 device=cuda >"$out/anc.log" 2>&1 ||
+  die "ancestry on cuda" "$(tail -n1 "$out/anc.log")"
+"$tal" tasks embed "${common[@]}" device=cuda >"$out/embed.log" 2>&1 || die "embed" "$(tail -n1 "$out/embed.log")"
+t0=$SECONDS
+"$tal" train "${common[@]}" run.dir="$out/run" train.stage=both train.pretrain_steps=4 train.steps=4 train.eval_archs=1 \
+  device=cuda dist.backend=nccl >"$out/train.log" 2>&1 || die "train on 1 GPU (nccl)" "$(tail -n2 "$out/train.log" | tr '\n' ' ')"
+row "train 8 steps on 1 GPU, backend nccl" "OK ($((SECONDS - t0)) s; $(grep -m1 '^device' "$out/train.log"))"
+for d in cpu cuda; do
+  "$tal" predict --checkpoint "$out/run" --task fmnist-footwear --arch "vit:depth=4,width=96,heads=3" \
+    --arch "vit:depth=6,width=64,heads=4" --out "$out/pred_$d.h5" device=$d "${common[@]:2}" >"$out/pred_$d.log" 2>&1 ||
+    die "predict on $d" "$(tail -n1 "$out/pred_$d.log")"
+done
+parity=$("$py" - "$out/pred_cpu.h5" "$out/pred_cuda.h5" <<'PY'
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1]), h5py.File(sys.argv[2]); worst = 0.0
+def walk(g, h):
+    global worst
+    for k in g:
+        if isinstance(g[k], h5py.Dataset):
+            x, y = g[k][()].astype(np.float64), h[k][()].astype(np.float64)
+            worst = max(worst, float(np.max(np.abs(x - y)) / (np.max(np.abs(x)) + 1e-12)))
+        else: walk(g[k], h[k])
+walk(a, b)
+print("%.2e" % worst); sys.exit(0 if worst < 5e-3 else 1)
+PY
+) && row "predictions cuda vs cpu (max rel. diff)" "$parity (< 5e-3: TF32 convolutions)" || row "predictions cuda vs cpu" "FAILED: $parity"
+
+# ---- 5/6. benchmarks and memory ---------------------------------------------------------------------------------
+bench() {  # NAME ARGS...
+  local name=$1; shift
+  "$tal" "$@" >"$out/bench_$name.log" 2>&1 || { row "$name" "FAILED: $(tail -n1 "$out/bench_$name.log")"; return; }
+  row "$name" "$(grep -E 'median|ms per|per step|peak' "$out/bench_$name.log" | tail -n2 | tr -s ' ' | tr '\n' ';')"
+}
+bench "bench step small (cuda)" bench step "${common[@]}" --steps 10 device=cuda
+bench "bench step small (cpu, same config)" bench step "${common[@]}" --steps 3 device=cpu
+bench "bench step paper-sized (cuda)" bench step "${common[@]}" --steps 5 device=cuda zoo.profile=paper \
+  hypernet.hidden=384 hypernet.layers=24 hypernet.heads=16 train.batch=128
+for a in "ViT-Ti vit:depth=12,width=192,heads=3" "ViT-S vit:depth=12,width=384,heads=6" "ViT-B vit:depth=12,width=768,heads=12"; do
+  bench "bench predict ${a%% *} (cuda)" bench predict "--arch=${a#* },patch=16,image=224,channels=3,classes=1000" device=cuda
+done
+command -v nvidia-smi >/dev/null && row "GPU memory now" "$(nvidia-smi --query-gpu=memory.used --format=csv,noheader | head -n1)"
+row "total" "$((SECONDS - start)) s"
+printf '\n== TAL GPU check\n'
+printf '%s\n' "${rows[@]}"
