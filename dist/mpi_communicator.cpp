@@ -90,6 +90,7 @@ void MpiCommunicator::watchdog_loop() {
                    "ending this process so the launcher stops the job\n",
                    rank_, static_cast<long long>(seq_), armed_what_, watchdog_seconds_);
       std::fflush(stderr);
+      if (abort_hook_) abort_hook_();  // e.g. ncclCommAbort: a GPU collective stuck in its kernel
       std::_Exit(3);
     }
   }
@@ -256,8 +257,11 @@ void MpiCommunicator::guarded(const at::Tensor& t, const char* what, const std::
   announce(what);
   check_signature(t, what);
   arm(what);
+  struct Disarm {
+    MpiCommunicator* self;
+    ~Disarm() { self->disarm(); }
+  } disarm_on_exit{this};
   run();
-  disarm();
 }
 
 void MpiCommunicator::barrier(const char* what) {

@@ -17,6 +17,7 @@ pkgs=(
   libyaml-cpp-dev libyaml-cpp0.7
   libgtest-dev libgmock-dev
   libpng-dev libpng16-16 libjpeg62-turbo-dev libjpeg62-turbo zlib1g-dev
+  dataset-fashion-mnist   # the real data the check trains on (30 MB)
 )
 mkdir -p "$dir"
 cd "$dir"

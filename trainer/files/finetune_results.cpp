@@ -83,6 +83,7 @@ void write_finetune_results(const std::string& path, const FinetuneResults& r) {
       f.set_attr(g, "heldout", static_cast<int64_t>(c.heldout));
       f.set_attr(g, "params", c.params);
       f.set_attr(g, "seconds", c.seconds);
+      f.set_attr(g, "init_ms", c.init_ms);
       f.set_attr(g, "final_accuracy", c.final_accuracy());
     }
   });
@@ -114,6 +115,7 @@ FinetuneResults read_finetune_results(const std::string& path) {
     c.heldout = f.attr_int(g, "heldout") != 0;
     c.params = f.attr_int(g, "params");
     c.seconds = f.attr_float(g, "seconds");
+    c.init_ms = f.attr_float(g, "init_ms");
     f.require(g + "/accuracy", {"float64"}, 1);
     f.require(g + "/eval_steps", {"int64"}, 1);
     c.eval_steps = values<int64_t>(f.read(g + "/eval_steps"));

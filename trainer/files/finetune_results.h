@@ -22,6 +22,7 @@ struct FinetuneCell {
   std::vector<double> loss;         // training loss of every step
   std::vector<int64_t> steps_to;    // per fraction: first eval step reaching it of the best final accuracy, or -1
   double seconds = 0;               // wall time of the run (initialisation, training and evaluations)
+  double init_ms = 0;               // of which making the initial weights (a prediction, a selection, an init)
   double final_accuracy() const { return accuracy.empty() ? 0.0 : accuracy.back(); }
   double zero_shot() const { return accuracy.empty() ? 0.0 : accuracy.front(); }
 };
@@ -32,7 +33,7 @@ struct FinetuneInit {
   std::string source_hash;  // content hash of its weights
   int64_t source_step = 0;
   int64_t hypernet_params = 0;  // 0 when no hypernetwork predicts it
-  double predict_ms = 0;        // mean time to make one descendant's initial weights
+  double predict_ms = 0;        // mean time to make one descendant's initial weights (over the file's runs)
 };
 
 struct FinetuneResults {

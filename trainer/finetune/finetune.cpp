@@ -59,17 +59,32 @@ std::string recipe_text(const FinetuneOptions& r) {
               static_cast<long long>(r.eval_images));
 }
 
-// [present, completed, cell, seconds, accuracy x E, loss x steps]: the same length on every rank.
-at::Tensor pack(bool present, const RunOutcome& run, int64_t cell, double seconds, size_t evals, int64_t steps) {
-  auto t = at::zeros({4 + static_cast<int64_t>(evals) + steps}, at::kDouble);
+// [present, completed, cell, seconds, init ms, accuracy x E, loss x steps]: the same length on every rank.
+constexpr size_t kHeader = 5;
+at::Tensor pack(bool present, const RunOutcome& run, int64_t cell, double seconds, double init_ms, size_t evals,
+                int64_t steps) {
+  auto t = at::zeros({static_cast<int64_t>(kHeader + evals) + steps}, at::kDouble);
   auto* p = t.data_ptr<double>();
   p[0] = present;
   p[1] = run.completed;
   p[2] = static_cast<double>(cell);
   p[3] = seconds;
-  for (size_t i = 0; i < run.accuracy.size() && i < evals; ++i) p[4 + i] = run.accuracy[i];
-  for (size_t i = 0; i < run.loss.size(); ++i) p[4 + evals + i] = run.loss[i];
+  p[4] = init_ms;
+  for (size_t i = 0; i < run.accuracy.size() && i < evals; ++i) p[kHeader + i] = run.accuracy[i];
+  for (size_t i = 0; i < run.loss.size(); ++i) p[kHeader + evals + i] = run.loss[i];
   return t;
+}
+
+// Each initialisation's mean time to make one descendant's weights, over every run in the file (all ranks, all
+// sessions).
+void average_init_times(FinetuneResults& r) {
+  for (auto& i : r.inits) {
+    double sum = 0;
+    int n = 0;
+    for (const auto& c : r.cells)
+      if (c.init == i.name) sum += c.init_ms, ++n;
+    i.predict_ms = n > 0 ? sum / n : 0;
+  }
 }
 
 // Every rank's flat float tensor, padded to the longest, then cut back to each rank's own length.
@@ -166,7 +181,7 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
                   " is larger than task '", tasks[t].def().name, "''s ", tasks[t].size(Split::Train),
                   " training images");
     }
-  const RunDevice device = run_device(o.device);
+  const RunDevice device = run_device(o.device, comm.backend(), comm.world());
   Initializers inits(o, f.inits, tasks, device.device);
 
   // The cells, keyed by what defines them.
@@ -202,6 +217,15 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
                    static_cast<double>(3 * f.steps * f.batch + static_cast<int64_t>(evals.size()) * f.eval_images);
           cells.push_back(std::move(c));
         }
+  {
+    std::map<std::string, const Cell*> seen;
+    for (const auto& c : cells) {
+      const auto [it, fresh] = seen.emplace(c.meta.key, &c);
+      TAL_REQUIRE(fresh, "keys 'finetune.tasks' and 'finetune.archs': the run (", c.meta.task, ", ", c.meta.spec, ", ",
+                  c.meta.init, ", seed ", c.meta.seed, ") is named twice (", it->second->meta.arch, " and ", c.meta.arch,
+                  ")");
+    }
+  }
 
   // What is done already: rank 0 reads the results file and tells the others (the last element: it refused it).
   FinetuneResults results;
@@ -213,6 +237,21 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
       results = read_finetune_results(results_path);
       TAL_REQUIRE(results.cells.empty() || results.recipe == recipe, results_path, ": holds ", results.cells.size(),
                   " runs made with another recipe (", results.recipe, "); give another run.dir, or move the file away");
+      // A run of a current cell made from another checkpoint (a hypernet trained further) is replaced, not mixed in.
+      std::map<std::string, std::string> current;  // what defines a cell but the source -> its key now
+      for (const auto& c : cells)
+        current[c.meta.task + "|" + c.meta.spec + "|" + c.meta.init + "|" + std::to_string(c.meta.seed)] = c.meta.key;
+      const size_t before = results.cells.size();
+      results.cells.erase(std::remove_if(results.cells.begin(), results.cells.end(),
+                                         [&](const FinetuneCell& c) {
+                                           const auto it = current.find(c.task + "|" + c.spec + "|" + c.init + "|" +
+                                                                        std::to_string(c.seed));
+                                           return it != current.end() && it->second != c.key;
+                                         }),
+                          results.cells.end());
+      if (results.cells.size() != before)
+        std::printf("finetune: %zu run(s) in %s were made from another checkpoint of their hypernetwork; they are run "
+                    "again\n", before - results.cells.size(), results_path.c_str());
       std::map<std::string, bool> have;
       for (const auto& c : results.cells) have[c.key] = true;
       for (int64_t i = 0; i < n_cells; ++i)
@@ -256,7 +295,7 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
     const size_t slot = round * static_cast<size_t>(world) + static_cast<size_t>(comm.rank());
     const bool mine = slot < pending.size();
     RunOutcome run;
-    double seconds = 0;
+    double seconds = 0, init_ms = 0;
     ParamMap params;
     int64_t index = -1;
     if (mine && !preemption_requested()) {
@@ -264,11 +303,13 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
       const Cell& c = cells[pending[slot]];
       const auto t0 = Clock::now();
       params = inits.make(c.meta.init, tasks[c.task], c.spec, static_cast<uint64_t>(o.run.seed * 1000003 + c.meta.seed));
+      init_ms = 1000 * std::chrono::duration<double>(Clock::now() - t0).count();
       run = finetune_run(c.spec, params, tasks[c.task], f, static_cast<uint64_t>(o.run.seed * 1000003 + c.meta.seed),
                          [] { return preemption_requested(); });
       seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     }
-    const auto all = comm.allgather(pack(index >= 0, run, index, seconds, evals.size(), f.steps), "finetune results");
+    const auto all =
+        comm.allgather(pack(index >= 0, run, index, seconds, init_ms, evals.size(), f.steps), "finetune results");
     std::vector<at::Tensor> weights;
     if (!f.save_weights.empty()) {
       std::vector<at::Tensor> flat;
@@ -286,9 +327,10 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
         const Cell& c = cells[static_cast<size_t>(p[2])];
         FinetuneCell out = c.meta;
         out.eval_steps = evals;
-        out.accuracy.assign(p + 4, p + 4 + evals.size());
-        out.loss.assign(p + 4 + evals.size(), p + 4 + evals.size() + f.steps);
+        out.accuracy.assign(p + kHeader, p + kHeader + evals.size());
+        out.loss.assign(p + kHeader + evals.size(), p + kHeader + evals.size() + f.steps);
         out.seconds = p[3];
+        out.init_ms = p[4];
         results.cells.push_back(out);
         cost_done += c.cost;
         ++cells_done;
@@ -324,9 +366,11 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
         }
       }
       results.inits = inits.infos();
+      average_init_times(results);
       compute_steps_to(results);
-      write_finetune_results(results_path, results);
+      // The weights first: a run in the results file is never re-run, so its weights must already be saved.
       if (!archived.empty()) append_to_archive(f.save_weights, archived);
+      write_finetune_results(results_path, results);
       const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
       const double eta = cost_done > 0 ? elapsed / cost_done * (total_cost - cost_done) : 0;
       Progress()
@@ -348,6 +392,7 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   if (root) {
     if (pending.empty()) {
       results.inits = inits.infos();
+      average_init_times(results);
       std::printf("finetune: every cell was already done (%s)\n", results_path.c_str());
     }
     print_summary(results, f.inits, wanted);

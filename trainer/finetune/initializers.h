@@ -29,7 +29,7 @@ class Initializers {
                at::Device device);
   // Fresh initial parameters of `spec` for `task`, as leaves on the device that require grad.
   ParamMap make(const std::string& init, const Task& task, const ArchSpec& spec, uint64_t seed);
-  // What each initialisation came from, with the mean prediction time so far.
+  // What each initialisation came from (prediction times are averaged over the results file's runs).
   std::vector<FinetuneInit> infos() const;
   const FinetuneInit& info(const std::string& init) const;
 
@@ -37,7 +37,6 @@ class Initializers {
   std::vector<std::string> order_;  // as the grid names them
   std::map<std::string, FinetuneInit> info_;
   std::map<std::string, TrainedHypernet> nets_;  // by init name (tal-no-film shares tal's)
-  std::map<std::string, int64_t> predictions_;
   std::map<std::string, at::Tensor> embeddings_;
   std::unique_ptr<AncestryModel> ancestry_;
   int64_t task_dim_ = 0;

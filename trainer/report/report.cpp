@@ -209,7 +209,10 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
       data << "# " << init << ": step mean std (over seeds of the mean over architectures)\n";
       for (size_t k = 0; k < steps.size(); ++k) {
         const auto v = seed_means(t, init, [&](const FinetuneCell& c) { return c.accuracy.at(k); });
-        data << steps[k] << " " << 100 * mean(v) << " " << 100 * stdev(v) << "\n";
+        if (v.empty())
+          data << steps[k] << " NaN NaN\n";  // gnuplot leaves undefined points out
+        else
+          data << steps[k] << " " << 100 * mean(v) << " " << 100 * stdev(v) << "\n";
       }
       data << "\n\n";
       bands << "'" << file << "' index " << block << " using 1:($2-$3):($2+$3) with filledcurves lc " << block + 1
@@ -236,7 +239,10 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
         std::vector<double> v;
         for (const auto& c : r.cells)
           if (c.arch == by_size[k].second && c.init == init) v.push_back(c.final_accuracy());
-        data << " " << 100 * mean(v);
+        if (v.empty())
+          data << " NaN";
+        else
+          data << " " << 100 * mean(v);
       }
       data << "  # " << by_size[k].second << "\n";
     }
@@ -269,7 +275,10 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
         std::vector<double> v;
         for (const auto& c : r.cells)
           if (c.init == init && c.heldout == held) v.push_back(value(c));
-        data << " " << mean(v) << " " << stdev(v);
+        if (v.empty())
+          data << " NaN NaN";
+        else
+          data << " " << mean(v) << " " << stdev(v);
       }
       data << "\n";
     }

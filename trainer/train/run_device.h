@@ -14,8 +14,10 @@ struct RunDevice {
   std::string reason;  // one line: why this device
 };
 
-// Throws naming the key 'device' when the request cannot be met (cuda on a CPU build or without a visible GPU).
-RunDevice run_device(const std::string& key_value);
+// Throws naming the key 'device' when the request cannot be met (cuda on a CPU build or without a visible GPU, or
+// several ranks on the MPI backend, which takes CPU tensors). `backend` and `world`: the communicator's; with
+// device=auto, several ranks on the MPI backend compute on the CPU.
+RunDevice run_device(const std::string& key_value, const std::string& backend = "local", int world = 1);
 
 // `b` on `device`: pinned host memory and an asynchronous copy on a GPU, the tensor itself on the CPU.
 at::Tensor to_device(const at::Tensor& t, at::Device device);

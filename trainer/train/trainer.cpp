@@ -75,9 +75,13 @@ struct Trainer::Impl {
     total_steps = pretrain_steps + (o.train.stage == "pretrain" ? 0 : o.train.steps);
     nan_steps = o.debug.nan_step_set();
     o.check_memory(true);
-    device = run_device(o.device);
-    bf16 = o.train.autocast == "bf16" ||
-           (o.train.autocast == "auto" && (device.device.is_cuda() || !cpu_bf16_flags().empty()));
+    device = run_device(o.device, comm.backend(), comm.world());
+    // Rank 0 decides for all: ranks on hosts with other processors must still do the same arithmetic.
+    auto use_bf16 = at::full({1}, o.train.autocast == "bf16" ||
+                                      (o.train.autocast == "auto" && (device.device.is_cuda() || !cpu_bf16_flags().empty())),
+                             at::kInt);
+    comm.broadcast(use_bf16, 0, "autocast choice");
+    bf16 = use_bf16.item<int>() != 0;
     data = load_training_data(o, pretrain_steps > 0, total_steps > pretrain_steps);
     if (data.teacher)
       for (auto& [name, t] : data.teacher->params) t = t.to(device.device);
