@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# The main job, end to end on this machine. Steps already done are skipped, so running it again continues where it
-# stopped (training and the fine-tuning grid resume from their checkpoints / results file):
-#   1. set-up and build               6. the LoGAH and GHN-3 baselines, the same budget and ranks
-#   2. Fashion-MNIST -> task store    7. predicted weights for unseen ViTs -> archive, evaluated
-#   3. the ancestry ViT (teacher)     8. the fine-tuning grid on 2 ranks: every initialisation x task x arch x seed
-#   4. task embeddings                9. the report: runs/finetune_fmnist/report.md and its plots
-#   5. TAL on 2 MPI ranks (stage 1 KD, then stage 2 task FiLM)
+# The main job, end to end on this machine, on the embedded Fashion-MNIST suite and 2 MPI ranks:
+#   1. set-up and build                  6. predicted weights for unseen ViTs -> archive, evaluated
+#   2. Fashion-MNIST -> task store       7. the fine-tuning grid: every initialisation x task x architecture x seed
+#   3. the ancestry ViT (teacher)        8. the report (report.md + plots) and the results table
+#   4. task embeddings
+#   5. TAL (stage 1 KD, stage 2 task FiLM), then LoGAH and GHN-3 with the same budget
 # Usage: launch/quickstart.sh [--full]
-#   default: the ancestry ViT trains for 2 epochs (of the config's 6); --full trains all 6 (about 15 more minutes).
+#   default  sized for about 25 minutes after the build on 2 cores: the ancestry for 400 steps, each hypernetwork
+#            50 + 100 steps, embeddings over 2,000 images per task, a grid of 3 architectures x 2 tasks x 6
+#            initialisations x 3 seeds of 60 steps; everything under runs/quick/
+#   --full   the configs as they are (ancestry 6 epochs, hypernets 150 + 250 steps, 6 architectures, 100 steps);
+#            under runs/; several hours on 2 cores
+# A stage whose command and config files are unchanged since it finished is reused (its key, a hash of both, is in
+# RUNS/.stages/); an interrupted stage resumes (training from its checkpoint, the grid from its results file).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,33 +26,69 @@ esac
 "$root/launch/build.sh"
 tal="${TAL_BUILD_DIR:-$root/build}/tal"
 banner() { printf '\n== %s\n' "$*"; }
+start=$SECONDS
+declare -a times=()
+
+if [ $full = 1 ]; then
+  runs=runs
+  anc=(); emb=(); hyp=(); grid=()
+else
+  runs=runs/quick
+  anc=(ancestry.max_steps=400 run.dir=$runs/ancestry ancestry.checkpoint=$runs/ancestry/ancestry.h5)
+  emb=(ancestry.checkpoint=$runs/ancestry/ancestry.h5 tasks.embeddings=$runs/task_embeddings.h5 tasks.embed_images=2000)
+  hyp=(train.pretrain_steps=50 train.steps=100 train.eval_every=0)
+  grid=("finetune.archs=vit:depth=2,width=32,heads=2,vit:depth=8,width=32,heads=2,vit:depth=4,width=64,heads=2"
+        finetune.steps=60 finetune.eval_every=20)
+fi
+ancestry=${runs}/ancestry/ancestry.h5
+embeddings=$([ $full = 1 ] && echo data/task_embeddings.h5 || echo $runs/task_embeddings.h5)
+mkdir -p "$runs/.stages"
+# stage NAME CONFIG COMMAND...: runs COMMAND unless the same command with the same config finished before.
+stage() {
+  local name=$1 config=$2; shift 2
+  local key; key=$( { printf '%s\n' "$*"; cat "$config" configs/tasks/fmnist_suite.yaml; } | sha256sum | cut -c1-16)
+  local t0=$SECONDS
+  if [ "$(cat "$runs/.stages/$name" 2>/dev/null)" = "$key" ]; then
+    echo "(reused: $name finished before with the same command and config, key $key)"
+  else
+    "$@"
+    echo "$key" >"$runs/.stages/$name"
+  fi
+  times+=("$(printf '%-34s %6d s' "$name" $((SECONDS - t0)))")
+}
 
 banner "Fashion-MNIST from the Debian package into data/fmnist.h5"
 [ -s data/fmnist.h5 ] || "$tal" data import fashion-mnist --out data/fmnist.h5
 "$tal" data info data/fmnist.h5
 
-banner "The ancestry ViT (configs/ancestry_vit.yaml$([ $full = 1 ] || echo ', 2 epochs'))"
-epochs=()
-[ $full = 1 ] || epochs=(ancestry.epochs=2)
-[ -s runs/ancestry/ancestry.h5 ] || "$tal" ancestry train --config configs/ancestry_vit.yaml threads=2 "${epochs[@]}"
+banner "The ancestry ViT (configs/ancestry_vit.yaml)"
+stage ancestry configs/ancestry_vit.yaml "$tal" ancestry train --config configs/ancestry_vit.yaml threads=2 "${anc[@]}"
 
 banner "Task embeddings (configs/tasks/fmnist_suite.yaml)"
-"$tal" tasks embed --config configs/tal_vit_fmnist.yaml threads=2
+stage embeddings configs/tal_vit_fmnist.yaml "$tal" tasks embed --config configs/tal_vit_fmnist.yaml threads=2 "${emb[@]}"
 
 for v in tal logah ghn3; do
   banner "$(echo $v | tr a-z A-Z): 2 MPI ranks, configs/${v}_vit_fmnist.yaml (resumes automatically if interrupted)"
-  "$root/launch/tal-mpirun" 2 train --config "configs/${v}_vit_fmnist.yaml"
+  stage "$v" "configs/${v}_vit_fmnist.yaml" "$root/launch/tal-mpirun" 2 train --config "configs/${v}_vit_fmnist.yaml" \
+    run.dir="$runs/${v}_fmnist" ancestry.checkpoint="$ancestry" tasks.embeddings="$embeddings" "${hyp[@]}"
 done
 
-banner "Predicted weights for unseen ViTs on the footwear task, into runs/tal_fmnist/predicted.h5"
-"$tal" predict --checkpoint runs/tal_fmnist --task fmnist-footwear \
-  --arch "vit:depth=4,width=96,heads=3" --arch "vit:depth=6,width=64,heads=4" --out runs/tal_fmnist/predicted.h5
-"$tal" eval --archive runs/tal_fmnist/predicted.h5 --task fmnist-footwear
+banner "Predicted weights for unseen ViTs on the footwear task, into $runs/tal_fmnist/predicted.h5"
+"$tal" predict --checkpoint "$runs/tal_fmnist" --task fmnist-footwear tasks.embeddings="$embeddings" \
+  --arch "vit:depth=4,width=96,heads=3" --arch "vit:depth=6,width=64,heads=4" --out "$runs/tal_fmnist/predicted.h5"
+"$tal" eval --archive "$runs/tal_fmnist/predicted.h5" --task fmnist-footwear
 
 banner "The fine-tuning grid on 2 ranks (configs/finetune_fmnist.yaml; resumes if interrupted)"
-"$root/launch/tal-mpirun" 2 finetune --config configs/finetune_fmnist.yaml
+stage finetune configs/finetune_fmnist.yaml "$root/launch/tal-mpirun" 2 finetune --config configs/finetune_fmnist.yaml \
+  run.dir="$runs/finetune_fmnist" ancestry.checkpoint="$ancestry" tasks.embeddings="$embeddings" \
+  finetune.tal="$runs/tal_fmnist" finetune.logah="$runs/logah_fmnist" finetune.ghn3="$runs/ghn3_fmnist" "${grid[@]}"
 
 banner "The report"
-"$tal" report runs/finetune_fmnist
-"$tal" report runs/tal_fmnist
-echo "open runs/finetune_fmnist/report.md (plots in runs/finetune_fmnist/report/)"
+"$tal" report "$runs/finetune_fmnist"
+"$tal" report "$runs/tal_fmnist"
+banner "Results: final test accuracy after fine-tuning (from $runs/finetune_fmnist/report.md)"
+awk '/^### Final test accuracy/ { show = 1; print; next } /^#/ { show = 0 } show && /^\|/' "$runs/finetune_fmnist/report.md"
+printf '\nWall time per stage:\n'
+printf '  %s\n' "${times[@]}"
+echo "  total after the build: $((SECONDS - start)) s"
+echo "The report: $runs/finetune_fmnist/report.md (plots in $runs/finetune_fmnist/report/)"

@@ -135,6 +135,33 @@ for p in curve_fmnist-footwear curve_fmnist-bags-trousers-rot180 final_by_arch z
   check "report plot $p has its data and script" bash -c "[ -s '$work/one/report/$p.dat' ] && [ -s '$work/one/report/$p.gp' ]"
 done
 check "report table: seen and held-out apart" grep -q "held-out tasks" "$work/one/report.md"
+$py - "$work/one/finetune.h5" "$work/one/report.md" "$work/one/report" >"$work/table.txt" 2>&1 <<'PY'
+# The report's table is the results file's numbers: mean ± std (ddof 1) over seeds of the mean over architectures;
+# its PNGs are 960x560 images.
+import h5py, sys, struct, statistics as st, collections
+f = h5py.File(sys.argv[1])
+acc = collections.defaultdict(lambda: collections.defaultdict(list))
+for g in f["cells"].values():
+    acc[(g.attrs["task"], g.attrs["init"])][g.attrs["seed"]].append(g.attrs["final_accuracy"])
+rows = [l for l in open(sys.argv[2]) if l.startswith("| fmnist")]
+header = [l for l in open(sys.argv[2]) if l.startswith("| task |")][0].strip("|\n").split("|")[1:]
+checked = 0
+for row in rows:
+    cols = [c.strip().strip("*") for c in row.strip("|\n").split("|")]
+    task = cols[0]
+    for init, text in zip([h.strip() for h in header], cols[1:]):
+        seeds = [sum(v) / len(v) for v in acc[(task, init)].values()]
+        want = "%.2f ± %.2f" % (100 * st.mean(seeds), 100 * st.stdev(seeds))
+        assert text == want, (task, init, text, want)
+        checked += 1
+assert checked == 12, checked
+import glob
+for png in glob.glob(sys.argv[3] + "/*.png"):
+    w, h = struct.unpack(">II", open(png, "rb").read()[16:24])
+    assert (w, h) == (960, 560), (png, w, h)
+print("ok", checked)
+PY
+check "report table = results file, PNGs 960x560 ($(tail -n1 "$work/table.txt"))" grep -q "^ok 12$" "$work/table.txt"
 check "report table: the best in bold" grep -q '\*\*[0-9.]* ± [0-9.]*\*\*' "$work/one/report.md"
 check "report: hypernet sizes" grep -q "| tal | \`$work/tal/ckpt/" "$work/one/report.md"
 "$tal" report "$work/tal" >"$work/report2.log" 2>&1

@@ -7,6 +7,7 @@
 #include "hypernet/arch_spec.h"
 #include "tests/test_util.h"
 #include "trainer/files/finetune_results.h"
+#include "trainer/finetune/finetune.h"
 #include "trainer/finetune/weight_selection.h"
 
 namespace tal {
@@ -93,6 +94,29 @@ TEST(FinetuneResults, StepsToFractionsOfTheBestInitialisationsMeanFinal) {
   EXPECT_EQ(back.cells[2].accuracy, r.cells[2].accuracy);
   EXPECT_EQ(back.cells[2].steps_to, r.cells[2].steps_to);
   EXPECT_THROW(read_finetune_results(dir.file("missing.h5")), Error);
+}
+
+// Dealing the pending runs out over 1..8 ranks in rounds: every run exactly once, each round's runs adjacent in the
+// cost order (so of similar cost), and the same rounds whatever the rank asking.
+TEST(FinetuneGrid, EveryRunExactlyOnceOnOneToEightRanks) {
+  for (size_t pending : {0u, 1u, 7u, 24u, 216u})
+    for (int world = 1; world <= 8; ++world) {
+      std::vector<int> taken(pending, 0);
+      const size_t rounds = rounds_for(pending, world);
+      for (size_t round = 0; round < rounds; ++round) {
+        int64_t lo = -1, hi = -1;
+        for (int rank = 0; rank < world; ++rank) {
+          const int64_t run = run_of(pending, world, rank, round);
+          if (run < 0) continue;
+          ++taken[static_cast<size_t>(run)];
+          lo = lo < 0 ? run : std::min(lo, run);
+          hi = std::max(hi, run);
+        }
+        EXPECT_LT(hi - lo, world) << "round " << round << " spans more than one slot per rank";
+      }
+      for (size_t i = 0; i < pending; ++i) EXPECT_EQ(taken[i], 1) << "run " << i << " of " << pending << " on " << world;
+      if (pending > 0) EXPECT_EQ(run_of(pending, world, 0, rounds), -1);  // nothing after the last round
+    }
 }
 
 }  // namespace

@@ -138,6 +138,13 @@ void print_summary(const FinetuneResults& results, const std::vector<std::string
 
 }  // namespace
 
+int64_t run_of(size_t pending, int world, int rank, size_t round) {
+  const size_t slot = round * static_cast<size_t>(world) + static_cast<size_t>(rank);
+  return slot < pending ? static_cast<int64_t>(slot) : -1;
+}
+
+size_t rounds_for(size_t pending, int world) { return (pending + static_cast<size_t>(world) - 1) / static_cast<size_t>(world); }
+
 int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, Communicator& comm) {
   const auto& f = o.finetune;
   const bool root = comm.rank() == 0;
@@ -183,6 +190,20 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
     }
   const RunDevice device = run_device(o.device, comm.backend(), comm.world());
   Initializers inits(o, f.inits, tasks, device.device);
+
+  // Every initialisation can make every architecture of the grid: checked on every rank, the same way, before
+  // anything is run or written (an architecture a hypernetwork cannot predict would otherwise end the job
+  // mid-grid, at the same cell on every resume).
+  for (size_t t = 0; t < tasks.size(); ++t)
+    for (size_t a = 0; a < archs.size(); ++a)
+      for (const auto& init : f.inits) {
+        try {
+          inits.make(init, tasks[t], specs[t][a], 0);
+        } catch (const Error& e) {
+          throw Error("key 'finetune.archs': initialisation '" + init + "' cannot make " + archs[a] + " for task '" +
+                      tasks[t].def().name + "': " + e.what());
+        }
+      }
 
   // The cells, keyed by what defines them.
   const std::string recipe = recipe_text(f);
@@ -273,7 +294,7 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   for (size_t i : pending) total_cost += cells[i].cost;
 
   const int world = comm.world();
-  const size_t rounds = (pending.size() + static_cast<size_t>(world) - 1) / static_cast<size_t>(world);
+  const size_t rounds = rounds_for(pending.size(), world);
   if (root) {
     std::printf("finetune: %zu cells (%zu tasks x %zu architectures x %zu initialisations x %lld seeds), %zu done, "
                 "%zu to run on %d rank(s) in %zu rounds; %lld steps of %lld images each, %d thread(s) per rank -> %s\n",
@@ -292,8 +313,9 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   double cost_done = 0;
   size_t cells_done = cells.size() - pending.size();
   for (size_t round = 0; round < rounds; ++round) {
-    const size_t slot = round * static_cast<size_t>(world) + static_cast<size_t>(comm.rank());
-    const bool mine = slot < pending.size();
+    const int64_t slot_of_mine = run_of(pending.size(), world, comm.rank(), round);
+    const bool mine = slot_of_mine >= 0;
+    const auto slot = static_cast<size_t>(std::max<int64_t>(0, slot_of_mine));
     RunOutcome run;
     double seconds = 0, init_ms = 0;
     ParamMap params;

@@ -15,4 +15,10 @@ namespace tal {
 
 int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, Communicator& comm);
 
+// The runs of round `round` on `world` ranks, given the pending runs sorted by cost (largest first): rank r takes
+// the (round * world + r)-th, so each round's runs are of similar cost and every run is taken exactly once.
+// Returns -1 where the rank has none in that round.
+int64_t run_of(size_t pending, int world, int rank, size_t round);
+size_t rounds_for(size_t pending, int world);
+
 }  // namespace tal

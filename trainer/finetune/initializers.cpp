@@ -24,6 +24,10 @@ std::pair<std::string, std::string> hypernet_of(const CommandOptions& o, const s
   return {"", ""};
 }
 
+std::string hypernet_of_key(const std::string& init) {
+  return init == "logah" ? "finetune.logah" : init == "ghn3" ? "finetune.ghn3" : "finetune.tal";
+}
+
 const char* expected_variant(const std::string& init) { return init == "tal-no-film" ? "tal" : init.c_str(); }
 
 }  // namespace
@@ -76,6 +80,8 @@ ParamMap Initializers::make(const std::string& init, const Task& task, const Arc
     out = select_weights(ancestry_->spec, ancestry_->params, spec, fresh);
   } else {
     auto& net = nets_.at(init);
+    TAL_REQUIRE(net.run.zoo.family == spec.family().name(), "key '", hypernet_of_key(init), "': ", net.path,
+                " was trained on the ", net.run.zoo.family, " family, not on ", spec.family().name());
     at::Tensor embedding;
     if (net.run.hypernet.film())
       embedding = init == "tal-no-film" ? at::zeros({task_dim_}, at::TensorOptions().device(device_))
