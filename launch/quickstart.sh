@@ -6,8 +6,8 @@
 #   4. task embeddings
 #   5. TAL (stage 1 KD, stage 2 task FiLM), then LoGAH and GHN-3 with the same budget
 # Usage: launch/quickstart.sh [--full]
-#   default  sized for about 25 minutes after the build on 2 cores: the ancestry for 400 steps, each hypernetwork
-#            50 + 100 steps, embeddings over 2,000 images per task, a grid of 3 architectures x 2 tasks x 6
+#   default  sized for about 22 minutes after the build on 2 cores: the ancestry for 320 steps, each hypernetwork
+#            40 + 80 steps, embeddings over 2,000 images per task, a grid of 3 architectures x 2 tasks x 6
 #            initialisations x 3 seeds of 60 steps; everything under runs/quick/
 #   --full   the configs as they are (ancestry 6 epochs, hypernets 150 + 250 steps, 6 architectures, 100 steps);
 #            under runs/; several hours on 2 cores
@@ -34,9 +34,9 @@ if [ $full = 1 ]; then
   anc=(); emb=(); hyp=(); grid=()
 else
   runs=runs/quick
-  anc=(ancestry.max_steps=400 run.dir=$runs/ancestry ancestry.checkpoint=$runs/ancestry/ancestry.h5)
+  anc=(ancestry.max_steps=320 run.dir=$runs/ancestry ancestry.checkpoint=$runs/ancestry/ancestry.h5)
   emb=(ancestry.checkpoint=$runs/ancestry/ancestry.h5 tasks.embeddings=$runs/task_embeddings.h5 tasks.embed_images=2000)
-  hyp=(train.pretrain_steps=50 train.steps=100 train.eval_every=0)
+  hyp=(train.pretrain_steps=40 train.steps=80 train.eval_every=0)
   grid=("finetune.archs=vit:depth=2,width=32,heads=2,vit:depth=8,width=32,heads=2,vit:depth=4,width=64,heads=2"
         finetune.steps=60 finetune.eval_every=20)
 fi
