@@ -63,6 +63,21 @@ class Gpt2Family final : public Family {
   // The language-model head's rows are the vocabulary, the same for every GPT-2: it is selected like any tensor.
   bool is_classifier(const std::string& name) const override { return name.rfind("score.", 0) == 0; }
 
+  // HF's GPT2Config for GPT2LMHeadModel.from_pretrained: the sizes, gelu_new, eps 1e-5, and the head untied (the
+  // hypernetwork predicts lm_head.weight apart from transformer.wte.weight).
+  std::string library_config(const ArchSpec& s) const override {
+    const Gpt2 g(s);
+    auto n = [](int64_t v) { return std::to_string(v); };
+    return "{\n  \"architectures\": [\"GPT2LMHeadModel\"],\n  \"model_type\": \"gpt2\",\n  \"vocab_size\": " +
+           n(g.vocab) + ",\n  \"n_positions\": " + n(g.context) + ",\n  \"n_ctx\": " + n(g.context) +
+           ",\n  \"n_embd\": " + n(g.width) + ",\n  \"n_layer\": " + n(g.depth) + ",\n  \"n_head\": " + n(g.heads) +
+           ",\n  \"n_inner\": " + n(g.mlp) +
+           ",\n  \"activation_function\": \"gelu_new\",\n  \"layer_norm_epsilon\": 1e-05,\n"
+           "  \"resid_pdrop\": 0.0,\n  \"embd_pdrop\": 0.0,\n  \"attn_pdrop\": 0.0,\n  \"initializer_range\": 0.02,\n"
+           "  \"tie_word_embeddings\": false,\n  \"bos_token_id\": 50256,\n  \"eos_token_id\": 50256,\n"
+           "  \"torch_dtype\": \"float32\"\n}\n";
+  }
+
   const std::vector<SpecKey>& keys() const override {
     static const std::vector<SpecKey> k = {{"depth", 12, 256, "d"},        {"width", 768, 16384, "w"},
                                            {"heads", 12, 256, "h"},        {"mlp", 3072, 65536, "m"},

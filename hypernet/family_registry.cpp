@@ -47,6 +47,8 @@ void Family::complete(ArchSpec&, const std::vector<std::string>&) const {}
 
 bool Family::is_predicted(const ArchSpec&, const std::string&) const { return true; }
 
+std::string Family::library_config(const ArchSpec&) const { return ""; }
+
 at::Tensor per_example_cross_entropy(const at::Tensor& logits, const at::Tensor& targets, double smoothing) {
   return at::cross_entropy_loss(logits, targets, {}, at::Reduction::None, -100, smoothing);
 }

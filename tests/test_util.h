@@ -5,7 +5,10 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "base/error.h"
+
 #include <cstdlib>
+#include <functional>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -21,6 +24,16 @@ inline std::string env_or(const char* name, const std::string& fallback) {
 inline std::string reference_fixture() {
   const std::string p = env_or("TAL_SHARED_FIXTURES", "../shared/fixtures") + "/ghn_reference.h5";
   return std::filesystem::exists(p) ? p : "";
+}
+
+// The message of the tal::Error that `f` throws, or "" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 inline std::string golden_dir() { return env_or("TAL_GOLDEN_DIR", "tests/golden"); }

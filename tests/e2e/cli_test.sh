@@ -7,6 +7,21 @@ trap 'rm -rf "$work"' EXIT
 src=${TAL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$src/tests/e2e/harness.sh"
 
+# Text: GPT-2's tokenizer on the command line, Debian's fortunes as a text store, a CSV table, and a bad row.
+out=$("$tal" data tokenize "Hello world" " world")
+check "tokenize: reference ids" test "$out" = $'15496 995\n995'
+out=$("$tal" data import fortunes --out "$work/fortunes.h5" --max-tokens 64 2>&1)
+check "import fortunes" grep -q "text store 'fortunes'" <<<"$out"
+check "fortunes: padded to --max-tokens" grep -q "padded to 64" <<<"$("$tal" data info "$work/fortunes.h5")"
+printf 'id,sentence,label\n1,"Good, very good",pos\n2,bad,neg\n3,"fine ""really""",pos\n4,awful,neg\n' >"$work/t.csv"
+out=$("$tal" data import table "$work/t.csv" --text-column sentence --label-column label --test-every 2 --out "$work/t.h5" 2>&1)
+check "import table" grep -q "classes   2: neg, pos" <<<"$out"
+cp "$work/t.h5" "$work/t.before"
+printf 'id,sentence,label\n1,ok,pos\n2,short\n' >"$work/bad.csv"
+err=$("$tal" data import table "$work/bad.csv" --text-column sentence --label-column label --out "$work/t.h5" 2>&1); rc=$?
+check "table bad row: one line naming file:line" test $rc -ne 0 -a "$err" = "tal: error: $work/bad.csv:3: 2 field(s), the columns need 3"
+check "table bad row: store untouched" cmp -s "$work/t.h5" "$work/t.before"
+
 # ViT-Ti: 164 nodes, torchvision count minus the class token, and the output says why.
 out=$("$tal" zoo show "vit:depth=12,width=192,heads=3,patch=16,image=224,channels=3,classes=1000")
 check "zoo show exit" test $? -eq 0
@@ -148,6 +163,12 @@ out=$("$tal" eval --archive "$work/pred.h5" --task fmnist-footwear --logits-out 
 check "eval one line per model" test "$(grep -c "test accuracy" <<<"$out")" -eq 2
 check "appending kept both tasks" bash -c "'$tal' inspect '$work/pred.h5' | grep -q 'fmnist-tops/'"
 check "archive loads into torchvision" /usr/bin/python3 "$src/tests/golden/archive_check.py" "$work/pred.h5" fmnist-footwear "$work/logits.h5"
+out=$("$tal" export "$work/pred.h5" --format safetensors --out "$work/export" 2>&1)
+check "export writes one file per model" test "$(find "$work/export" -name model.safetensors | wc -l)" -eq 3
+check "export reads back with plain Python" /usr/bin/python3 "$src/tests/golden/safetensors_check.py" "$work/pred.h5" "$work/export"
+check "export ViT: no config.json" test -z "$(find "$work/export" -name config.json)"
+err=$("$tal" export "$work/pred.h5" --format pickle --out "$work/export2" 2>&1); rc=$?
+check "export unknown format: one line, nothing written" test $rc -ne 0 -a "$(wc -l <<<"$err")" -eq 1 -a ! -e "$work/export2"
 err=$("$tal" eval --archive "$work/pred.h5" --task fmnist-nothing data.root="$work/data" 2>&1); rc=$?
 check "eval missing task" test $rc -ne 0 -a "$(wc -l <<<"$err")" -eq 1
 err=$("$tal" eval --archive "$work/pred.h5" --task fmnist-footwear --arch-id nope data.root="$work/data" 2>&1); rc=$?

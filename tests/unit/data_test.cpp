@@ -30,14 +30,7 @@ fs::path fresh_dir(const std::string& name) {
   return d;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 void write_bytes(const fs::path& p, const std::vector<uint8_t>& bytes, bool gzip) {
   if (gzip) {

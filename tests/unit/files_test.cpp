@@ -1,5 +1,5 @@
 // The file formats of trainer/files: checkpoints (latest pointer, retention, round trip, refusal of other files),
-// task-embedding files, and task embeddings computed from an ancestry model.
+// task-embedding files, task embeddings computed from an ancestry model, and safetensors exports.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -13,6 +13,8 @@
 #include "tests/test_util.h"
 #include "trainer/files/ancestry_file.h"
 #include "trainer/files/checkpoint.h"
+#include "trainer/files/safetensors.h"
+#include "hypernet/family.h"
 #include "trainer/files/task_embeddings_file.h"
 #include "trainer/files/zoo_file.h"
 #include "trainer/train/task_embedding.h"
@@ -21,14 +23,7 @@ namespace tal {
 namespace {
 namespace fs = std::filesystem;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 Checkpoint tiny_checkpoint(int64_t step) {
   Checkpoint c;
@@ -167,6 +162,44 @@ TEST(TaskEmbeddings, RecomputedOnlyWhenTaskOrAncestryChanges) {
   const auto first5 = target_features(ancestry.spec, ancestry.params, changed[0].load(Split::Train, {0, 1, 2, 3, 4}).images).mean(0);
   EXPECT_TRUE(at::allclose(load_task_embeddings(path, changed, "").at("a"), first5, 1e-5, 1e-6));
   EXPECT_EQ(read_task_embeddings(path).at("a").images, 5);
+}
+
+TEST(Safetensors, Gpt2ParametersRoundTripWithMetadataAndAlignedData) {
+  test::TempDir dir;
+  const auto spec = ArchSpec::parse("gpt2:depth=2,width=32,heads=4,vocab=50257,context=64");
+  const auto params = spec.family().init(spec, 7);
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& p : param_table(spec)) tensors.emplace_back(p.name, params.at(p.name));
+  tensors.emplace_back("extra.int64", at::arange(5, at::kLong));
+  write_safetensors(dir.file("m.safetensors"), tensors, {{"format", "pt"}, {"tal.spec", spec.str()}});
+  const auto back = read_safetensors(dir.file("m.safetensors"));
+  ASSERT_EQ(back.tensors.size(), tensors.size());
+  for (const auto& [name, t] : tensors) {
+    ASSERT_TRUE(back.tensors.count(name)) << name;
+    EXPECT_TRUE(back.tensors.at(name).equal(t)) << name;
+  }
+  EXPECT_EQ(back.tensors.at("transformer.h.0.attn.c_attn.weight").sizes(), (at::IntArrayRef{32, 96}));  // [in, out]
+  EXPECT_EQ(back.metadata.at("tal.spec"), spec.str());
+  // The header length is a multiple of 8, so the data that follows is aligned.
+  std::ifstream in(dir.file("m.safetensors"), std::ios::binary);
+  unsigned char len[8];
+  in.read(reinterpret_cast<char*>(len), 8);
+  EXPECT_EQ(len[0] % 8, 0);
+  // A truncated file names the tensor whose bytes are missing.
+  const auto size = fs::file_size(dir.file("m.safetensors"));
+  fs::resize_file(dir.file("m.safetensors"), size - 4);
+  EXPECT_NE(error_of([&] { read_safetensors(dir.file("m.safetensors")); }).find("has a byte range that does not fit"),
+            std::string::npos);
+}
+
+TEST(Safetensors, Gpt2ConfigIsHfGpt2ConfigWithAnUntiedHead) {
+  const auto spec = ArchSpec::parse("gpt2:depth=3,width=64,heads=8,mlp=200,vocab=50257,context=128");
+  const auto config = spec.family().library_config(spec);
+  for (const char* key : {"\"n_layer\": 3", "\"n_embd\": 64", "\"n_head\": 8", "\"n_inner\": 200",
+                          "\"n_positions\": 128", "\"vocab_size\": 50257", "\"tie_word_embeddings\": false",
+                          "\"activation_function\": \"gelu_new\""})
+    EXPECT_NE(config.find(key), std::string::npos) << key << " in " << config;
+  EXPECT_EQ(ArchSpec::parse("vit:depth=2").family().library_config(ArchSpec::parse("vit:depth=2")), "");
 }
 
 }  // namespace

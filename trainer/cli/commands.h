@@ -23,5 +23,6 @@ int run_inspect(const Args& args);
 int run_info(const Args& args);
 int run_finetune(const Args& args, Runtime& runtime);
 int run_report(const Args& args);
+int run_export(const Args& args);
 
 }  // namespace tal

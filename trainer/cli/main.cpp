@@ -32,6 +32,7 @@ const Command kCommands[] = {
     {"eval", "test accuracy of archived models as predicted", without_runtime<run_eval>},
     {"finetune", "fine-tune descendants from every initialisation, as a grid over ranks", run_finetune},
     {"report", "report.md and PNG plots of a training or fine-tuning run", without_runtime<run_report>},
+    {"export", "archived models as model.safetensors (+ config.json for HF models)", without_runtime<run_export>},
     {"inspect", "what any file TAL wrote contains", without_runtime<run_inspect>},
     {"data", "import datasets into HDF5 task stores; summarise one", without_runtime<run_data>},
     {"ancestry", "train the ancestry (teacher) ViT", without_runtime<run_ancestry>},

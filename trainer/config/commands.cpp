@@ -106,6 +106,25 @@ void add_import(OptionTable<O>& t) {
   t.add(opt<O>("import.skip_corrupt", [](auto& o) -> auto& { return o.data_import.skip_corrupt; },
                "folder: leave corrupt images out and count them, instead of failing on the first")
             .alias("--skip-corrupt"));
+  t.add(opt<O>("import.text_column", [](auto& o) -> auto& { return o.data_import.text_column; },
+               "table: text column(s), by name or 0-based index; several are joined by a newline")
+            .alias("--text-column"));
+  t.add(opt<O>("import.label_column", [](auto& o) -> auto& { return o.data_import.label_column; },
+               "table: label column, by name or 0-based index")
+            .alias("--label-column"));
+  t.add(opt<O>("import.test", [](auto& o) -> auto& { return o.data_import.test; },
+               "table: a separate test table (else every test_every-th row)")
+            .alias("--test"));
+  t.add(opt<O>("import.header", [](auto& o) -> auto& { return o.data_import.header; },
+               "table: the first row names the columns")
+            .alias("--header"));
+  t.add(opt<O>("import.max_tokens", [](auto& o) -> auto& { return o.data_import.max_tokens; },
+               "texts: truncate to this many GPT-2 BPE tokens")
+            .alias("--max-tokens")
+            .range(1, 1024));
+  t.add(opt<O>("import.tokenizer", [](auto& o) -> auto& { return o.data_import.tokenizer; },
+               "texts: directory with encoder.json and vocab.bpe (default $TAL_TOKENIZER_DIR, else data/gpt2)")
+            .alias("--tokenizer"));
 }
 
 void add_bench_step(OptionTable<O>& t) {

@@ -72,6 +72,13 @@ struct ImportOptions {  // tal data import
   int64_t size = 32;
   int64_t test_every = 10;
   bool skip_corrupt = false;  // folder: leave corrupt images out (and count them) instead of failing
+  // Text importers (table, text-folder, fortunes, spam-assassin).
+  std::vector<std::string> text_column;  // table: the text column(s), names or 0-based indices
+  std::string label_column;              // table: the label column
+  std::string test;                      // table: a separate test table (GLUE's dev.tsv); else every test_every-th row
+  bool header = true;                    // table: the first row names the columns
+  int64_t max_tokens = 256;              // texts are truncated to this many BPE tokens
+  std::string tokenizer;                 // directory of encoder.json + vocab.bpe ("": $TAL_TOKENIZER_DIR or data/gpt2)
 };
 
 struct CommandOptions : TalOptions {

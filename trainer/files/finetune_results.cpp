@@ -1,6 +1,8 @@
 #include "trainer/files/finetune_results.h"
 
 #include <algorithm>
+#include <cmath>
+#include <numeric>
 #include <map>
 
 #include "base/error.h"
@@ -127,6 +129,28 @@ FinetuneResults read_finetune_results(const std::string& path) {
     r.cells.push_back(std::move(c));
   }
   return r;
+}
+
+double mean(const std::vector<double>& v) {
+  return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+double sample_std(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+std::vector<double> seed_means(const FinetuneResults& r, const std::string& task, const std::string& init,
+                               const std::function<double(const FinetuneCell&)>& value) {
+  std::map<int64_t, std::vector<double>> by_seed;
+  for (const auto& c : r.cells)
+    if (c.task == task && c.init == init) by_seed[c.seed].push_back(value(c));
+  std::vector<double> out;
+  for (const auto& [seed, v] : by_seed) out.push_back(mean(v));
+  return out;
 }
 
 }  // namespace tal

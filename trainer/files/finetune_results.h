@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,5 +52,12 @@ void compute_steps_to(FinetuneResults& results);
 void write_finetune_results(const std::string& path, const FinetuneResults& results);
 // Throws naming the file for anything that is not a TAL fine-tuning results file of a known version.
 FinetuneResults read_finetune_results(const std::string& path);
+
+// The statistics every summary of a grid reports: the mean, the sample standard deviation (0 below two values),
+// and, per seed of (task, init), the mean over the grid's architectures of `value` (seeds in order).
+double mean(const std::vector<double>& v);
+double sample_std(const std::vector<double>& v);
+std::vector<double> seed_means(const FinetuneResults& r, const std::string& task, const std::string& init,
+                               const std::function<double(const FinetuneCell&)>& value);
 
 }  // namespace tal

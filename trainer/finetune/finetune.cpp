@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <numeric>
 
 #include "base/error.h"
@@ -100,35 +101,31 @@ std::vector<at::Tensor> gather_variable(Communicator& comm, const at::Tensor& mi
   return out;
 }
 
-double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
-double std_of(const std::vector<double>& v) {
-  if (v.size() < 2) return 0;
-  const double m = mean_of(v);
-  double s = 0;
-  for (double x : v) s += (x - m) * (x - m);
-  return std::sqrt(s / static_cast<double>(v.size() - 1));
-}
-
 void print_summary(const FinetuneResults& results, const std::vector<std::string>& inits,
                    const std::map<std::string, bool>& wanted) {
   for (const bool heldout : {false, true}) {
-    std::map<std::string, std::map<std::string, std::vector<double>>> acc;  // task -> init -> finals
+    // The same statistic as the report's table: over seeds, of the mean over architectures.
+    FinetuneResults current;
+    std::set<std::string> tasks;
     for (const auto& c : results.cells)
-      if (c.heldout == heldout && wanted.count(c.key)) acc[c.task][c.init].push_back(c.final_accuracy());
-    if (acc.empty()) continue;
-    std::printf("finetune  %s tasks: final test accuracy, mean ± std over seeds and architectures\n",
+      if (c.heldout == heldout && wanted.count(c.key)) {
+        current.cells.push_back(c);
+        tasks.insert(c.task);
+      }
+    if (tasks.empty()) continue;
+    std::printf("finetune  %s tasks: final test accuracy, mean ± std over seeds of the mean over architectures\n",
                 heldout ? "held-out" : "seen");
     std::printf("  %-28s", "task");
     for (const auto& i : inits) std::printf(" %16s", i.c_str());
     std::printf("\n");
-    for (const auto& [task, by_init] : acc) {
+    for (const auto& task : tasks) {
       std::printf("  %-28s", task.c_str());
       for (const auto& i : inits) {
-        const auto it = by_init.find(i);
-        if (it == by_init.end())
+        const auto v = seed_means(current, task, i, [](const FinetuneCell& c) { return c.final_accuracy(); });
+        if (v.empty())
           std::printf(" %16s", "-");
         else
-          std::printf(" %16s", strf("%.2f ± %.2f", 100 * mean_of(it->second), 100 * std_of(it->second)).c_str());
+          std::printf(" %16s", strf("%.2f ± %.2f", 100 * mean(v), 100 * sample_std(v)).c_str());
       }
       std::printf("\n");
     }

@@ -25,16 +25,6 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-double mean(const std::vector<double>& v) {
-  return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
-}
-double stdev(const std::vector<double>& v) {
-  if (v.size() < 2) return 0;
-  const double m = mean(v);
-  double s = 0;
-  for (double x : v) s += (x - m) * (x - m);
-  return std::sqrt(s / static_cast<double>(v.size() - 1));
-}
 
 // The value of "key" in one JSON object line: a number, or a string without escapes; "" when absent.
 std::string json_field(const std::string& line, const std::string& key) {
@@ -159,14 +149,6 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
      << " seed(s). Recipe: `" << r.recipe << "`.\n\n";
 
   // The table: mean ± std over seeds (of the mean over architectures) per (task, init), best in bold.
-  auto seed_means = [&](const std::string& task, const std::string& init, auto value) {
-    std::map<int64_t, std::vector<double>> by_seed;
-    for (const auto& c : r.cells)
-      if (c.task == task && c.init == init) by_seed[c.seed].push_back(value(c));
-    std::vector<double> out;
-    for (const auto& [s, v] : by_seed) out.push_back(mean(v));
-    return out;
-  };
   auto final_acc = [](const FinetuneCell& c) { return c.final_accuracy(); };
   for (const bool held : {false, true}) {
     std::vector<std::string> group;
@@ -181,15 +163,15 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
     md << "\n";
     for (const auto& t : group) {
       double best = -1;
-      for (const auto& i : inits) best = std::max(best, mean(seed_means(t, i, final_acc)));
+      for (const auto& i : inits) best = std::max(best, mean(seed_means(r, t, i, final_acc)));
       md << "| " << t << " |";
       for (const auto& i : inits) {
-        const auto v = seed_means(t, i, final_acc);
+        const auto v = seed_means(r, t, i, final_acc);
         if (v.empty()) {
           md << " - |";
           continue;
         }
-        const std::string cell = fmt("%.2f", 100 * mean(v)) + " ± " + fmt("%.2f", 100 * stdev(v));
+        const std::string cell = fmt("%.2f", 100 * mean(v)) + " ± " + fmt("%.2f", 100 * sample_std(v));
         md << " " << (mean(v) >= best - 1e-12 ? "**" + cell + "**" : cell) << " |";
       }
       md << "\n";
@@ -208,11 +190,11 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
     for (const auto& init : inits) {
       data << "# " << init << ": step mean std (over seeds of the mean over architectures)\n";
       for (size_t k = 0; k < steps.size(); ++k) {
-        const auto v = seed_means(t, init, [&](const FinetuneCell& c) { return c.accuracy.at(k); });
+        const auto v = seed_means(r, t, init, [&](const FinetuneCell& c) { return c.accuracy.at(k); });
         if (v.empty())
           data << steps[k] << " NaN NaN\n";  // gnuplot leaves undefined points out
         else
-          data << steps[k] << " " << 100 * mean(v) << " " << 100 * stdev(v) << "\n";
+          data << steps[k] << " " << 100 * mean(v) << " " << 100 * sample_std(v) << "\n";
       }
       data << "\n\n";
       bands << "'" << file << "' index " << block << " using 1:($2-$3):($2+$3) with filledcurves lc " << block + 1
@@ -278,7 +260,7 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
         if (v.empty())
           data << " NaN NaN";
         else
-          data << " " << mean(v) << " " << stdev(v);
+          data << " " << mean(v) << " " << sample_std(v);
       }
       data << "\n";
     }

@@ -1,0 +1,147 @@
+// Text stores and the text importers: tables (CSV quoting, TSV), text folders, Debian's fortunes, and what a
+// store refuses. The tokenizer's ids themselves are checked against the reference in tests/golden.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "base/error.h"
+#include "datasets/bpe_tokenizer.h"
+#include "datasets/h5.h"
+#include "datasets/text_importers.h"
+#include "datasets/text_store.h"
+#include "tests/test_util.h"
+
+namespace tal {
+namespace {
+namespace fs = std::filesystem;
+
+using test::error_of;
+
+void write_file(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+const BpeTokenizer& tokenizer() {
+  static const BpeTokenizer t(default_tokenizer_dir());
+  return t;
+}
+
+TEST(TextTable, CsvQuotingCommasNewlinesAndDoubledQuotes) {
+  const auto rows = parse_table("a,b\n\"x, y\",\"say \"\"hi\"\"\nthere\"\r\nplain,2\n\n", ',', "t.csv");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1].fields, (std::vector<std::string>{"x, y", "say \"hi\"\nthere"}));
+  EXPECT_EQ(rows[2].fields, (std::vector<std::string>{"plain", "2"}));
+  EXPECT_EQ(rows[2].line, 4);  // the quoted newline counts
+  EXPECT_NE(error_of([] { parse_table("a\n\"open", ',', "t.csv"); }).find("t.csv:2: a quoted field is not closed"),
+            std::string::npos);
+}
+
+TEST(TextTable, TsvKeepsQuotesAsText) {
+  const auto rows = parse_table("s\tl\n\"quoted\" word\t1\n", '\t', "t.tsv");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].fields[0], "\"quoted\" word");
+}
+
+TEST(TextTable, NamedColumnsNumericClassesAndHeldOutRows) {
+  test::TempDir dir;
+  std::string csv = "id,sentence,label\n";
+  for (int i = 0; i < 10; ++i) csv += std::to_string(i) + ",text number " + std::to_string(i) + "," + (i % 2 ? "10" : "2") + "\n";
+  write_file(dir.path() / "t.csv", csv);
+  const auto d = import_text_table(dir.file("t.csv"), {{"sentence"}, "label", true}, "", 5);
+  EXPECT_EQ(d.classes, (std::vector<std::string>{"2", "10"}));  // numeric order, not text order
+  ASSERT_EQ(d.train.size(), 8u);
+  ASSERT_EQ(d.test.size(), 2u);
+  EXPECT_EQ(d.test[0].text, "text number 4");
+  EXPECT_EQ(d.test[0].label, 0);
+  EXPECT_EQ(d.test[1].label, 1);
+  // Two text columns join with a newline; a missing column and a short row name the file (and line).
+  const auto pairs = import_text_table(dir.file("t.csv"), {{"id", "sentence"}, "label", true}, "", 5);
+  EXPECT_EQ(pairs.train[0].text, "0\ntext number 0");
+  EXPECT_NE(error_of([&] { import_text_table(dir.file("t.csv"), {{"text"}, "label", true}, "", 5); })
+                .find("t.csv: no column 'text' in the header (id, sentence, label)"),
+            std::string::npos);
+  write_file(dir.path() / "short.csv", "s,l\nok,1\nbad\nok,0\n");
+  EXPECT_NE(error_of([&] { import_text_table(dir.file("short.csv"), {{"s"}, "l", true}, "", 2); })
+                .find("short.csv:3: 1 field(s), the columns need 2"),
+            std::string::npos);
+}
+
+TEST(TextFolder, ClassesFromSubfoldersWithSeparateSplits) {
+  test::TempDir dir;
+  for (const char* split : {"train", "test"})
+    for (const char* c : {"neg", "pos"})
+      for (int i = 0; i < 2; ++i) write_file(dir.path() / split / c / (std::to_string(i) + ".txt"), std::string(c) + " review");
+  const auto d = import_text_folder(dir.path().string(), 10);
+  EXPECT_EQ(d.classes, (std::vector<std::string>{"neg", "pos"}));
+  EXPECT_EQ(d.train.size(), 4u);
+  EXPECT_EQ(d.test.size(), 4u);
+  EXPECT_EQ(d.test.back().text, "pos review");
+  EXPECT_EQ(d.test.back().label, 1);
+}
+
+TEST(Fortunes, EveryIndexedFileIsAClassOfNonEmptyFortunes) {
+  const auto d = import_fortunes("/usr/share/games/fortunes", 5);
+  EXPECT_GE(d.classes.size(), 10u);  // Debian's fortunes: art, computers, cookie, ...
+  EXPECT_NE(std::find(d.classes.begin(), d.classes.end(), "computers"), d.classes.end());
+  EXPECT_GT(d.train.size(), 3 * d.test.size());
+  for (const auto& t : d.train) {
+    ASSERT_FALSE(t.text.empty()) << t.origin;
+    ASSERT_EQ(t.text.find("\n%\n"), std::string::npos) << t.origin;  // separators are not text
+  }
+}
+
+TEST(TextStore, TokenizesTruncatesPadsAndRoundTrips) {
+  test::TempDir dir;
+  const std::vector<LabelledText> texts = {{"Hello world", 0, "a"}, {"one two three four five six seven", 1, "b"}};
+  const auto split = tokenize_split(tokenizer(), texts, 4);
+  EXPECT_EQ(split.tokens.sizes(), (at::IntArrayRef{2, 4}));
+  EXPECT_EQ(split.lengths[0].item<int>(), 2);
+  EXPECT_EQ(split.lengths[1].item<int>(), 4);  // truncated
+  EXPECT_EQ(split.tokens[0][0].item<int>(), 15496);
+  EXPECT_EQ(split.tokens[0][3].item<int>(), BpeTokenizer::kEndOfText);  // padding
+  const TextStoreMeta meta{"t", "test", {"a", "b"}, tokenizer().identity(), tokenizer().vocab_size()};
+  write_text_store(dir.file("t.h5"), meta, split, split);
+  EXPECT_TRUE(is_text_store(dir.file("t.h5")));
+  const TextStore store(dir.file("t.h5"));
+  EXPECT_TRUE(store.split(Split::Test).tokens.equal(split.tokens));
+  EXPECT_EQ(store.meta().classes, meta.classes);
+  EXPECT_EQ(store.max_length(), 4);
+  EXPECT_NO_THROW(store.require_tokenizer(tokenizer().identity(), "data/gpt2"));
+  EXPECT_NE(error_of([&] { store.require_tokenizer("gpt2-bpe:0000", "DIR"); }).find("re-import"), std::string::npos);
+  EXPECT_EQ(error_of([&] { tokenize_split(tokenizer(), {{"", 0, "x.csv:3"}}, 4); }), "x.csv:3: empty text (nothing to tokenize)");
+}
+
+TEST(TextStore, RefusesBadContentAndLeavesTheFileUntouched) {
+  test::TempDir dir;
+  const auto good = tokenize_split(tokenizer(), {{"a b c", 0, "a"}, {"d e", 1, "b"}}, 8);
+  const TextStoreMeta meta{"t", "test", {"a", "b"}, tokenizer().identity(), tokenizer().vocab_size()};
+  write_text_store(dir.file("t.h5"), meta, good, good);
+  const auto before = fs::file_size(dir.file("t.h5"));
+  auto bad_label = good;
+  bad_label.labels = good.labels.clone();
+  bad_label.labels[1] = 2;
+  EXPECT_NE(error_of([&] { write_text_store(dir.file("t.h5"), meta, bad_label, good); })
+                .find("'/train/labels' holds labels in [0, 2], outside the 2 classes"),
+            std::string::npos);
+  auto bad_id = good;
+  bad_id.tokens = good.tokens.clone();
+  bad_id.tokens[0][0] = 60000;
+  EXPECT_NE(error_of([&] { write_text_store(dir.file("t.h5"), meta, good, bad_id); })
+                .find("60000], outside the vocabulary 0..50256"),
+            std::string::npos);
+  EXPECT_EQ(fs::file_size(dir.file("t.h5")), before);
+  EXPECT_TRUE(TextStore(dir.file("t.h5")).split(Split::Train).tokens.equal(good.tokens));
+  // A file edited by hand to hold a bad length is refused on reading, naming the dataset.
+  {
+    H5File f(dir.file("t.h5"), H5File::Mode::ReadWrite);
+    f.remove("/test/lengths");
+    f.write("/test/lengths", at::tensor({9, 1}, at::kInt));
+  }
+  EXPECT_NE(error_of([&] { TextStore s(dir.file("t.h5")); }).find("'/test/lengths' holds [1, 9], outside 1..8"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace tal

@@ -1,0 +1,100 @@
+#include "trainer/files/safetensors.h"
+
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "base/error.h"
+#include "datasets/atomic_file.h"
+
+namespace tal {
+namespace {
+
+const std::vector<std::pair<at::ScalarType, std::string>>& dtypes() {
+  static const std::vector<std::pair<at::ScalarType, std::string>> d = {
+      {at::kFloat, "F32"}, {at::kDouble, "F64"}, {at::kBFloat16, "BF16"}, {at::kHalf, "F16"},
+      {at::kLong, "I64"},  {at::kInt, "I32"},    {at::kChar, "I8"},       {at::kByte, "U8"}};
+  return d;
+}
+
+}  // namespace
+
+void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  nlohmann::json header = nlohmann::json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<at::Tensor> data;
+  std::set<std::string> names;
+  int64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    TAL_ASSERT(names.insert(name).second, "tensor '", name, "' written twice");
+    std::string dtype;
+    for (const auto& [type, label] : dtypes())
+      if (type == t.scalar_type()) dtype = label;
+    TAL_ASSERT(!dtype.empty(), "tensor '", name, "' has a dtype safetensors is not written with here");
+    auto c = t.detach().to(at::kCPU).contiguous();
+    const auto bytes = static_cast<int64_t>(c.nbytes());
+    header[name] = {{"dtype", dtype}, {"shape", c.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    data.push_back(c);
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
+  write_atomically(path, [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary);
+    TAL_REQUIRE(out, tmp, ": cannot be written");
+    uint64_t n = text.size();
+    unsigned char len[8];
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));  // little-endian
+    out.write(reinterpret_cast<const char*>(len), 8);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    for (const auto& c : data) out.write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.nbytes()));
+    out.close();
+    TAL_REQUIRE(out, tmp, ": write failed (disk full?)");
+  });
+}
+
+SafetensorsFile read_safetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  TAL_REQUIRE(in, path, ": cannot be read");
+  std::ostringstream all;
+  all << in.rdbuf();
+  const std::string bytes = all.str();
+  TAL_REQUIRE(bytes.size() >= 8, path, ": too short for a safetensors file");
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<size_t>(i)]);
+  TAL_REQUIRE(n <= bytes.size() - 8, path, ": header length ", n, " runs past the end of the file");
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(bytes.substr(8, n));
+  } catch (const std::exception& e) {
+    throw Error(path + ": the header is not JSON (" + std::string(e.what()) + ")");
+  }
+  const size_t base = 8 + n, data_size = bytes.size() - base;
+  SafetensorsFile f;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") {
+      for (auto m = it.value().begin(); m != it.value().end(); ++m) f.metadata[m.key()] = m.value().get<std::string>();
+      continue;
+    }
+    const auto& e = it.value();
+    at::ScalarType type = at::kFloat;
+    bool known = false;
+    for (const auto& [t, label] : dtypes())
+      if (e.at("dtype").get<std::string>() == label) type = t, known = true;
+    TAL_REQUIRE(known, path, ": tensor '", it.key(), "' has dtype ", e.at("dtype").dump(), ", not one read here");
+    const auto shape = e.at("shape").get<std::vector<int64_t>>();
+    const auto range = e.at("data_offsets").get<std::vector<uint64_t>>();
+    auto t = at::empty(shape, at::TensorOptions().dtype(type));
+    TAL_REQUIRE(range.size() == 2 && range[0] <= range[1] && range[1] <= data_size &&
+                    range[1] - range[0] == static_cast<uint64_t>(t.nbytes()),
+                path, ": tensor '", it.key(), "' has a byte range that does not fit its shape or the file");
+    std::memcpy(t.data_ptr(), bytes.data() + base + range[0], t.nbytes());
+    f.tensors.emplace(it.key(), t);
+  }
+  return f;
+}
+
+}  // namespace tal
