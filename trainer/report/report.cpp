@@ -266,7 +266,7 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
     }
     script << "set title " << quoted(title) << "\nset ylabel " << quoted(ylabel)
            << "\nset style data histograms\nset style histogram errorbars gap 2 lw 1\nset style fill solid 0.7 border -1\n"
-           << "set yrange [0:*]\nplot '" << name << ".dat' using 2:3:xtic(1) title 'seen tasks', '' using 4:5 title 'held-out tasks'\n";
+           << "set xtics rotate by -30\nset yrange [0:*]\nplot '" << name << ".dat' using 2:3:xtic(1) title 'seen tasks', '' using 4:5 title 'held-out tasks'\n";
     return plots.draw(name, data.str(), script.str());
   };
   md << "### Zero-shot accuracy (before any fine-tuning)\n\n!["
