@@ -11,11 +11,13 @@
 #include "base/suggest.h"
 #include "base/hash.h"
 #include "base/rng.h"
+#include "datasets/bpe_tokenizer.h"
 
 namespace tal {
 namespace {
 
-const std::vector<std::string> kTaskKeys = {"name", "dataset", "classes", "transform", "flip", "crop_padding", "heldout"};
+const std::vector<std::string> kTaskKeys = {"name",         "dataset", "classes",   "transform",
+                                            "flip",         "heldout", "max_length", "crop_padding"};
 
 template <class T>
 T scalar(const YAML::Node& node, const std::string& where, const char* what) {
@@ -36,6 +38,8 @@ const std::vector<std::string>& task_transform_names() {
 std::string TaskDef::hash() const {
   std::string canon = dataset + "|" + transform;
   for (const auto& c : classes) canon += "|" + c;
+  if (max_length > 0) canon += "|max_length=" + std::to_string(max_length);  // absent before text tasks: old hashes hold
+  if (pack) canon += "|pack";
   return stable_hash_hex(canon);
 }
 
@@ -89,6 +93,10 @@ std::vector<TaskDef> load_task_suite(const std::string& path) {
       t.crop_padding = scalar<int64_t>(node["crop_padding"], where + ": key 'crop_padding'", "an integer");
       TAL_REQUIRE(t.crop_padding >= 0, where, ": key 'crop_padding': must be >= 0");
     }
+    if (node["max_length"]) {
+      t.max_length = scalar<int64_t>(node["max_length"], where + ": key 'max_length'", "an integer");
+      TAL_REQUIRE(t.max_length >= 2, where, ": key 'max_length': must be >= 2 tokens");
+    }
     out.push_back(std::move(t));
   }
   TAL_REQUIRE(!out.empty(), path, ": no tasks");
@@ -96,8 +104,46 @@ std::vector<TaskDef> load_task_suite(const std::string& path) {
 }
 
 Task::Task(TaskDef def, std::shared_ptr<const TaskStore> store) : def_(std::move(def)), store_(std::move(store)) {
-  const auto& all = store_->meta().classes;
   const std::string where = "task '" + def_.name + "' (" + store_->path() + ")";
+  TAL_REQUIRE(def_.max_length == 0 && !def_.pack, where, ": key 'max_length' is for text stores, and this one holds images");
+  select_classes(store_->meta().classes, where, store_->labels(Split::Train), store_->labels(Split::Test));
+}
+
+Task::Task(TaskDef def, std::shared_ptr<const TextStore> store) : def_(std::move(def)), text_(std::move(store)) {
+  const std::string where = "task '" + def_.name + "' (" + text_->path() + ")";
+  TAL_REQUIRE(def_.transform == "none" && !def_.flip && def_.crop_padding == 0, where,
+              ": keys 'transform', 'flip' and 'crop_padding' are for images, and this store holds text");
+  if (def_.max_length == 0) def_.max_length = text_->max_length();
+  TAL_REQUIRE(def_.pack || def_.max_length <= text_->max_length(), where, ": key 'max_length': ", def_.max_length,
+              " is longer than the store's sequences (", text_->max_length(), " tokens; re-import with a larger --max-tokens)");
+  select_classes(text_->meta().classes, where, text_->split(Split::Train).labels, text_->split(Split::Test).labels);
+  if (!def_.pack) return;
+  // The corpus: every selected text in store order, each followed by <|endoftext|>, cut into whole sequences.
+  for (Split s : {Split::Train, Split::Test}) {
+    const auto& split = text_->split(s);
+    const auto& index = s == Split::Train ? train_index_ : test_index_;
+    const auto* tok = split.tokens.data_ptr<int32_t>();
+    const auto* len = split.lengths.data_ptr<int32_t>();
+    const int64_t width = split.tokens.size(1);
+    std::vector<int64_t> stream;
+    for (auto i : index) {
+      stream.insert(stream.end(), tok + i * width, tok + i * width + len[i]);
+      stream.push_back(BpeTokenizer::kEndOfText);
+    }
+    const int64_t n = static_cast<int64_t>(stream.size()) / def_.max_length;
+    TAL_REQUIRE(n > 0, where, ": the ", split_name(s), " texts hold ", stream.size(), " tokens, less than one sequence of ",
+                def_.max_length);
+    auto packed = at::from_blob(stream.data(), {n, def_.max_length}, at::kLong).clone();
+    auto& positions = s == Split::Train ? train_index_ : test_index_;
+    positions.resize(static_cast<size_t>(n));
+    std::iota(positions.begin(), positions.end(), 0);
+    (s == Split::Train ? train_label_ : test_label_).assign(static_cast<size_t>(n), 0);
+    (s == Split::Train ? packed_train_ : packed_test_) = packed;
+  }
+}
+
+void Task::select_classes(const std::vector<std::string>& all, const std::string& where, const at::Tensor& train_labels,
+                          const at::Tensor& test_labels) {
   if (def_.classes.empty()) {
     for (size_t c = 0; c < all.size(); ++c) store_classes_.push_back(static_cast<int64_t>(c));
   } else {
@@ -122,7 +168,7 @@ Task::Task(TaskDef def, std::shared_ptr<const TaskStore> store) : def_(std::move
   std::vector<int64_t> relabel(all.size(), -1);
   for (size_t i = 0; i < store_classes_.size(); ++i) relabel[static_cast<size_t>(store_classes_[i])] = static_cast<int64_t>(i);
   for (Split s : {Split::Train, Split::Test}) {
-    const auto labels = store_->labels(s);
+    const auto labels = (s == Split::Train ? train_labels : test_labels).contiguous();
     const auto* l = labels.data_ptr<int64_t>();
     auto& index = s == Split::Train ? train_index_ : test_index_;
     auto& lab = s == Split::Train ? train_label_ : test_label_;
@@ -131,8 +177,38 @@ Task::Task(TaskDef def, std::shared_ptr<const TaskStore> store) : def_(std::move
         index.push_back(i);
         lab.push_back(relabel[static_cast<size_t>(l[i])]);
       }
-    TAL_REQUIRE(!index.empty(), where, ": no ", split_name(s), " images in the selected classes");
+    TAL_REQUIRE(!index.empty(), where, ": no ", split_name(s), is_text() ? " texts" : " images", " in the selected classes");
   }
+}
+
+const std::string& Task::store_path() const { return is_text() ? text_->path() : store_->path(); }
+
+int64_t Task::sequence_length() const {
+  TAL_ASSERT(is_text(), "task ", def_.name, " holds images");
+  return def_.max_length;
+}
+
+int64_t Task::vocab_size() const {
+  TAL_ASSERT(is_text(), "task ", def_.name, " holds images");
+  return text_->meta().vocab_size;
+}
+
+Batch Task::load_text(Split s, const std::vector<int64_t>& positions) const {
+  const auto& index = s == Split::Train ? train_index_ : test_index_;
+  const auto& lab = s == Split::Train ? train_label_ : test_label_;
+  std::vector<int64_t> rows, labels;
+  for (auto p : positions) {
+    TAL_ASSERT(p >= 0 && p < static_cast<int64_t>(index.size()), "position ", p, " outside task ", def_.name);
+    rows.push_back(index[static_cast<size_t>(p)]);
+    labels.push_back(lab[static_cast<size_t>(p)]);
+  }
+  const auto idx = at::tensor(rows, at::kLong);
+  if (def_.pack) {
+    auto seq = (s == Split::Train ? packed_train_ : packed_test_).index_select(0, idx);
+    return {seq, seq};
+  }
+  auto tokens = text_->split(s).tokens.index_select(0, idx).narrow(1, 0, def_.max_length).to(at::kLong).contiguous();
+  return {tokens, at::tensor(labels, at::kLong)};
 }
 
 int64_t Task::size(Split s) const {
@@ -140,6 +216,7 @@ int64_t Task::size(Split s) const {
 }
 
 std::vector<int64_t> Task::image_shape() const {
+  TAL_ASSERT(!is_text(), "task ", def_.name, " holds text");
   auto s = store_->image_shape();
   if (def_.transform == "rgb32") return {3, std::max<int64_t>(32, s[1]), std::max<int64_t>(32, s[2])};
   return s;
@@ -161,6 +238,7 @@ at::Tensor Task::transform(const at::Tensor& x) const {
 }
 
 Batch Task::load(Split s, const std::vector<int64_t>& positions, const std::vector<uint64_t>* augment_seeds) const {
+  if (is_text()) return load_text(s, positions);
   const auto& index = s == Split::Train ? train_index_ : test_index_;
   const auto& lab = s == Split::Train ? train_label_ : test_label_;
   std::vector<int64_t> store_idx;
@@ -204,17 +282,24 @@ Batch Task::load(Split s, const std::vector<int64_t>& positions, const std::vect
 
 std::vector<Task> resolve_tasks(const std::vector<TaskDef>& defs, const std::string& data_root, int64_t memory_limit) {
   std::map<std::string, std::shared_ptr<const TaskStore>> stores;
+  std::map<std::string, std::shared_ptr<const TextStore>> texts;
   std::vector<Task> out;
   for (const auto& d : defs) {
     const std::string path = std::filesystem::path(d.dataset).is_absolute()
                                  ? d.dataset
                                  : (std::filesystem::path(data_root) / d.dataset).string();
-    if (!stores.count(path)) {
+    if (!stores.count(path) && !texts.count(path)) {
       TAL_REQUIRE(std::filesystem::exists(path), "task '", d.name, "': dataset ", path,
                   " not found (HINT: tal data import fashion-mnist --out ", path, ")");
-      stores[path] = std::make_shared<const TaskStore>(path, memory_limit);
+      if (is_text_store(path))
+        texts[path] = std::make_shared<const TextStore>(path);
+      else
+        stores[path] = std::make_shared<const TaskStore>(path, memory_limit);
     }
-    out.emplace_back(d, stores[path]);
+    if (texts.count(path))
+      out.emplace_back(d, texts[path]);
+    else
+      out.emplace_back(d, stores[path]);
   }
   return out;
 }

@@ -1,5 +1,8 @@
-// Tasks: a task store seen through a class subset (relabelled 0..k-1), a fixed transform and per-task
-// augmentations, defined in a task-suite YAML. Image batches come out normalised with the dataset's mean/std.
+// Tasks: a task store (images or text) seen through a class subset (relabelled 0..k-1), a fixed transform and
+// per-task augmentations, defined in a task-suite YAML. Image batches come out normalised with the dataset's
+// mean/std; text batches are token ids padded with <|endoftext|>, truncated to the task's max_length. A text store
+// read as a language-model corpus (`pack`) is the union of the selected texts, each followed by <|endoftext|>,
+// cut into sequences of max_length tokens.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -10,6 +13,7 @@
 #include <vector>
 
 #include "datasets/task_store.h"
+#include "datasets/text_store.h"
 
 namespace tal {
 
@@ -24,7 +28,9 @@ struct TaskDef {
   bool flip = false;                 // random horizontal flips while training
   int64_t crop_padding = 0;          // random crops after zero-padding by this many pixels while training
   bool heldout = false;              // never seen in multi-task training; for transfer evaluation
-  // Stable hash of what defines the task's images (dataset, classes, transform): embeddings are keyed by it.
+  int64_t max_length = 0;            // text: tokens per sequence (0: the store's)
+  bool pack = false;                 // text: a language-model corpus of packed sequences (stage 1), no labels
+  // Stable hash of what defines the task's data (dataset, classes, transform, length): embeddings are keyed by it.
   std::string hash() const;
 };
 
@@ -33,19 +39,25 @@ struct TaskDef {
 std::vector<TaskDef> load_task_suite(const std::string& path);
 
 struct Batch {
-  at::Tensor images;  // float [B, C, H, W], normalised
-  at::Tensor labels;  // int64 [B], in 0..num_classes-1
+  at::Tensor inputs;  // images: float [B, C, H, W], normalised; text: int64 token ids [B, T]
+  at::Tensor labels;  // int64 [B], in 0..num_classes-1; a packed corpus: the token ids again (next-token targets)
 };
 
 class Task {
  public:
   Task(TaskDef def, std::shared_ptr<const TaskStore> store);
+  Task(TaskDef def, std::shared_ptr<const TextStore> store);
   const TaskDef& def() const { return def_; }
+  bool is_text() const { return text_ != nullptr; }
   const TaskStore& store() const { return *store_; }
+  const TextStore& text_store() const { return *text_; }
+  const std::string& store_path() const;
   int64_t num_classes() const { return static_cast<int64_t>(class_names_.size()); }
   const std::vector<std::string>& class_names() const { return class_names_; }
   int64_t size(Split s) const;
-  std::vector<int64_t> image_shape() const;  // C, H, W after the transform
+  std::vector<int64_t> image_shape() const;  // C, H, W after the transform (image tasks)
+  int64_t sequence_length() const;            // tokens per sequence (text tasks)
+  int64_t vocab_size() const;                 // text tasks
   // Images at task positions (0..size-1 of the split). With `augment_seed` set, training augmentations are drawn
   // per image from (augment_seed, stream position) so any rank reproduces them.
   Batch load(Split s, const std::vector<int64_t>& positions, const std::vector<uint64_t>* augment_seeds = nullptr) const;
@@ -53,8 +65,14 @@ class Task {
   at::Tensor transform(const at::Tensor& images) const;
 
  private:
+  void select_classes(const std::vector<std::string>& all, const std::string& where, const at::Tensor& train_labels,
+                      const at::Tensor& test_labels);
+  Batch load_text(Split s, const std::vector<int64_t>& positions) const;
+
   TaskDef def_;
   std::shared_ptr<const TaskStore> store_;
+  std::shared_ptr<const TextStore> text_;
+  at::Tensor packed_train_, packed_test_;  // int64 [S, max_length] for a packed corpus
   std::vector<std::string> class_names_;
   std::vector<int64_t> store_classes_;          // store label of each task class
   std::vector<int64_t> train_index_, test_index_;  // store indices of the task's images

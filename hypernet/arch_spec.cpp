@@ -103,7 +103,8 @@ ArchSpec ArchSpec::parse(const std::string& text, const ArchSpec& base) {
 void ArchSpec::validate() const {
   const auto& keys = family_->keys();
   for (size_t i = 0; i < keys.size(); ++i) {
-    TAL_REQUIRE(values_[i] > 0, "key '", keys[i].name, "' must be positive, got ", values_[i]);
+    TAL_REQUIRE(values_[i] >= keys[i].min, "key '", keys[i].name, "' must be ", keys[i].min > 0 ? "positive" : ">= 0",
+                ", got ", values_[i]);
     TAL_REQUIRE(values_[i] <= keys[i].max, "key '", keys[i].name, "': ", values_[i], " is above the bound ",
                 keys[i].max);
   }

@@ -25,6 +25,7 @@ struct SpecKey {
   int64_t default_value;
   int64_t max;            // documented upper bound, checked before anything is allocated
   const char* id_prefix;  // in ArchSpec::id(): "d" for depth -> "d6"
+  int64_t min = 1;        // smallest value (GPT-2's classes: 0 for the language-model head)
 };
 
 class ArchSpec {

@@ -33,6 +33,8 @@ class Family {
   virtual std::string name() const = 0;
   // The library whose layout parameter names and shapes follow ("torchvision's VisionTransformer").
   virtual std::string reference_layout() const = 0;
+  // Whether its inputs are token sequences (text task stores) rather than images.
+  virtual bool reads_text() const { return false; }
   // Canonical key order (parse(str()) == spec), defaults and upper bounds.
   virtual const std::vector<SpecKey>& keys() const = 0;
   // Fills keys the user did not give from those given (mlp = 4 * width unless given).

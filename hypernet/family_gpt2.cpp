@@ -1,5 +1,7 @@
 // The GPT-2 family: HF's GPT2LMHeadModel with an untied lm_head (Conv1D weights stored [in, out], gelu_new,
 // LayerNorm eps 1e-5), LoGAH's GPTs-1K zoo rules, its graph as LoGAH's Graph_LLM sees it, and HF's initialisation.
+// With classes=k > 0 it is HF's GPT2ForSequenceClassification instead: no lm_head, a bias-free score [k, width]
+// read at the last token before the first <|endoftext|> (the padding id), as HF pools with pad_token_id set.
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
@@ -14,12 +16,17 @@
 namespace tal {
 namespace {
 
+constexpr int64_t kPad = 50256;  // <|endoftext|>
+
 struct Gpt2 {
-  int64_t depth, width, heads, mlp, vocab, context;
+  int64_t depth, width, heads, mlp, vocab, context, classes;
   explicit Gpt2(const ArchSpec& s)
       : depth(s.at("depth")), width(s.at("width")), heads(s.at("heads")), mlp(s.at("mlp")), vocab(s.at("vocab")),
-        context(s.at("context")) {}
+        context(s.at("context")), classes(s.at("classes")) {}
 };
+
+// 1 at the positions before a sequence's first <|endoftext|>, 0 from it on: [B, T] float.
+at::Tensor text_mask(const at::Tensor& tokens) { return tokens.ne(kPad).to(at::kLong).cumprod(1).to(at::kFloat); }
 
 std::string block(int64_t l) { return "transformer.h." + std::to_string(l) + "."; }
 
@@ -59,7 +66,10 @@ at::Tensor hidden_states(const ArchSpec& s, const ParamMap& p, const at::Tensor&
 class Gpt2Family final : public Family {
  public:
   std::string name() const override { return "gpt2"; }
-  std::string reference_layout() const override { return "HF's GPT2LMHeadModel (untied lm_head)"; }
+  std::string reference_layout() const override {
+    return "HF's GPT2LMHeadModel (untied lm_head), or GPT2ForSequenceClassification with classes > 0";
+  }
+  bool reads_text() const override { return true; }
   // The language-model head's rows are the vocabulary, the same for every GPT-2: it is selected like any tensor.
   bool is_classifier(const std::string& name) const override { return name.rfind("score.", 0) == 0; }
 
@@ -68,7 +78,14 @@ class Gpt2Family final : public Family {
   std::string library_config(const ArchSpec& s) const override {
     const Gpt2 g(s);
     auto n = [](int64_t v) { return std::to_string(v); };
-    return "{\n  \"architectures\": [\"GPT2LMHeadModel\"],\n  \"model_type\": \"gpt2\",\n  \"vocab_size\": " +
+    std::string head = "";
+    if (g.classes > 0) {  // num_labels comes from id2label; the pooling needs pad_token_id
+      head = "  \"pad_token_id\": 50256,\n  \"id2label\": {";
+      for (int64_t k = 0; k < g.classes; ++k) head += (k ? ", \"" : "\"") + n(k) + "\": \"LABEL_" + n(k) + "\"";
+      head += "},\n";
+    }
+    return "{\n  \"architectures\": [\"" + std::string(g.classes > 0 ? "GPT2ForSequenceClassification" : "GPT2LMHeadModel") +
+           "\"],\n" + head + "  \"model_type\": \"gpt2\",\n  \"vocab_size\": " +
            n(g.vocab) + ",\n  \"n_positions\": " + n(g.context) + ",\n  \"n_ctx\": " + n(g.context) +
            ",\n  \"n_embd\": " + n(g.width) + ",\n  \"n_layer\": " + n(g.depth) + ",\n  \"n_head\": " + n(g.heads) +
            ",\n  \"n_inner\": " + n(g.mlp) +
@@ -81,7 +98,8 @@ class Gpt2Family final : public Family {
   const std::vector<SpecKey>& keys() const override {
     static const std::vector<SpecKey> k = {{"depth", 12, 256, "d"},        {"width", 768, 16384, "w"},
                                            {"heads", 12, 256, "h"},        {"mlp", 3072, 65536, "m"},
-                                           {"vocab", 50257, 1000000, "v"}, {"context", 1024, 65536, "t"}};
+                                           {"vocab", 50257, 1000000, "v"}, {"context", 1024, 65536, "t"},
+                                           {"classes", 0, 1000000, "k", 0}};
     return k;
   }
 
@@ -93,6 +111,7 @@ class Gpt2Family final : public Family {
   void validate(const ArchSpec& s) const override {
     const Gpt2 g(s);
     TAL_REQUIRE(g.width % g.heads == 0, "key 'heads': ", g.heads, " does not divide width ", g.width);
+    TAL_REQUIRE(g.classes != 1, "key 'classes': 1 class is no classification (0 is the language-model head)");
   }
 
   ArchSpec defaults_for(const DataShape& data) const override {
@@ -104,12 +123,16 @@ class Gpt2Family final : public Family {
   void fit(ArchSpec& s, const DataShape& data) const override {
     if (data.vocab > 0) s.set("vocab", data.vocab);
     if (data.length > 0) s.set("context", data.length);
+    if (data.vocab > 0) s.set("classes", data.classes);  // text data: its classes, or 0 for a language-model corpus
   }
 
   std::string mismatch(const ArchSpec& s, const DataShape& data) const override {
     const Gpt2 g(s);
-    if ((data.vocab == 0 || g.vocab == data.vocab) && (data.length == 0 || g.context >= data.length)) return "";
-    return "a " + std::to_string(data.vocab) + "-token vocabulary, sequences of " + std::to_string(data.length);
+    if ((data.vocab == 0 || g.vocab == data.vocab) && (data.length == 0 || g.context >= data.length) &&
+        (data.vocab == 0 || g.classes == data.classes))
+      return "";
+    return "a " + std::to_string(data.vocab) + "-token vocabulary, sequences of " + std::to_string(data.length) + ", " +
+           (data.classes > 0 ? std::to_string(data.classes) + " classes" : "a language-model head");
   }
 
   std::vector<ParamInfo> params(const ArchSpec& s) const override {
@@ -135,7 +158,10 @@ class Gpt2Family final : public Family {
     }
     t.push_back({"transformer.ln_f.weight", {c}});
     t.push_back({"transformer.ln_f.bias", {c}});
-    t.push_back({"lm_head.weight", {g.vocab, c}});
+    if (g.classes > 0)
+      t.push_back({"score.weight", {g.classes, c}});
+    else
+      t.push_back({"lm_head.weight", {g.vocab, c}});
     return t;
   }
 
@@ -156,7 +182,7 @@ class Gpt2Family final : public Family {
                               p + "ln_2.", p + "mlp.c_fc.", p + "mlp.c_proj.");
     }
     const int ln = g.layer_norm("transformer.ln_f.");
-    g.chain({x, ln, g.param(Op::Conv, "lm_head.weight")});
+    g.chain({x, ln, g.param(Op::Conv, g2.classes > 0 ? "score.weight" : "lm_head.weight")});
     return g.finish(cutoff);
   }
 
@@ -193,13 +219,21 @@ class Gpt2Family final : public Family {
     return s;
   }
 
+  // tokens [B, T] -> next-token logits [B, T, vocab], or class logits [B, classes] with classes > 0.
   at::Tensor forward(const ArchSpec& s, const ParamMap& p, const at::Tensor& tokens) const override {
-    return at::matmul(hidden_states(s, p, tokens), param_at(s, p, "lm_head.weight").t());
+    const auto h = hidden_states(s, p, tokens);
+    if (s.at("classes") == 0) return at::matmul(h, param_at(s, p, "lm_head.weight").t());
+    // The last token before the first <|endoftext|> (the last one when there is none).
+    const auto last = (text_mask(tokens).sum(1).to(at::kLong) - 1).clamp_min(0);
+    const auto pooled = h.gather(1, last.view({-1, 1, 1}).expand({h.size(0), 1, h.size(2)})).squeeze(1);
+    return at::matmul(pooled, param_at(s, p, "score.weight").t());
   }
 
-  // The mean final hidden state over the sequence, [B, width].
+  // The mean final hidden state over the text (the positions before its first <|endoftext|>), [B, width].
   at::Tensor features(const ArchSpec& s, const ParamMap& p, const at::Tensor& tokens) const override {
-    return hidden_states(s, p, tokens).mean(1);
+    const auto h = hidden_states(s, p, tokens);
+    const auto mask = text_mask(tokens).to(h.scalar_type());
+    return (h * mask.unsqueeze(2)).sum(1) / mask.sum(1, true).clamp_min(1);
   }
 
   // HF GPT-2's initialisation: N(0, 0.02) weights, residual projections scaled by 1/sqrt(2 n_layer).
@@ -220,8 +254,10 @@ class Gpt2Family final : public Family {
     return out;
   }
 
-  // Causal LM: position t predicts token t + 1; one value per sequence (the mean over its positions).
+  // Classification: cross-entropy per text. Causal LM: position t predicts token t + 1; one value per sequence (the
+  // mean over its positions).
   at::Tensor loss(const at::Tensor& logits, const at::Tensor& tokens, double smoothing) const override {
+    if (logits.dim() == 2) return per_example_cross_entropy(logits, tokens, smoothing);
     const int64_t b = logits.size(0), t = logits.size(1);
     const auto pred = logits.narrow(1, 0, t - 1).reshape({b * (t - 1), -1});
     const auto next = tokens.narrow(1, 1, t - 1).reshape({-1});
@@ -229,7 +265,8 @@ class Gpt2Family final : public Family {
   }
 
   at::Tensor distillation(const at::Tensor& student, const at::Tensor& teacher, double temperature) const override {
-    return per_example_distillation(student, teacher, temperature).mean(1);
+    const auto kl = per_example_distillation(student, teacher, temperature);
+    return student.dim() == 2 ? kl : kl.mean(1);
   }
 
   ForwardCost forward_cost(const ArchSpec& s) const override {
@@ -237,12 +274,14 @@ class Gpt2Family final : public Family {
     const double t = static_cast<double>(g.context), w = static_cast<double>(g.width), m = static_cast<double>(g.mlp);
     const double h = static_cast<double>(g.heads), depth = static_cast<double>(g.depth);
     const double layer = 2 * t * w * 3 * w + 4 * t * t * w + 2 * t * w * w + 4 * t * w * m + 20 * t * w;
-    return {depth * layer + 2 * t * w * static_cast<double>(g.vocab),
+    const double head = g.classes > 0 ? 2 * w * static_cast<double>(g.classes) : 2 * t * w * static_cast<double>(g.vocab);
+    return {depth * layer + head,
             depth * (20 * t * w + 4 * t * m + 4 * t * t * h) + 4 * t * static_cast<double>(g.vocab)};
   }
 
-  // Next-token top-1 correctness at every position, [B, T - 1].
+  // Classification: [B]; a language model: next-token top-1 correctness at every position, [B, T - 1].
   at::Tensor correct(const at::Tensor& logits, const at::Tensor& tokens) const override {
+    if (logits.dim() == 2) return logits.argmax(-1).eq(tokens);
     const int64_t t = logits.size(1);
     return logits.narrow(1, 0, t - 1).argmax(-1).eq(tokens.narrow(1, 1, t - 1));
   }

@@ -221,7 +221,7 @@ TEST(Tasks, SubsetsRelabelAndTransformsApply) {
   EXPECT_TRUE(at::equal(b.labels, at::tensor({1, 0}, at::kLong)));
   const auto raw = store->read_images(Split::Train, 2, 1);
   const auto expected = (at::rot90(raw, 1, {2, 3}).to(at::kFloat) / 255.0 - 0.5) / 0.25;
-  EXPECT_TRUE(at::allclose(b.images[1], expected[0]));
+  EXPECT_TRUE(at::allclose(b.inputs[1], expected[0]));
   def.classes = {"a", "zebra"};
   const auto msg = error_of([&] { Task(def, store); });
   EXPECT_NE(msg.find("unknown class 'zebra'"), std::string::npos) << msg;
@@ -238,9 +238,9 @@ TEST(Tasks, AugmentationIsAPureFunctionOfItsSeed) {
   const std::vector<uint64_t> seeds = {1, 2, 3, 4};
   const auto a = task.load(Split::Train, {0, 1, 2, 3}, &seeds);
   const auto b = task.load(Split::Train, {0, 1, 2, 3}, &seeds);
-  EXPECT_TRUE(at::equal(a.images, b.images));
+  EXPECT_TRUE(at::equal(a.inputs, b.inputs));
   const auto plain = task.load(Split::Train, {0, 1, 2, 3});
-  EXPECT_FALSE(at::equal(a.images, plain.images));
+  EXPECT_FALSE(at::equal(a.inputs, plain.inputs));
 }
 
 TEST(Tasks, SuiteFilesAreValidated) {

@@ -143,7 +143,7 @@ TEST(TaskEmbeddings, RecomputedOnlyWhenTaskOrAncestryChanges) {
   // The embedding is the mean class-token feature over the task's training images.
   std::vector<int64_t> all;
   for (int64_t i = 0; i < tasks[0].size(Split::Train); ++i) all.push_back(i);
-  const auto expected = target_features(ancestry.spec, ancestry.params, tasks[0].load(Split::Train, all).images).mean(0);
+  const auto expected = target_features(ancestry.spec, ancestry.params, tasks[0].load(Split::Train, all).inputs).mean(0);
   EXPECT_TRUE(at::allclose(emb.at("a"), expected, 1e-5, 1e-6));
   EXPECT_FALSE(at::allclose(emb.at("a"), emb.at("b")));
 
@@ -159,7 +159,7 @@ TEST(TaskEmbeddings, RecomputedOnlyWhenTaskOrAncestryChanges) {
   // tasks.embed_images: the mean over the first k training images, and a change of k recomputes.
   r = update_task_embeddings(path, ancestry, changed, 5);
   EXPECT_EQ(r.computed.size(), 2u);
-  const auto first5 = target_features(ancestry.spec, ancestry.params, changed[0].load(Split::Train, {0, 1, 2, 3, 4}).images).mean(0);
+  const auto first5 = target_features(ancestry.spec, ancestry.params, changed[0].load(Split::Train, {0, 1, 2, 3, 4}).inputs).mean(0);
   EXPECT_TRUE(at::allclose(load_task_embeddings(path, changed, "").at("a"), first5, 1e-5, 1e-6));
   EXPECT_EQ(read_task_embeddings(path).at("a").images, 5);
 }

@@ -37,7 +37,7 @@ int tasks_embed(const Args& args) {
                           {{"the ancestry.checkpoint", o.ancestry.checkpoint}, {"the tasks.suite", o.tasks.suite}});
   const auto ancestry = load_ancestry(o.ancestry.checkpoint);
   const auto tasks = resolve_tasks(load_task_suite(o.tasks.suite), o.data.root, o.data.memory_limit);
-  for (const auto& t : tasks) require_distinct_output("tasks.embeddings", o.tasks.embeddings, {{"a task store", t.store().path()}});
+  for (const auto& t : tasks) require_distinct_output("tasks.embeddings", o.tasks.embeddings, {{"a task store", t.store_path()}});
   const auto report = update_task_embeddings(o.tasks.embeddings, ancestry, tasks, o.tasks.embed_images);
   for (const auto& name : report.computed) std::printf("embed: %-24s computed\n", name.c_str());
   for (const auto& name : report.reused) std::printf("embed: %-24s up to date\n", name.c_str());

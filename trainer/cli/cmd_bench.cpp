@@ -127,7 +127,7 @@ int bench_loader(const Args& args) {
   Prefetcher<Batch> loader(produce, batches);
   for (int64_t i = 0; i < batches; ++i) loader.get(i);
   const double secs = ms_since(t0) / 1000;
-  std::printf("bench loader  %s, batches of %lld, random crop + flip + normalise, 1 thread\n", task.store().path().c_str(),
+  std::printf("bench loader  %s, batches of %lld, random crop + flip + normalise, 1 thread\n", task.store_path().c_str(),
               static_cast<long long>(b));
   std::printf("  %8.0f images/s through the prefetching loader (%lld batches in %.2f s)\n",
               static_cast<double>(batches * b) / secs, static_cast<long long>(batches), secs);

@@ -112,7 +112,7 @@ int predict(const Args& args_in) {
   const auto tasks = resolve_tasks({def}, o.data.root, o.data.memory_limit);
   const Task& task = tasks[0];
   require_distinct_output("--out", o.predict.out,
-                          {{"the task store", task.store().path()}, {"the tasks.embeddings", o.tasks.embeddings}});
+                          {{"the task store", task.store_path()}, {"the tasks.embeddings", o.tasks.embeddings}});
   at::Tensor embedding;
   if (o.hypernet.film()) embedding = load_task_embeddings(o.tasks.embeddings, tasks, "").at(def.name).to(device.device);
 
@@ -172,7 +172,8 @@ int eval(const Args& args) {
   at::NoGradGuard no_grad;
   struct Probe {
     std::string id, spec;
-    at::Tensor images, logits;
+    at::Tensor inputs, logits;  // inputs: the images, or the token ids of a text task
+    bool text;
   };
   std::vector<Probe> probes;
   for (const auto& id : ids) {
@@ -185,13 +186,14 @@ int eval(const Args& args) {
                 "' as found under ", o.data.root, " (", misfit, ")");
     const int64_t n = task.size(Split::Test);
     const Accuracy acc = count_correct(m.spec, m.params, task, Split::Test, first_positions(n));
-    std::printf("eval  %s / %s  test accuracy %.2f%% (%s images, as predicted, step %lld, %s)\n", e.task.c_str(),
-                id.c_str(), 100.0 * acc.value(), with_commas(n).c_str(), static_cast<long long>(m.checkpoint_step),
+    std::printf("eval  %s / %s  test accuracy %.2f%% (%s %s, as predicted, step %lld, %s)\n", e.task.c_str(),
+                id.c_str(), 100.0 * acc.value(), with_commas(n).c_str(), task.is_text() ? "texts" : "images",
+                static_cast<long long>(m.checkpoint_step),
                 m.hypernet_variant.c_str());
     std::fflush(stdout);
     if (!e.logits_out.empty()) {
       const auto b = task.load(Split::Test, first_positions(std::min(e.probe_images, n)));
-      probes.push_back({id, m.spec.str(), b.images, target_forward(m.spec, m.params, b.images.to(device.device))});
+      probes.push_back({id, m.spec.str(), b.inputs, target_forward(m.spec, m.params, b.inputs.to(device.device)), task.is_text()});
     }
   }
   // Written only when every model was evaluated, and atomically: a failure leaves nothing behind.
@@ -199,7 +201,7 @@ int eval(const Args& args) {
     write_atomically(e.logits_out, [&](const std::string& tmp) {
       H5File f(tmp, H5File::Mode::Truncate);
       for (const auto& p : probes) {
-        f.write("/" + p.id + "/images", p.images);
+        f.write("/" + p.id + (p.text ? "/tokens" : "/images"), p.inputs);
         f.write("/" + p.id + "/logits", p.logits);
         f.set_attr("/" + p.id, "spec", p.spec);
       }

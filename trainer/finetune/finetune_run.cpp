@@ -50,7 +50,7 @@ RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task
     }
     if (stop()) return out;
     const Batch b = batches.at(step);
-    const auto images = to_device(b.images, leaves.front().device()), labels = to_device(b.labels, leaves.front().device());
+    const auto images = to_device(b.inputs, leaves.front().device()), labels = to_device(b.labels, leaves.front().device());
     const auto loss = family.loss(target_forward(spec, params, images), labels, r.label_smoothing).mean();
     optim.zero_grad();
     loss.backward();

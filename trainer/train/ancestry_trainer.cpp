@@ -42,18 +42,23 @@ std::string training_dir(const std::string& model_path) {
 
 int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
   const auto& a = o.ancestry;
+  AncestryModel model;
+  model.spec = ArchSpec::parse(a.arch);
   TaskDef def;
   def.name = std::filesystem::path(a.dataset).stem().string();
   def.dataset = a.dataset;
-  def.flip = a.flip;
-  def.crop_padding = a.crop_padding;
+  if (model.spec.family().reads_text()) {
+    def.pack = true;  // a causal language model over the corpus, in sequences of its context
+    def.max_length = model.spec.at("context");
+  } else {
+    def.flip = a.flip;
+    def.crop_padding = a.crop_padding;
+  }
   const auto tasks = resolve_tasks({def}, o.data.root, o.data.memory_limit);
   const Task& task = tasks[0];
-  require_distinct_output("ancestry.checkpoint", a.checkpoint, {{"the ancestry.dataset", task.store().path()}});
-  AncestryModel model;
-  model.spec = ArchSpec::parse(a.arch);
+  require_distinct_output("ancestry.checkpoint", a.checkpoint, {{"the ancestry.dataset", task.store_path()}});
   const std::string misfit = model.spec.family().mismatch(model.spec, data_shape(task));
-  TAL_REQUIRE(misfit.empty(), "key 'ancestry.arch': ", model.spec.str(), " does not fit ", task.store().path(), " (",
+  TAL_REQUIRE(misfit.empty(), "key 'ancestry.arch': ", model.spec.str(), " does not fit ", task.store_path(), " (",
               misfit, ")");
   const auto seed = static_cast<uint64_t>(o.run.seed);
   const RunDevice device = run_device(o.device);
@@ -79,14 +84,14 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
   EpochBatches batches(task, a.batch, seed);
   auto produce = [&](int64_t step) {
     Batch b = batches.at(step);
-    b.images = to_device(b.images, device.device);
+    b.inputs = to_device(b.inputs, device.device);
     b.labels = to_device(b.labels, device.device);
     return b;
   };
   Prefetcher<Batch> loader(produce, total);
   MetricsLog metrics(o.run.dir + "/metrics.jsonl");
-  std::printf("ancestry: %s on %s (%s train images), %lld steps of %lld, %d thread(s)\n", model.spec.str().c_str(),
-              task.store().path().c_str(), with_commas(n).c_str(), static_cast<long long>(total),
+  std::printf("ancestry: %s on %s (%s train %s), %lld steps of %lld, %d thread(s)\n", model.spec.str().c_str(),
+              task.store_path().c_str(), with_commas(n).c_str(), task.is_text() ? "sequences" : "images", static_cast<long long>(total),
               static_cast<long long>(a.batch), at::get_num_threads());
   std::printf("device  %s (%s)\n", device.device.str().c_str(), device.reason.c_str());
   std::fflush(stdout);
@@ -107,7 +112,7 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
   LoopHooks hooks;
   hooks.step = [&](int64_t step) {
     const Batch b = loader.get(step);
-    const auto logits = target_forward(model.spec, model.params, b.images);
+    const auto logits = target_forward(model.spec, model.params, b.inputs);
     const auto loss = model.spec.family().loss(logits, b.labels, a.label_smoothing).mean();
     state.optim->zero_grad();
     loss.backward();
@@ -168,7 +173,7 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
 
   for (auto& p : state.params) p.requires_grad_(false);
   model.test_accuracy = test_accuracy();
-  save_ancestry(a.checkpoint, model, task.store().path());
+  save_ancestry(a.checkpoint, model, task.store_path());
   metrics.write(JsonLine().add("stage", std::string("ancestry")).add("step", total).add("test_accuracy", model.test_accuracy));
   const double secs = seconds_since(start);
   std::printf("ancestry: test accuracy %.2f%% after %lld steps (%s); data wait %.1f%% of the run; wrote %s\n",

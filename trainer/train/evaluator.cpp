@@ -16,7 +16,7 @@ Accuracy count_correct(const ArchSpec& spec, const ParamMap& params, const Task&
   for (int64_t start = 0; start < n; start += batch) {
     const std::vector<int64_t> pos(positions.begin() + start, positions.begin() + std::min(n, start + batch));
     const auto b = task.load(split, pos);
-    const auto ok = spec.family().correct(target_forward(spec, params, b.images.to(device)), b.labels.to(device));
+    const auto ok = spec.family().correct(target_forward(spec, params, b.inputs.to(device)), b.labels.to(device));
     acc.correct += static_cast<double>(ok.sum().item<int64_t>());
     acc.count += static_cast<double>(ok.numel());
   }

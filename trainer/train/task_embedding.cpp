@@ -23,7 +23,7 @@ at::Tensor compute_task_embedding(const AncestryModel& ancestry, const Task& tas
     std::vector<int64_t> pos;
     for (int64_t i = start; i < std::min(n, start + batch); ++i) pos.push_back(i);
     const auto b = task.load(Split::Train, pos);
-    const auto f = target_features(ancestry.spec, ancestry.params, b.images).to(at::kDouble).sum(0);
+    const auto f = target_features(ancestry.spec, ancestry.params, b.inputs).to(at::kDouble).sum(0);
     sum = sum.defined() ? sum + f : f;
   }
   return (sum / static_cast<double>(n)).to(at::kFloat);

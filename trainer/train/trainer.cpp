@@ -124,7 +124,7 @@ struct Trainer::Impl {
       const std::vector<int64_t> pos(u.positions.begin() + w.first, u.positions.begin() + w.first + w.count);
       const std::vector<uint64_t> aug(u.augment.begin() + w.first, u.augment.begin() + w.first + w.count);
       Batch b = task.load(Split::Train, pos, &aug);
-      b.images = to_device(b.images, device.device);
+      b.inputs = to_device(b.inputs, device.device);
       b.labels = to_device(b.labels, device.device);
       d.pieces.push_back({w, std::move(b)});
     }

@@ -14,8 +14,14 @@ bool TrainingData::is_heldout(int64_t task) const {
 }
 
 DataShape data_shape(const Task& task) {
-  const auto shape = task.image_shape();
   DataShape d;
+  if (task.is_text()) {
+    d.vocab = task.vocab_size();
+    d.length = task.sequence_length();
+    d.classes = task.def().pack ? 0 : task.num_classes();  // a packed corpus is read by the language-model head
+    return d;
+  }
+  const auto shape = task.image_shape();
   d.channels = shape[0];
   d.height = shape[1];
   d.width = shape[2];
@@ -30,9 +36,14 @@ TrainingData load_training_data(const TalOptions& o, bool stage1, bool stage2) {
     TaskDef d;
     d.name = std::filesystem::path(o.train.dataset).stem().string();
     d.dataset = o.train.dataset;
-    d.transform = o.train.transform;
-    d.flip = o.ancestry.flip;
-    d.crop_padding = o.ancestry.crop_padding;
+    if (find_family(o.zoo.family).reads_text()) {
+      d.pack = true;  // the language-model corpus, in sequences of the zoo's context
+      d.max_length = o.zoo.context;
+    } else {
+      d.transform = o.train.transform;
+      d.flip = o.ancestry.flip;
+      d.crop_padding = o.ancestry.crop_padding;
+    }
     defs.push_back(d);
     data.pretrain_tasks.push_back(0);
   }
@@ -62,8 +73,17 @@ TrainingData load_training_data(const TalOptions& o, bool stage1, bool stage2) {
   // The zoo's data keys describe the data the run's architectures are sampled for: they must agree with every
   // task's (the class count is each task's own).
   const DataShape zoo = o.zoo.data();
+  const bool text = find_family(o.zoo.family).reads_text();
   for (const auto& task : data.tasks) {
+    TAL_REQUIRE(task.is_text() == text, "task '", task.def().name, "' (", task.store_path(), ") holds ",
+                task.is_text() ? "text" : "images", " but zoo.family=", o.zoo.family, " reads ", text ? "token sequences" : "images");
     const DataShape d = data_shape(task);
+    if (text) {
+      TAL_REQUIRE(d.vocab == zoo.vocab && d.length <= zoo.length, "task '", task.def().name, "' has a ", d.vocab,
+                  "-token vocabulary and sequences of ", d.length, " but zoo.vocab/zoo.context are ", zoo.vocab, "/",
+                  zoo.length);
+      continue;
+    }
     TAL_REQUIRE(d.channels == zoo.channels && d.height == zoo.height && d.width == zoo.width, "task '",
                 task.def().name, "' has ", d.channels, "x", d.height, "x", d.width,
                 " images but zoo.channels/zoo.image are ", o.zoo.channels, "/", o.zoo.image);

@@ -48,7 +48,7 @@ UnitTargetGradient target_gradient(Hypernet& net, const Graph& graph, uint64_t c
                             ? chunk_size(chunk, shape.images, shape.chunk_images)
                             : piece->work.count;
       t0 = Clock::now();
-      const auto images = piece->batch.images.narrow(0, off, n), labels = piece->batch.labels.narrow(0, off, n);
+      const auto images = piece->batch.inputs.narrow(0, off, n), labels = piece->batch.labels.narrow(0, off, n);
       at::Tensor logits;
       {
         const AutocastGuard autocast(images.device().type(), w.bf16);
