@@ -63,7 +63,7 @@ def main(archive, export_dir):
                     except ImportError:
                         pass
                     else:
-                        model = transformers.GPT2LMHeadModel.from_pretrained(os.path.dirname(path))
+                        model = getattr(transformers, cfg["architectures"][0]).from_pretrained(os.path.dirname(path))
                         print("%s: from_pretrained loaded %d parameters" % (path, model.num_parameters()))
                 print("%s: %d tensors match the archive" % (path, len(tensors)))
     if models == 0:
