@@ -2,6 +2,8 @@
 
 #include "hypernet/arch_spec.h"
 #include "base/error.h"
+#include "hypernet/family.h"
+#include "hypernet/targets.h"
 
 namespace tal {
 namespace {
@@ -28,6 +30,31 @@ TEST(ArchSpec, ParsesWithFamilyDefaults) {
   EXPECT_EQ(g.family_name(), "gpt2");
   EXPECT_EQ(g.at("mlp"), 256);
   EXPECT_EQ(ArchSpec::parse(g.str()), g);
+}
+
+// GPT-2 with classes > 0 is HF's GPT2ForSequenceClassification: score [k, width] instead of lm_head, read at the
+// last token before the first <|endoftext|>; padding after a text changes neither its logits nor its features.
+TEST(Gpt2, SequenceClassificationHeadPoolsTheLastTextToken) {
+  const auto spec = ArchSpec::parse("gpt2:depth=2,width=32,heads=4,vocab=50257,context=12,classes=3");
+  const auto params = spec.family().params(spec);
+  EXPECT_EQ(params.back().name, "score.weight");
+  EXPECT_EQ(params.back().shape, (std::vector<int64_t>{3, 32}));
+  for (const auto& p : params) EXPECT_NE(p.name, "lm_head.weight");
+  EXPECT_TRUE(spec.family().is_classifier("score.weight"));
+  const auto w = spec.family().init(spec, 7);
+  const auto text = at::tensor({464, 3290, 11, 13, 995}, at::kLong).view({1, -1});
+  auto padded = at::full({1, 12}, 50256, at::kLong);
+  padded.narrow(1, 0, 5).copy_(text);
+  const auto alone = target_forward(spec, w, text), in_batch = target_forward(spec, w, padded);
+  EXPECT_EQ(in_batch.sizes().vec(), (std::vector<int64_t>{1, 3}));
+  EXPECT_TRUE(at::allclose(alone, in_batch, 1e-5, 1e-6));
+  EXPECT_TRUE(at::allclose(target_features(spec, w, text), target_features(spec, w, padded), 1e-5, 1e-6));
+  const auto shorter = target_forward(spec, w, text.narrow(1, 0, 4));  // another last token: other logits
+  EXPECT_FALSE(at::allclose(alone, shorter, 1e-4, 1e-5));
+  // The language-model head is classes=0, the default; one class is no classification.
+  EXPECT_EQ(ArchSpec::parse("gpt2:depth=1").at("classes"), 0);
+  EXPECT_NE(error_of("gpt2:classes=1").find("key 'classes'"), std::string::npos);
+  EXPECT_NE(error_of("gpt2:classes=-2").find("key 'classes'"), std::string::npos);
 }
 
 TEST(ArchSpec, RejectsBadSpecsNamingTheKey) {
@@ -113,7 +140,7 @@ TEST(ArchSpecProperty, RandomSpecsAreBuiltFastOrRefusedInOneLine) {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       EXPECT_LT(seconds, 1.0) << g.size() << " nodes";
       for (const auto& k : spec.family().keys()) {
-        EXPECT_GE(spec.at(k.name), 1);
+        EXPECT_GE(spec.at(k.name), k.min);
         EXPECT_LE(spec.at(k.name), k.max);
       }
       ++accepted;

@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "datasets/bpe_tokenizer.h"
 #include "datasets/h5.h"
+#include "datasets/tasks.h"
 #include "datasets/text_importers.h"
 #include "datasets/text_store.h"
 #include "tests/test_util.h"
@@ -111,6 +112,56 @@ TEST(TextStore, TokenizesTruncatesPadsAndRoundTrips) {
   EXPECT_NO_THROW(store.require_tokenizer(tokenizer().identity(), "data/gpt2"));
   EXPECT_NE(error_of([&] { store.require_tokenizer("gpt2-bpe:0000", "DIR"); }).find("re-import"), std::string::npos);
   EXPECT_EQ(error_of([&] { tokenize_split(tokenizer(), {{"", 0, "x.csv:3"}}, 4); }), "x.csv:3: empty text (nothing to tokenize)");
+}
+
+// Text tasks: a class subset relabelled 0..k-1, truncation to max_length, and the packed LM corpus: every selected
+// text followed by <|endoftext|>, cut into whole sequences, the tokens their own targets.
+TEST(TextTask, ClassSubsetTruncationAndPackedCorpus) {
+  test::TempDir dir;
+  const std::vector<LabelledText> texts = {{"Hello world", 0, "a"}, {"one two three", 1, "b"}, {"four five", 2, "c"},
+                                           {"six seven eight nine", 1, "d"}};
+  const auto split = tokenize_split(tokenizer(), texts, 6);
+  const TextStoreMeta meta{"t", "test", {"x", "y", "z"}, tokenizer().identity(), tokenizer().vocab_size()};
+  write_text_store(dir.file("t.h5"), meta, split, split);
+  TaskDef def;
+  def.name = "yz";
+  def.dataset = "t.h5";
+  def.classes = {"z", "y"};
+  def.max_length = 3;
+  const auto tasks = resolve_tasks({def}, dir.path().string());
+  const Task& task = tasks[0];
+  ASSERT_TRUE(task.is_text());
+  EXPECT_EQ(task.size(Split::Train), 3);
+  EXPECT_EQ(task.sequence_length(), 3);
+  const Batch b = task.load(Split::Train, {0, 1, 2});  // store rows 1, 2, 3
+  EXPECT_EQ(b.inputs.scalar_type(), at::kLong);
+  EXPECT_TRUE(b.inputs.equal(split.tokens.index_select(0, at::tensor({1, 2, 3}, at::kLong)).narrow(1, 0, 3).to(at::kLong)));
+  EXPECT_TRUE(b.labels.equal(at::tensor({1, 0, 1}, at::kLong)));  // y -> 1, z -> 0
+
+  def.pack = true;
+  def.classes.clear();
+  def.max_length = 4;
+  const auto corpus = resolve_tasks({def}, dir.path().string());
+  std::vector<int64_t> stream;
+  for (int64_t i = 0; i < 4; ++i) {
+    const int64_t n = split.lengths[i].item<int>();
+    for (int64_t j = 0; j < n; ++j) stream.push_back(split.tokens[i][j].item<int>());
+    stream.push_back(BpeTokenizer::kEndOfText);
+  }
+  const int64_t sequences = static_cast<int64_t>(stream.size()) / 4;
+  ASSERT_EQ(corpus[0].size(Split::Train), sequences);
+  const Batch lm = corpus[0].load(Split::Train, {sequences - 1});
+  EXPECT_TRUE(lm.inputs.equal(at::tensor(std::vector<int64_t>(stream.begin() + 4 * (sequences - 1), stream.begin() + 4 * sequences)).view({1, 4})));
+  EXPECT_TRUE(lm.labels.equal(lm.inputs));
+  EXPECT_NE(def.hash(), TaskDef{}.hash());
+
+  TaskDef bad = def;
+  bad.pack = false;
+  bad.max_length = 7;
+  EXPECT_NE(error_of([&] { resolve_tasks({bad}, dir.path().string()); }).find("key 'max_length': 7 is longer"), std::string::npos);
+  bad.max_length = 0;
+  bad.flip = true;
+  EXPECT_NE(error_of([&] { resolve_tasks({bad}, dir.path().string()); }).find("are for images"), std::string::npos);
 }
 
 TEST(TextStore, RefusesBadContentAndLeavesTheFileUntouched) {
