@@ -25,7 +25,6 @@ esac
 "$root/launch/setup.sh"
 "$root/launch/build.sh"
 tal="${TAL_BUILD_DIR:-$root/build}/tal"
-banner() { printf '\n== %s\n' "$*"; }
 start=$SECONDS
 declare -a times=()
 
@@ -42,20 +41,8 @@ else
 fi
 ancestry=${runs}/ancestry/ancestry.h5
 embeddings=$([ $full = 1 ] && echo data/task_embeddings.h5 || echo $runs/task_embeddings.h5)
-mkdir -p "$runs/.stages"
-# stage NAME CONFIG COMMAND...: runs COMMAND unless the same command with the same config finished before.
-stage() {
-  local name=$1 config=$2; shift 2
-  local key; key=$( { printf '%s\n' "$*"; cat "$config" configs/tasks/fmnist_suite.yaml; } | sha256sum | cut -c1-16)
-  local t0=$SECONDS
-  if [ "$(cat "$runs/.stages/$name" 2>/dev/null)" = "$key" ]; then
-    echo "(reused: $name finished before with the same command and config, key $key)"
-  else
-    "$@"
-    echo "$key" >"$runs/.stages/$name"
-  fi
-  times+=("$(printf '%-34s %6d s' "$name" $((SECONDS - t0)))")
-}
+suite=configs/tasks/fmnist_suite.yaml
+source "$root/launch/stages.sh"
 
 banner "Fashion-MNIST from the Debian package into data/fmnist.h5"
 [ -s data/fmnist.h5 ] || "$tal" data import fashion-mnist --out data/fmnist.h5
