@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPT-2 end to end on real text: a small table of Debian fortunes as a text store, a GPT-2 ancestry trained as a
 # causal LM on it, task embeddings from its features, TAL / LoGAH / GHN-3 trained on the text tasks on 2 ranks
-# (stage 1: LM + KD; stage 2: classification), 1 vs 2 ranks and resume byte for byte, predicted GPT-2s archived with
+# (stage 1: LM + KD; stage 2: classification), 1 vs 2 vs 4 ranks and resume byte for byte, predicted GPT-2s archived with
 # HF names, evaluated, exported as safetensors + config.json and checked by a NumPy GPT-2 written from the paper.
 set -u
 tal=${1:?usage: gpt2_test.sh path/to/tal}
@@ -63,9 +63,9 @@ for v in tal logah ghn3; do
   check "$v evaluates the held-out text task" grep -q "task computers-work (held-out task)  accuracy" "$work/$v.log"
 done
 
-# 1 vs 2 ranks, and resume, byte for byte (each unit's gradient alone, summed in double precision).
-for np in 1 2; do train $np tal "eq_$np" train.pretrain_steps=2 train.steps=2; done
-check "GPT-2: 1 vs 2 ranks (bytes)" $py "$cmp_py" "$(ckpt eq_1)" "$(ckpt eq_2)" 0
+# 1, 2 and 4 ranks, and resume, byte for byte (each unit's gradient alone, summed in double precision).
+for np in 1 2 4; do train $np tal "eq_$np" train.pretrain_steps=2 train.steps=2; done
+for np in 2 4; do check "GPT-2: 1 vs $np ranks (bytes)" $py "$cmp_py" "$(ckpt eq_1)" "$(ckpt eq_$np)" 0; done
 train 2 tal resumed train.pretrain_steps=2 train.steps=2 --until-step 2
 train 2 tal resumed train.pretrain_steps=2 train.steps=2
 check "GPT-2: resume message" grep -q "resume  from .*step_00000002.h5 at step 2" "$work/resumed.log"
