@@ -6,7 +6,7 @@
 #   4. task embeddings (its mean hidden state) 7. the fine-tuning grid on a seen and the held-out text task
 #                                              8. the report and the results table
 # Usage: launch/quickstart_text.sh [--full]
-#   default  sized for about 25 minutes after the build on 2 cores: the ancestry for 100 steps of 16 sequences,
+#   default  about 33 minutes after the build on 2 cores (1973 s measured): the ancestry for 100 steps of 16 sequences,
 #            each hypernetwork 20 + 60 steps, a grid of 3 GPT-2s x 2 tasks x 6 initialisations x 3 seeds of 60
 #            steps; everything under runs/quick_text/
 #   --full   the configs as they are (ancestry 2 epochs, hypernets 100 + 200 steps); under runs/
