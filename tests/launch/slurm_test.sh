@@ -55,7 +55,13 @@ t0=$(now)
 pids+=($!)
 for _ in $(seq 50); do [ -S "$c/munge/munge.sock" ] && break; sleep 0.1; done
 [ -S "$c/munge/munge.sock" ] || { echo "FAIL: munged did not start"; tail -n 5 "$c/log/munged.out"; exit 1; }
-port=$((20000 + $$ % 20000))  # not 6817/6818: a second cluster on this machine would collide
+# Two free ports below the kernel's ephemeral range (a port in that range can be taken meanwhile by any outgoing
+# connection: slurmd once failed to bind 39014 while other tests ran), not 6817/6818 (a second cluster would collide).
+low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+in_use() { ss -Htan 2>/dev/null | awk '{ print $4 }' | grep -Eq ":($1|$(($1 + 1)))\$"; }
+port=$((20000 + $$ % 10000))
+while in_use $port; do port=$((port + 2)); done
+[ $((port + 1)) -lt "$low" ] || { echo "FAIL: no free port pair below $low"; exit 1; }
 hw=$(slurmd -C 2>/dev/null | head -n 1 | sed 's/^NodeName=[^ ]* //; s/ UpTime.*//')
 cat >"$c/slurm.conf" <<CONF
 ClusterName=taltest
