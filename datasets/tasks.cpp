@@ -16,8 +16,8 @@
 namespace tal {
 namespace {
 
-const std::vector<std::string> kTaskKeys = {"name",         "dataset", "classes",   "transform",
-                                            "flip",         "heldout", "max_length", "crop_padding"};
+const std::vector<std::string> kTaskKeys = {"name",    "dataset",    "classes",      "transform", "flip",
+                                            "heldout", "max_length", "crop_padding", "pack",      "metric"};
 
 template <class T>
 T scalar(const YAML::Node& node, const std::string& where, const char* what) {
@@ -32,6 +32,11 @@ T scalar(const YAML::Node& node, const std::string& where, const char* what) {
 
 const std::vector<std::string>& task_transform_names() {
   static const std::vector<std::string> names = {"none", "rotate90", "rotate180", "rotate270", "invert", "hflip", "rgb32"};
+  return names;
+}
+
+const std::vector<std::string>& task_metric_names() {
+  static const std::vector<std::string> names = {"accuracy", "mcc"};
   return names;
 }
 
@@ -96,6 +101,14 @@ std::vector<TaskDef> load_task_suite(const std::string& path) {
     if (node["max_length"]) {
       t.max_length = scalar<int64_t>(node["max_length"], where + ": key 'max_length'", "an integer");
       TAL_REQUIRE(t.max_length >= 2, where, ": key 'max_length': must be >= 2 tokens");
+    }
+    if (node["pack"]) t.pack = scalar<bool>(node["pack"], where + ": key 'pack'", "true or false");
+    if (node["metric"]) {
+      t.metric = scalar<std::string>(node["metric"], where + ": key 'metric'", "a string");
+      TAL_REQUIRE(is_one_of(t.metric, task_metric_names()), where, ": key 'metric': unknown '", t.metric, "' (expected ",
+                  join_choices(task_metric_names()), ")", did_you_mean(t.metric, task_metric_names()));
+      TAL_REQUIRE(!t.pack || t.metric == "accuracy", where, ": key 'metric': ", t.metric,
+                  " is for classification; a language-model corpus reports accuracy and perplexity");
     }
     out.push_back(std::move(t));
   }

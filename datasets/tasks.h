@@ -19,6 +19,8 @@ namespace tal {
 
 // The fixed transforms a task may apply: none | rotate90 | rotate180 | rotate270 | invert | hflip | rgb32.
 const std::vector<std::string>& task_transform_names();
+// The headline metrics a classification task may name: accuracy | mcc (the Matthews correlation, GLUE's for CoLA).
+const std::vector<std::string>& task_metric_names();
 
 struct TaskDef {
   std::string name;
@@ -29,7 +31,9 @@ struct TaskDef {
   int64_t crop_padding = 0;          // random crops after zero-padding by this many pixels while training
   bool heldout = false;              // never seen in multi-task training; for transfer evaluation
   int64_t max_length = 0;            // text: tokens per sequence (0: the store's)
-  bool pack = false;                 // text: a language-model corpus of packed sequences (stage 1), no labels
+  bool pack = false;                 // text: a language-model corpus of packed sequences (its texts, or those of
+                                     // `classes`, in max_length-token sequences), read by a language-model head
+  std::string metric = "accuracy";   // what fine-tuning reports first: accuracy | mcc (not part of the data)
   // Stable hash of what defines the task's data (dataset, classes, transform, length): embeddings are keyed by it.
   std::string hash() const;
 };

@@ -42,6 +42,9 @@ class Family {
   // Rules across keys (heads divides width, patch divides image); throws tal::Error naming the key.
   virtual void validate(const ArchSpec& spec) const = 0;
 
+  // The classes of architectures sampled without a task (tal zoo sample, bench): ViT 10, GPT-2 0 (the language
+  // models of GPTs-1K).
+  virtual int64_t taskless_classes() const = 0;
   // The family's defaults with what the data fixes applied (e.g. image size, channels, classes, patch for the size).
   virtual ArchSpec defaults_for(const DataShape& data) const = 0;
   // Applies what the data fixes to a spec (zoo samples, archived specs); keys the data does not fix are kept.
@@ -85,6 +88,9 @@ class Family {
   virtual ForwardCost forward_cost(const ArchSpec& spec) const = 0;
   // Per-example correctness for accuracy: [B] bool.
   virtual at::Tensor correct(const at::Tensor& logits, const at::Tensor& targets) const = 0;
+  // At most how many logits one example's forward makes (classes; a language model: context x vocabulary), so
+  // evaluation can size its batches.
+  virtual int64_t outputs_per_example(const ArchSpec& spec) const = 0;
 };
 
 // Shared by the families' loss entries.

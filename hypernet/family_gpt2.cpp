@@ -279,6 +279,13 @@ class Gpt2Family final : public Family {
             depth * (20 * t * w + 4 * t * m + 4 * t * t * h) + 4 * t * static_cast<double>(g.vocab)};
   }
 
+  int64_t taskless_classes() const override { return 0; }
+
+  int64_t outputs_per_example(const ArchSpec& s) const override {
+    const Gpt2 g(s);
+    return g.classes > 0 ? g.classes : g.context * g.vocab;
+  }
+
   // Classification: [B]; a language model: next-token top-1 correctness at every position, [B, T - 1].
   at::Tensor correct(const at::Tensor& logits, const at::Tensor& tokens) const override {
     if (logits.dim() == 2) return logits.argmax(-1).eq(tokens);

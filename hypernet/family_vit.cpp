@@ -265,6 +265,9 @@ class VitFamily final : public Family {
     return logits.argmax(1).eq(labels);
   }
 
+  int64_t outputs_per_example(const ArchSpec& s) const override { return s.at("classes"); }
+  int64_t taskless_classes() const override { return 10; }
+
   ForwardCost forward_cost(const ArchSpec& s) const override {
     const Vit v(s);
     const double t = static_cast<double>(v.tokens()), w = static_cast<double>(v.width), m = static_cast<double>(v.mlp);

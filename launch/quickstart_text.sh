@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The GPT-2 text pipeline, end to end on this machine, on Debian's fortunes collection and 2 MPI ranks:
 #   1. set-up and build                        5. TAL (stage 1 LM + KD, stage 2 text tasks with FiLM), then
-#   2. fortunes -> text store (GPT-2 BPE ids)     LoGAH and GHN-3 with the same budget
-#   3. the ancestry GPT-2 (a causal LM)        6. predicted GPT-2s -> archive, evaluated, exported as safetensors
-#   4. task embeddings (its mean hidden state) 7. the fine-tuning grid on a seen and the held-out text task
-#                                              8. the report and the results table
+#   2. fortunes -> text stores (GPT-2 BPE ids):   LoGAH and GHN-3 with the same budget
+#      4-class tasks, and a CoLA-like          6. predicted GPT-2s -> archive, evaluated, exported as safetensors;
+#      acceptability task in CoLA's layout        predicted language models and their test perplexity
+#   3. the ancestry GPT-2 (a causal LM)        7. the fine-tuning grid on a seen, a held-out and the acceptability
+#   4. task embeddings (its mean hidden state)    task (accuracy; MCC for acceptability)
+#                                              8. the report and the results tables
 # Usage: launch/quickstart_text.sh [--full]
 #   default  about 33 minutes after the build on 2 cores (1973 s measured): the ancestry for 100 steps of 16 sequences,
 #            each hypernetwork 20 + 60 steps, a grid of 3 GPT-2s x 2 tasks x 6 initialisations x 3 seeds of 60
@@ -42,6 +44,14 @@ banner "Debian's fortunes into data/fortunes.h5 (GPT-2 BPE ids, up to 64 tokens 
 [ -s data/fortunes.h5 ] || "$tal" data import fortunes --out data/fortunes.h5 --max-tokens 64
 "$tal" data info data/fortunes.h5
 
+banner "A CoLA-like acceptability task in CoLA's TSV layout, imported as a user imports CoLA (data/acceptability.h5)"
+if [ ! -s data/acceptability.h5 ]; then
+  /usr/bin/python3 launch/acceptability_tsv.py data/acceptability_tsv
+  "$tal" data import table data/acceptability_tsv/in_domain_train.tsv --test data/acceptability_tsv/in_domain_dev.tsv \
+    --text-column 3 --label-column 1 --header=false --max-tokens 64 --out data/acceptability.h5
+fi
+"$tal" data info data/acceptability.h5
+
 banner "The ancestry GPT-2, a causal LM on every fortune (configs/ancestry_gpt2.yaml)"
 stage ancestry configs/ancestry_gpt2.yaml "$tal" ancestry train --config configs/ancestry_gpt2.yaml threads=2 \
   run.dir="$runs/ancestry_gpt2" ancestry.checkpoint="$ancestry" "${anc[@]}"
@@ -62,6 +72,14 @@ banner "Predicted GPT-2s for the held-out task, archived, evaluated and exported
 "$tal" eval --archive "$runs/tal_gpt2_fortunes/predicted.h5" --task fortunes-zippy-startrek-art-food
 "$tal" export "$runs/tal_gpt2_fortunes/predicted.h5" --format safetensors --out "$runs/tal_gpt2_fortunes/export"
 
+banner "Predicted language models (GPT2LMHeadModel) for the fortunes corpus: test perplexity"
+for v in tal logah ghn3; do
+  rm -f "$runs/${v}_gpt2_fortunes/predicted_lm.h5"
+  "$tal" predict --checkpoint "$runs/${v}_gpt2_fortunes" --task fortunes-lm tasks.embeddings="$embeddings" \
+    --arch "gpt2:depth=4,width=64,heads=4" --arch "gpt2:depth=2,width=128,heads=4" --out "$runs/${v}_gpt2_fortunes/predicted_lm.h5"
+  "$tal" eval --archive "$runs/${v}_gpt2_fortunes/predicted_lm.h5" --task fortunes-lm
+done
+
 banner "The fine-tuning grid on 2 ranks (configs/finetune_fortunes.yaml; resumes if interrupted)"
 stage finetune configs/finetune_fortunes.yaml "$root/launch/tal-mpirun" 2 finetune --config configs/finetune_fortunes.yaml \
   run.dir="$runs/finetune_fortunes" ancestry.checkpoint="$ancestry" tasks.embeddings="$embeddings" \
@@ -71,8 +89,8 @@ stage finetune configs/finetune_fortunes.yaml "$root/launch/tal-mpirun" 2 finetu
 banner "The report"
 "$tal" report "$runs/finetune_fortunes"
 "$tal" report "$runs/tal_gpt2_fortunes"
-banner "Results: final test accuracy after fine-tuning (from $runs/finetune_fortunes/report.md)"
-awk '/^### Final test accuracy/ { show = 1; print; next } /^#/ { show = 0 } show && /^\|/' "$runs/finetune_fortunes/report.md"
+banner "Results: final test accuracy and MCC after fine-tuning (from $runs/finetune_fortunes/report.md)"
+awk '/^### Final test/ { show = 1; print; next } /^#/ { show = 0 } show && /^\|/' "$runs/finetune_fortunes/report.md"
 printf '\nWall time per stage:\n'
 printf '  %s\n' "${times[@]}"
 echo "  total after the build: $((SECONDS - start)) s"

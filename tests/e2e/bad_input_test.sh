@@ -125,6 +125,7 @@ printf 'not hdf5 at all\n' >"$work/garbage.h5"
 printf 'tasks:\n  - name: digits\n    dataset: fmnist.h5\n    classes: ["12345678901234567890"]\n' >"$work/digits_suite.yaml"
 printf 'tasks:\n  - name: t\n    dataset: fmnist.h5\n    transform: rotate45\n' >"$work/transform_suite.yaml"
 printf 'tasks:\n  - name: t\n    dataset: fmnist.h5\n  - name: t\n    dataset: fmnist.h5\n' >"$work/dup_suite.yaml"
+printf 'tasks:\n  - name: t\n    dataset: fmnist.h5\n    metric: f1\n' >"$work/metric_suite.yaml"
 printf 'sample:\n  n: 2\n  n: 3\n' >"$work/dup.yaml"
 printf 'train:\n  lr: [1, 2\n' >"$work/syntax.yaml"
 printf 'hypernet:\n  hiden: 64\n' >"$work/typo.yaml"
@@ -207,6 +208,8 @@ bad "a class name made of digits" "unknown class '12345678901234567890'" -- "$ta
 bad "a non-numeric TAL_DATA_MEMORY_LIMIT" "environment variable TAL_DATA_MEMORY_LIMIT: key 'data.memory_limit'" -- env TAL_DATA_MEMORY_LIMIT=lots "$tal" tasks embed "${cfg[@]}"
 bad "an unknown transform" "unknown 'rotate45' (expected none, rotate90, rotate180, rotate270, invert, hflip or rgb32)" -- "$tal" tasks embed "${cfg[@]}" tasks.suite="$work/transform_suite.yaml"
 bad "a duplicate task name" "duplicate task name" -- "$tal" tasks embed "${cfg[@]}" tasks.suite="$work/dup_suite.yaml"
+bad "an unknown task metric" "metric_suite.yaml: task 't': key 'metric': unknown 'f1' (expected accuracy or mcc)" -- \
+  "$tal" tasks embed "${cfg[@]}" tasks.suite="$work/metric_suite.yaml"
 bad "an unknown family" "unknown family 'resnet'" -- "$tal" zoo show "resnet:depth=3"
 bad "an unknown zoo rule" "key 'zoo.rules'" -- "$tal" zoo sample --rules vits-9k
 bad "rules of another family" "sample family 'gpt2', not zoo.family 'vit'" -- "$tal" zoo sample --rules gpts-1k

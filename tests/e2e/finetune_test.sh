@@ -25,13 +25,14 @@ grid=(--config "$src/configs/finetune_fmnist.yaml" data.root="$work/data" ancest
       "finetune.archs=vit:depth=1,width=32,heads=2,mlp=64" finetune.seeds=2 finetune.steps=4 finetune.eval_every=2
       finetune.eval_images=100 finetune.batch=16)
 cells() { $py -c "import h5py,sys; print(len(h5py.File(sys.argv[1])['cells']))" "$1"; }
-# key accuracy... per cell, sorted: two grids are equal when every cell's curves are.
+# key accuracy... mcc... loss... per cell, sorted: two grids are equal when every cell's curves are.
 dump() { $py -c "
 import h5py, sys
 f = h5py.File(sys.argv[1])
 for k in sorted(f['cells']):
     g = f['cells'][k]
-    print(k, g.attrs['task'], g.attrs['init'], g.attrs['seed'], list(g['accuracy'][()]), list(g['loss'][()]))" "$1"; }
+    print(k, g.attrs['task'], g.attrs['init'], g.attrs['seed'], list(g['accuracy'][()]), list(g['mcc'][()]),
+          list(g['loss'][()]))" "$1"; }
 
 # 1. One rank: 2 tasks x 1 architecture x 6 initialisations x 2 seeds.
 t0=$(now)

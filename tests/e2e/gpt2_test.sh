@@ -2,7 +2,9 @@
 # GPT-2 end to end on real text: a small table of Debian fortunes as a text store, a GPT-2 ancestry trained as a
 # causal LM on it, task embeddings from its features, TAL / LoGAH / GHN-3 trained on the text tasks on 2 ranks
 # (stage 1: LM + KD; stage 2: classification), 1 vs 2 vs 4 ranks and resume byte for byte, predicted GPT-2s archived with
-# HF names, evaluated, exported as safetensors + config.json and checked by a NumPy GPT-2 written from the paper.
+# HF names, evaluated, exported as safetensors + config.json and checked by a NumPy GPT-2 written from the paper;
+# predicted language models and their perplexity; a CoLA-layout table imported as CoLA is, its Matthews correlation
+# reported by tal eval and by the fine-tuning grid, and recomputed by the NumPy check.
 set -u
 tal=${1:?usage: gpt2_test.sh path/to/tal}
 src=${TAL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -30,12 +32,19 @@ PY
 mkdir -p "$work/data"
 setup "import" "$tal" data import table "$work/fortunes.csv" --text-column text --label-column label --test-every 4 \
   --max-tokens 32 --out "$work/data/text.h5"
+# CoLA's layout (no header; source, label, mark, sentence), imported the way a user imports in_domain_train.tsv.
+$py "$src/launch/acceptability_tsv.py" "$fortunes" "$work/cola" >"$work/cola.log" 2>&1
+check "a CoLA-layout table from fortunes" grep -q "70.*% acceptable" "$work/cola.log"
+setup "import CoLA layout" "$tal" data import table "$work/cola/in_domain_train.tsv" --test "$work/cola/in_domain_dev.tsv" \
+  --text-column 3 --label-column 1 --header=false --max-tokens 32 --out "$work/data/cola.h5"
 cat >"$work/suite.yaml" <<'YAML'
 suite: tiny-text
 tasks:
   - {name: tech-people, dataset: text.h5, classes: [computers, people], max_length: 32}
   - {name: science-work, dataset: text.h5, classes: [science, work], max_length: 32}
   - {name: computers-work, dataset: text.h5, classes: [computers, work], max_length: 32, heldout: true}
+  - {name: lm, dataset: text.h5, pack: true, max_length: 32, heldout: true}
+  - {name: cola, dataset: cola.h5, metric: mcc, max_length: 32, heldout: true}
 YAML
 common=(data.root="$work/data" tasks.suite="$work/suite.yaml" ancestry.checkpoint="$work/anc.h5"
         tasks.embeddings="$work/emb.h5")
@@ -43,7 +52,7 @@ setup "ancestry" "$tal" ancestry train --config "$src/configs/ancestry_gpt2.yaml
   "ancestry.arch=gpt2:depth=1,width=32,heads=2,context=32" ancestry.max_steps=4 ancestry.batch=8 run.dir="$work/anc"
 check "ancestry: a causal LM over packed sequences" grep -q "classes=0 on .* train sequences" "$work/setup.log"
 setup "embed" "$tal" tasks embed --config "$src/configs/tal_gpt2_fortunes.yaml" "${common[@]}" hypernet.task_dim=32
-check "embed: 3 tasks" grep -q "3 task(s), 32-d embeddings" "$work/setup.log"
+check "embed: 5 tasks" grep -q "5 task(s), 32-d embeddings" "$work/setup.log"
 
 small=(train.dataset=text.h5 zoo.context=32 hypernet.task_dim=32 train.meta_batch=2 train.batch=4 train.eval_archs=1
        train.eval_images=20 train.eval_every=0 train.autocast=off checkpoint.every=2 "${common[@]}")
@@ -61,6 +70,8 @@ for v in tal logah ghn3; do
   check "$v stage 1 is the LM corpus" grep -q "^step 1/3  pretrain  task text " "$work/$v.log"
   check "$v stage 2 is a text task" grep -Eq "^step 3/3  multitask  task (tech-people|science-work) " "$work/$v.log"
   check "$v evaluates the held-out text task" grep -q "task computers-work (held-out task)  accuracy" "$work/$v.log"
+  check "$v evaluates the held-out corpus: perplexity" \
+    grep -Eq "task lm \(held-out task\)  next-token accuracy .*  perplexity: [0-9.]+  mean [0-9.]+" "$work/$v.log"
 done
 
 # 1, 2 and 4 ranks, and resume, byte for byte (each unit's gradient alone, summed in double precision).
@@ -83,6 +94,52 @@ setup "export" "$tal" export "$work/pred.h5" --format safetensors --out "$work/e
 check "export: config.json for HF" test "$(find "$work/export" -name config.json | wc -l)" -eq 2
 check "export reads back with plain Python" $py "$src/tests/golden/safetensors_check.py" "$work/pred.h5" "$work/export"
 check "NumPy GPT-2 from the paper gives tal's logits" $py "$src/tests/golden/gpt2_numpy_check.py" "$work/export" "$work/logits.h5"
+
+# Predicted language models: GPT2LMHeadModel archives, their perplexity, recomputed by the NumPy GPT-2.
+out=$("$tal" predict --config "$src/configs/tal_gpt2_fortunes.yaml" "${small[@]}" --checkpoint "$work/tal" \
+  --task lm --arch "gpt2:depth=2,width=48,heads=4" --out "$work/lm.h5" 2>&1)
+check "predict: a language model for the corpus" grep -q "gpt2-.*-t32-k0 " <<<"$out"
+check "LM archive: lm_head [50257, 48], no score" bash -c "'$tal' inspect '$work/lm.h5' | grep -q 'lm_head.weight.*\[50257, 48\]' &&
+  ! '$tal' inspect '$work/lm.h5' | grep -q score.weight"
+out=$("$tal" eval --archive "$work/lm.h5" --task lm --logits-out "$work/lm_logits.h5" --probe-images 100000 \
+  data.root="$work/data" 2>&1)
+check "eval: LM perplexity over the test corpus" grep -Eq "test perplexity [0-9]+\.[0-9]+, next-token accuracy .* tokens in .* sequences" <<<"$out"
+setup "export LM" "$tal" export "$work/lm.h5" --format safetensors --out "$work/lm_export"
+check "LM export: GPT2LMHeadModel config" grep -rq '"GPT2LMHeadModel"' "$work/lm_export"
+$py "$src/tests/golden/gpt2_numpy_check.py" "$work/lm_export" "$work/lm_logits.h5" >"$work/lm_check.log" 2>&1
+check "NumPy GPT-2: the LM's logits and its perplexity" grep -q "test perplexity: tal eval .* ok" "$work/lm_check.log"
+check "NumPy GPT-2 check passes (LM)" bash -c "! grep -q FAIL '$work/lm_check.log'"
+
+# The CoLA-like task: tal eval's accuracy and MCC over the whole dev split, recomputed by the NumPy GPT-2.
+setup "predict cola" "$tal" predict --config "$src/configs/tal_gpt2_fortunes.yaml" "${small[@]}" --checkpoint "$work/tal" \
+  --task cola --arch "gpt2:depth=1,width=32,heads=2" --out "$work/cola.h5"
+out=$("$tal" eval --archive "$work/cola.h5" --task cola --logits-out "$work/cola_logits.h5" --probe-images 100000 \
+  data.root="$work/data" 2>&1)
+check "eval: accuracy and MCC of a CoLA-like task" grep -Eq "test accuracy [0-9.]+% MCC -?[0-9]\.[0-9]{4} " <<<"$out"
+setup "export cola" "$tal" export "$work/cola.h5" --format safetensors --out "$work/cola_export"
+$py "$src/tests/golden/gpt2_numpy_check.py" "$work/cola_export" "$work/cola_logits.h5" >"$work/cola_check.log" 2>&1
+check "NumPy GPT-2: accuracy and MCC recomputed" grep -q "test MCC: tal eval .* ok" "$work/cola_check.log"
+check "NumPy GPT-2 check passes (CoLA-like)" bash -c "! grep -q FAIL '$work/cola_check.log'"
+
+# The fine-tuning grid on it: MCC curves, the MCC table, and a saved model's MCC given back by tal eval.
+"$tal" finetune --config "$src/configs/finetune_fortunes.yaml" "${common[@]}" finetune.tasks=cola \
+  "finetune.archs=gpt2:depth=1,width=32,heads=2" finetune.inits=random,tal finetune.tal="$work/tal" finetune.seeds=1 \
+  finetune.steps=4 finetune.eval_every=2 finetune.batch=8 finetune.eval_images=40 run.dir="$work/ft" \
+  --save-weights "$work/ft/tuned.h5" >"$work/ft.log" 2>&1
+check "finetune on the CoLA-like task exits 0" [ $? -eq 0 ]
+check "finetune summary: an MCC table" grep -q "held-out tasks: final test MCC (x100)" "$work/ft.log"
+$py - "$work/ft/finetune.h5" >"$work/ft_cells.txt" 2>&1 <<'PY'
+import h5py, sys
+for g in h5py.File(sys.argv[1])["cells"].values():
+    print(g.attrs["init"], g.attrs["metric"], len(g["mcc"]), len(g["accuracy"]), "%.4f" % g.attrs["final_mcc"])
+PY
+check "finetune.h5: every cell has metric mcc and an MCC curve" test "$(grep -c "^[a-z]* mcc 3 3 " "$work/ft_cells.txt")" -eq 2
+setup "report" "$tal" report "$work/ft"
+check "report: the MCC table" grep -q "^### Final test MCC, held-out tasks" "$work/ft/report.md"
+recorded=$(awk '$1 == "random" { print $5 }' "$work/ft_cells.txt")
+"$tal" eval --archive "$work/ft/tuned.h5" --task cola --arch-id "$($py -c "import h5py,sys; print([k for k in h5py.File(sys.argv[1])['cola'] if k.endswith('.random.seed0')][0])" "$work/ft/tuned.h5")" \
+  data.root="$work/data" tasks.suite="$work/suite.yaml" >"$work/ft_eval.log" 2>&1
+check "tal eval of the fine-tuned model gives its recorded MCC $recorded" grep -q "MCC $recorded " "$work/ft_eval.log"
 
 # Bad input: an image suite under the GPT-2 family is refused in one line.
 err=$("$tal" train --config "$src/configs/tal_gpt2_fortunes.yaml" "${small[@]}" tasks.suite="$src/configs/tasks/fmnist_suite.yaml" \

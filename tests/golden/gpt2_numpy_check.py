@@ -4,8 +4,12 @@ equations (Radford et al. 2018, sec. 3.1: h0 = U We + Wp, h_l = block(h_{l-1}); 
 each sub-block's input and one after the last block; masked multi-head self-attention of Vaswani et al. 2017;
 GELU of Hendrycks & Gimpel 2016 in its tanh form), reading the weights from the exported model.safetensors files
 (plain struct/json, no torch) and HF's sequence-classification pooling (the last token before the first pad).
-Compares its logits with those `tal eval --logits-out` wrote for the same tokens. Shares no code with tal.
-Exit 1 when any model differs by more than 1e-4 of its logits' scale."""
+Compares its logits with those `tal eval --logits-out` wrote for the same tokens. Where those tokens are the whole
+test split (--probe-images at least its size), it also recomputes what tal eval reported from its own logits: a
+language model's perplexity (exp of the mean -log softmax of each next token), a classifier's accuracy and Matthews
+correlation (from the 2x2 counts for two classes, Gorodkin's covariance form for more). Shares no code with tal.
+Exit 1 when any model differs by more than 1e-4 of its logits' scale, or a recomputed metric by more than 1e-6
+(relative above 1; the metrics are counts over the same logits)."""
 import math
 import os
 import sys
@@ -58,6 +62,38 @@ def gpt2(w, tokens, depth, heads):
     return h @ w["lm_head.weight"].T
 
 
+def log_softmax(z):
+    z = z - z.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+def mcc(labels, predicted, k):
+    if k == 2:  # Matthews (1975): tp tn - fp fn over the root of the four margins
+        tp = np.sum((predicted == 1) & (labels == 1)); tn = np.sum((predicted == 0) & (labels == 0))
+        fp = np.sum((predicted == 1) & (labels == 0)); fn = np.sum((predicted == 0) & (labels == 1))
+        d = math.sqrt(float((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)))
+        return float(tp * tn - fp * fn) / d if d > 0 else 0.0
+    t, p = np.eye(k)[labels], np.eye(k)[predicted]  # the correlation of the one-hot labels
+    t, p = t - t.mean(0), p - p.mean(0)
+    d = math.sqrt(float((t * t).sum() * (p * p).sum()))
+    return float((t * p).sum()) / d if d > 0 else 0.0
+
+
+def metrics(g, got, tokens):
+    """What tal eval reported for the whole test split, recomputed from the NumPy logits: [(name, tal, numpy)]."""
+    if "test_examples" not in g.attrs or len(tokens) != int(g.attrs["test_examples"]):
+        return []
+    if got.ndim == 3:  # a language model: position t predicts token t + 1
+        nll = -np.take_along_axis(log_softmax(got[:, :-1]), tokens[:, 1:, None], -1)
+        accuracy = float((got[:, :-1].argmax(-1) == tokens[:, 1:]).mean())
+        return [("perplexity", float(g.attrs["test_perplexity"]), math.exp(float(nll.mean()))),
+                ("next-token accuracy", float(g.attrs["test_accuracy"]), accuracy)]
+    labels = g["labels"][()]
+    predicted = got.argmax(-1)
+    return [("accuracy", float(g.attrs["test_accuracy"]), float((predicted == labels).mean())),
+            ("MCC", float(g.attrs["test_mcc"]), mcc(labels, predicted, got.shape[-1]))]
+
+
 def main(export_dir, logits_path):
     files = {}
     for root, _, names in os.walk(export_dir):
@@ -78,6 +114,11 @@ def main(export_dir, logits_path):
             checked += 1
             print("%s: %d sequences, NumPy vs tal logits: max relative difference %.2e %s" %
                   (arch_id, len(tokens), err, "ok" if ok else "FAIL"))
+            for name, reported, recomputed in metrics(g, got, tokens):
+                close = abs(reported - recomputed) <= 1e-6 * max(1.0, abs(recomputed))
+                failures += not close
+                print("%s: test %s: tal eval %.6f, NumPy %.6f %s" %
+                      (arch_id, name, reported, recomputed, "ok" if close else "FAIL"))
     if checked == 0:
         print("no models in", logits_path)
         failures += 1

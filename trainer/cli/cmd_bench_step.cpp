@@ -171,7 +171,7 @@ int bench_plan(const Args& args) {
               "of %lld (%lld work items), %s, %lld steps planned\n",
               o.zoo.rules.c_str(), o.zoo.profile.c_str(), static_cast<long long>(o.zoo.channels),
               static_cast<long long>(o.zoo.image), static_cast<long long>(o.zoo.image),
-              static_cast<long long>(o.zoo.classes), static_cast<long long>(o.train.meta_batch),
+              static_cast<long long>(o.zoo.data().classes), static_cast<long long>(o.train.meta_batch),
               static_cast<long long>(o.train.batch), static_cast<long long>(o.train.chunk_images),
               static_cast<long long>(chunks), o.hypernet.describe().c_str(), static_cast<long long>(o.bench.steps));
   std::printf("  %7s  %14s  %14s  %13s  %21s\n", "ranks", "balance (mean", "worst step", "shared units", "prediction work done");

@@ -24,6 +24,7 @@
 #include "trainer/files/zoo_file.h"
 #include "trainer/train/evaluator.h"
 #include "trainer/train/format.h"
+#include "trainer/train/progress.h"
 #include "trainer/train/run_device.h"
 #include "trainer/train/training_data.h"
 
@@ -141,7 +142,7 @@ int predict(const Args& args_in) {
     m.task = def.name;
     m.arch_id = spec.id();
     m.spec = spec;
-    m.task_def = def;
+    m.task_def = task.def();  // as resolved: a text task records its length
     m.classes = task.class_names();
     m.checkpoint_step = ckpt.state.step;
     m.checkpoint_hash = hash;
@@ -172,8 +173,10 @@ int eval(const Args& args) {
   at::NoGradGuard no_grad;
   struct Probe {
     std::string id, spec;
-    at::Tensor inputs, logits;  // inputs: the images, or the token ids of a text task
+    at::Tensor inputs, labels, logits;  // inputs: the images, or the token ids of a text task
     bool text;
+    Evaluation scores;  // over the whole test split
+    int64_t examples;   // in the test split
   };
   std::vector<Probe> probes;
   for (const auto& id : ids) {
@@ -185,15 +188,22 @@ int eval(const Args& args) {
     TAL_REQUIRE(misfit.empty(), e.archive, ": model '", id, "' (", m.spec.str(), ") does not fit task '", e.task,
                 "' as found under ", o.data.root, " (", misfit, ")");
     const int64_t n = task.size(Split::Test);
-    const Accuracy acc = count_correct(m.spec, m.params, task, Split::Test, first_positions(n));
-    std::printf("eval  %s / %s  test accuracy %.2f%% (%s %s, as predicted, step %lld, %s)\n", e.task.c_str(),
-                id.c_str(), 100.0 * acc.value(), with_commas(n).c_str(), task.is_text() ? "texts" : "images",
-                static_cast<long long>(m.checkpoint_step),
-                m.hypernet_variant.c_str());
+    const Evaluation r = evaluate(m.spec, m.params, task, Split::Test, first_positions(n));
+    const std::string where = strf("as predicted, step %lld, %s", static_cast<long long>(m.checkpoint_step),
+                                   m.hypernet_variant.c_str());
+    if (r.language_model)
+      std::printf("eval  %s / %s  test perplexity %.2f, next-token accuracy %.2f%% (%s tokens in %s sequences, %s)\n",
+                  e.task.c_str(), id.c_str(), r.perplexity(), 100.0 * r.accuracy(),
+                  with_commas(static_cast<int64_t>(r.count)).c_str(), with_commas(n).c_str(), where.c_str());
+    else
+      std::printf("eval  %s / %s  test accuracy %.2f%% MCC %.4f (%s %s, %s)\n", e.task.c_str(), id.c_str(),
+                  100.0 * r.accuracy(), r.mcc(), with_commas(n).c_str(), task.is_text() ? "texts" : "images",
+                  where.c_str());
     std::fflush(stdout);
     if (!e.logits_out.empty()) {
       const auto b = task.load(Split::Test, first_positions(std::min(e.probe_images, n)));
-      probes.push_back({id, m.spec.str(), b.inputs, target_forward(m.spec, m.params, b.inputs.to(device.device)), task.is_text()});
+      probes.push_back({id, m.spec.str(), b.inputs, b.labels,
+                        target_forward(m.spec, m.params, b.inputs.to(device.device)).to(at::kCPU), task.is_text(), r, n});
     }
   }
   // Written only when every model was evaluated, and atomically: a failure leaves nothing behind.
@@ -203,7 +213,15 @@ int eval(const Args& args) {
       for (const auto& p : probes) {
         f.write("/" + p.id + (p.text ? "/tokens" : "/images"), p.inputs);
         f.write("/" + p.id + "/logits", p.logits);
+        if (!p.scores.language_model) f.write("/" + p.id + "/labels", p.labels);
         f.set_attr("/" + p.id, "spec", p.spec);
+        // What tal eval reported, so a checker that recomputes it from the logits of the whole split can compare.
+        f.set_attr("/" + p.id, "test_examples", p.examples);
+        f.set_attr("/" + p.id, "test_accuracy", p.scores.accuracy());
+        if (p.scores.language_model)
+          f.set_attr("/" + p.id, "test_perplexity", p.scores.perplexity());
+        else
+          f.set_attr("/" + p.id, "test_mcc", p.scores.mcc());
       }
     });
   return 0;

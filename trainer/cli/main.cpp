@@ -29,7 +29,7 @@ int without_runtime(const Args& a, Runtime&) {
 const Command kCommands[] = {
     {"train", "train a hypernetwork (stage 1, stage 2 or both; one process or many ranks)", run_train},
     {"predict", "predicted weights for tasks x architectures into an HDF5 archive", without_runtime<run_predict>},
-    {"eval", "test accuracy of archived models as predicted", without_runtime<run_eval>},
+    {"eval", "test accuracy and MCC (a language model: perplexity) of archived models as predicted", without_runtime<run_eval>},
     {"finetune", "fine-tune descendants from every initialisation, as a grid over ranks", run_finetune},
     {"report", "report.md and PNG plots of a training or fine-tuning run", without_runtime<run_report>},
     {"export", "archived models as model.safetensors (+ config.json for HF models)", without_runtime<run_export>},

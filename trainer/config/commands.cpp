@@ -45,7 +45,9 @@ void add_eval(OptionTable<O>& t) {
                "also write the first test images and each model's logits here (for checks in PyTorch)")
             .alias("--logits-out"));
   t.add(opt<O>("eval.probe_images", [](auto& o) -> auto& { return o.eval.probe_images; },
-               "test images written with --logits-out")
+               "test examples written with --logits-out (the first ones; a checker recomputes the reported metrics "
+               "when they are the whole split)")
+            .alias("--probe-images")
             .range(1));
 }
 

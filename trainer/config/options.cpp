@@ -37,7 +37,7 @@ DataShape ZooOptions::data() const {
   DataShape d;
   d.channels = channels;
   d.height = d.width = image;
-  d.classes = classes;
+  d.classes = classes > 0 ? classes : find_family(family).taskless_classes();
   d.vocab = vocab;
   d.length = context;
   return d;

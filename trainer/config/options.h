@@ -32,7 +32,7 @@ struct ZooOptions {
   // What the data fixes when no task says (tal zoo sample).
   int64_t image = 32;
   int64_t channels = 3;
-  int64_t classes = 10;
+  int64_t classes = 0;  // 0: the family's (ViT 10; GPT-2 0, the language-model head)
   int64_t vocab = 50257;
   int64_t context = 1024;
   // Throws naming `origin` when family and rules disagree.

@@ -34,7 +34,9 @@ void add_zoo_options(OptionTable<Opts>& t) {
   t.add(opt<Opts>("zoo.image", [](auto& o) -> auto& { return o.zoo.image; }, "input image side where no task fixes it")
             .range(1, 4096));
   t.add(opt<Opts>("zoo.channels", [](auto& o) -> auto& { return o.zoo.channels; }, "input channels").range(1, 64));
-  t.add(opt<Opts>("zoo.classes", [](auto& o) -> auto& { return o.zoo.classes; }, "classifier outputs").range(1, 1000000));
+  t.add(opt<Opts>("zoo.classes", [](auto& o) -> auto& { return o.zoo.classes; },
+                  "classifier outputs where no task fixes them (0: the family's, vit 10, gpt2 the language-model head)")
+            .range(0, 1000000));
   t.add(opt<Opts>("zoo.vocab", [](auto& o) -> auto& { return o.zoo.vocab; }, "token vocabulary").range(1, 1000000));
   t.add(opt<Opts>("zoo.context", [](auto& o) -> auto& { return o.zoo.context; }, "token context length").range(1, 65536));
 }

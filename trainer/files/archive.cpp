@@ -61,6 +61,11 @@ void append_to_archive(const std::string& path, const std::vector<ArchiveModel>&
       f.set_attr(g, "task_dataset", m.task_def.dataset);
       f.set_attr(g, "task_classes", join(m.task_def.classes));
       f.set_attr(g, "task_transform", m.task_def.transform);
+      // Text tasks: the truncation length, and whether the task is a language-model corpus (absent in archives
+      // written before them; a reader takes the store's length and a classification task then).
+      if (m.task_def.max_length > 0) f.set_attr(g, "task_max_length", m.task_def.max_length);
+      if (m.task_def.pack) f.set_attr(g, "task_pack", int64_t{1});
+      if (m.task_def.metric != "accuracy") f.set_attr(g, "task_metric", m.task_def.metric);
     }
   });
 }
@@ -100,6 +105,10 @@ ArchiveModel read_archive_model(const std::string& path, const std::string& task
   m.task_def.dataset = f.attr_str(g, "task_dataset");
   m.task_def.classes = split_lines(f.attr_str(g, "task_classes"));
   m.task_def.transform = f.attr_str(g, "task_transform");
+  if (f.has_attr(g, "task_max_length")) m.task_def.max_length = f.attr_int(g, "task_max_length");
+  if (f.has_attr(g, "task_pack")) m.task_def.pack = f.attr_int(g, "task_pack") != 0;
+  if (f.has_attr(g, "task_metric")) m.task_def.metric = f.attr_str(g, "task_metric");
+  TAL_REQUIRE(m.task_def.max_length >= 0, path, ": ", g, ": attribute 'task_max_length' is negative");
   for (const auto& p : param_table(m.spec)) {
     // Tensors no hypernetwork predicts (ViT class_token) are absent from predicted models, present in fine-tuned ones.
     if (!is_predicted(m.spec, p.name) && !f.is_dataset(g + "/" + p.name)) continue;

@@ -14,5 +14,8 @@ void stamp_kind(H5File& f, const std::string& kind, int64_t version);
 // does not read. `what` names the kind for people ("checkpoint"); `hint` says how to make a right one.
 void require_kind(const H5File& f, const std::string& kind, int64_t version, const std::string& what,
                   const std::string& hint = "");
+// The same for a reader of versions oldest..newest; returns the file's version.
+int64_t require_kind_versions(const H5File& f, const std::string& kind, int64_t oldest, int64_t newest,
+                              const std::string& what, const std::string& hint = "");
 
 }  // namespace tal

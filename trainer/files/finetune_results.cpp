@@ -8,12 +8,14 @@
 #include "base/error.h"
 #include "datasets/atomic_file.h"
 #include "datasets/h5.h"
+#include "datasets/tasks.h"
+#include "base/suggest.h"
 #include "trainer/files/file_kind.h"
 
 namespace tal {
 namespace {
 
-constexpr int64_t kResultsFormat = 1;
+constexpr int64_t kResultsFormat = 2, kOldestResultsFormat = 1;
 
 at::Tensor doubles(const std::vector<double>& v) {
   return at::tensor(at::ArrayRef<double>(v.data(), v.size()), at::kDouble).clone();
@@ -33,16 +35,17 @@ void compute_steps_to(FinetuneResults& r) {
   std::map<std::pair<std::string, std::string>, std::map<std::string, std::pair<double, int>>> finals;
   for (const auto& c : r.cells) {
     auto& [sum, n] = finals[{c.task, c.arch_id}][c.init];
-    sum += c.final_accuracy();
+    sum += c.final_score();
     ++n;
   }
   for (auto& c : r.cells) {
     double best = 0;
     for (const auto& [init, sn] : finals[{c.task, c.arch_id}]) best = std::max(best, sn.first / sn.second);
     c.steps_to.assign(r.fractions.size(), -1);
+    const auto& score = c.score();
     for (size_t f = 0; f < r.fractions.size(); ++f)
-      for (size_t i = 0; i < c.accuracy.size(); ++i)
-        if (c.accuracy[i] >= r.fractions[f] * best - 1e-12) {
+      for (size_t i = 0; i < score.size(); ++i)
+        if (score[i] >= r.fractions[f] * best - 1e-12) {
           c.steps_to[f] = c.eval_steps[i];
           break;
         }
@@ -74,6 +77,7 @@ void write_finetune_results(const std::string& path, const FinetuneResults& r) {
       const std::string g = "/cells/" + c.key;
       f.write(g + "/eval_steps", longs(c.eval_steps), false);
       f.write(g + "/accuracy", doubles(c.accuracy), false);
+      if (!c.mcc.empty()) f.write(g + "/mcc", doubles(c.mcc), false);
       f.write(g + "/loss", doubles(c.loss), false);
       f.write(g + "/steps_to", longs(c.steps_to), false);
       f.set_attr(g, "task", c.task);
@@ -87,13 +91,16 @@ void write_finetune_results(const std::string& path, const FinetuneResults& r) {
       f.set_attr(g, "seconds", c.seconds);
       f.set_attr(g, "init_ms", c.init_ms);
       f.set_attr(g, "final_accuracy", c.final_accuracy());
+      f.set_attr(g, "metric", c.metric);
+      if (!c.mcc.empty()) f.set_attr(g, "final_mcc", c.final_mcc());
     }
   });
 }
 
 FinetuneResults read_finetune_results(const std::string& path) {
   H5File f(path, H5File::Mode::Read);
-  require_kind(f, "tal-finetune", kResultsFormat, "fine-tuning results file", "make one with tal finetune");
+  const int64_t version = require_kind_versions(f, "tal-finetune", kOldestResultsFormat, kResultsFormat,
+                                                "fine-tuning results file", "make one with tal finetune");
   FinetuneResults r;
   r.fractions = values<double>(f.read("/fractions"));
   r.config_yaml = f.attr_str("/", "config_yaml");
@@ -126,6 +133,17 @@ FinetuneResults read_finetune_results(const std::string& path) {
     c.steps_to = values<int64_t>(f.read(g + "/steps_to"));
     TAL_REQUIRE(c.eval_steps.size() == c.accuracy.size() && !c.accuracy.empty(), path, ": cell ", key,
                 ": eval_steps and accuracy differ in length");
+    if (version >= 2) {
+      c.metric = f.attr_str(g, "metric");
+      TAL_REQUIRE(is_one_of(c.metric, task_metric_names()), path, ": cell ", key, ": unknown metric '", c.metric,
+                  "' (expected ", join_choices(task_metric_names()), ")");
+      if (f.exists(g + "/mcc")) {
+        f.require(g + "/mcc", {"float64"}, 1);
+        c.mcc = values<double>(f.read(g + "/mcc"));
+        TAL_REQUIRE(c.mcc.size() == c.accuracy.size(), path, ": cell ", key, ": mcc and accuracy differ in length");
+      }
+      TAL_REQUIRE(c.metric != "mcc" || !c.mcc.empty(), path, ": cell ", key, ": metric mcc but no /mcc curve");
+    }
     r.cells.push_back(std::move(c));
   }
   return r;

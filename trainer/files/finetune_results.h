@@ -3,6 +3,8 @@
 // accuracy and loss curves, steps to fractions of the best final accuracy, final accuracy and wall time; /inits/
 // holds what each initialisation came from (checkpoint, its step and hash, hypernet size, prediction time). The
 // whole file is rewritten to a temporary name and renamed over on every update: it is never half-written.
+// Version 2 adds each classification cell's Matthews-correlation curve and the task's headline metric (accuracy, or
+// MCC for a CoLA-like task); version 1 files are still read (accuracy only).
 #pragma once
 
 #include <cstdint>
@@ -20,12 +22,18 @@ struct FinetuneCell {
   int64_t params = 0;
   std::vector<int64_t> eval_steps;  // 0 (zero-shot), eval_every, ..., steps
   std::vector<double> accuracy;     // test accuracy after each of them (the last on the whole test split)
+  std::vector<double> mcc;          // classification: the Matthews correlation at the same evaluations
+  std::string metric = "accuracy";  // the task's headline metric (TaskDef::metric): accuracy | mcc
   std::vector<double> loss;         // training loss of every step
-  std::vector<int64_t> steps_to;    // per fraction: first eval step reaching it of the best final accuracy, or -1
+  std::vector<int64_t> steps_to;    // per fraction: first eval step reaching it of the best final score, or -1
   double seconds = 0;               // wall time of the run (initialisation, training and evaluations)
   double init_ms = 0;               // of which making the initial weights (a prediction, a selection, an init)
   double final_accuracy() const { return accuracy.empty() ? 0.0 : accuracy.back(); }
+  double final_mcc() const { return mcc.empty() ? 0.0 : mcc.back(); }
   double zero_shot() const { return accuracy.empty() ? 0.0 : accuracy.front(); }
+  // The curve of the headline metric.
+  const std::vector<double>& score() const { return metric == "mcc" ? mcc : accuracy; }
+  double final_score() const { return score().empty() ? 0.0 : score().back(); }
 };
 
 struct FinetuneInit {
@@ -45,8 +53,9 @@ struct FinetuneResults {
   std::string config_yaml;
 };
 
-// Fills every cell's steps_to: the best final accuracy of a (task, architecture) is the best mean over seeds of one
-// initialisation's final accuracy; a run reaches fraction f at the first evaluation at or above f times it.
+// Fills every cell's steps_to: the best final score of a (task, architecture) is the best mean over seeds of one
+// initialisation's final score (its headline metric); a run reaches fraction f at the first evaluation at or
+// above f times it.
 void compute_steps_to(FinetuneResults& results);
 
 void write_finetune_results(const std::string& path, const FinetuneResults& results);

@@ -60,11 +60,11 @@ std::string recipe_text(const FinetuneOptions& r) {
               static_cast<long long>(r.eval_images));
 }
 
-// [present, completed, cell, seconds, init ms, accuracy x E, loss x steps]: the same length on every rank.
+// [present, completed, cell, seconds, init ms, accuracy x E, mcc x E, loss x steps]: the same length on every rank.
 constexpr size_t kHeader = 5;
 at::Tensor pack(bool present, const RunOutcome& run, int64_t cell, double seconds, double init_ms, size_t evals,
                 int64_t steps) {
-  auto t = at::zeros({static_cast<int64_t>(kHeader + evals) + steps}, at::kDouble);
+  auto t = at::zeros({static_cast<int64_t>(kHeader + 2 * evals) + steps}, at::kDouble);
   auto* p = t.data_ptr<double>();
   p[0] = present;
   p[1] = run.completed;
@@ -72,7 +72,8 @@ at::Tensor pack(bool present, const RunOutcome& run, int64_t cell, double second
   p[3] = seconds;
   p[4] = init_ms;
   for (size_t i = 0; i < run.accuracy.size() && i < evals; ++i) p[kHeader + i] = run.accuracy[i];
-  for (size_t i = 0; i < run.loss.size(); ++i) p[kHeader + evals + i] = run.loss[i];
+  for (size_t i = 0; i < run.mcc.size() && i < evals; ++i) p[kHeader + evals + i] = run.mcc[i];
+  for (size_t i = 0; i < run.loss.size(); ++i) p[kHeader + 2 * evals + i] = run.loss[i];
   return t;
 }
 
@@ -103,31 +104,41 @@ std::vector<at::Tensor> gather_variable(Communicator& comm, const at::Tensor& mi
 
 void print_summary(const FinetuneResults& results, const std::vector<std::string>& inits,
                    const std::map<std::string, bool>& wanted) {
+  struct Statistic {
+    const char* title;
+    double (FinetuneCell::*value)() const;
+  };
+  const Statistic accuracy{"final test accuracy", &FinetuneCell::final_accuracy};
+  const Statistic mcc{"final test MCC (x100)", &FinetuneCell::final_mcc};
   for (const bool heldout : {false, true}) {
     // The same statistic as the report's table: over seeds, of the mean over architectures.
     FinetuneResults current;
-    std::set<std::string> tasks;
+    std::set<std::string> tasks, mcc_tasks;
     for (const auto& c : results.cells)
       if (c.heldout == heldout && wanted.count(c.key)) {
         current.cells.push_back(c);
         tasks.insert(c.task);
+        if (c.metric == "mcc") mcc_tasks.insert(c.task);
       }
-    if (tasks.empty()) continue;
-    std::printf("finetune  %s tasks: final test accuracy, mean ± std over seeds of the mean over architectures\n",
-                heldout ? "held-out" : "seen");
-    std::printf("  %-28s", "task");
-    for (const auto& i : inits) std::printf(" %16s", i.c_str());
-    std::printf("\n");
-    for (const auto& task : tasks) {
-      std::printf("  %-28s", task.c_str());
-      for (const auto& i : inits) {
-        const auto v = seed_means(current, task, i, [](const FinetuneCell& c) { return c.final_accuracy(); });
-        if (v.empty())
-          std::printf(" %16s", "-");
-        else
-          std::printf(" %16s", strf("%.2f ± %.2f", 100 * mean(v), 100 * sample_std(v)).c_str());
-      }
+    for (const auto* stat : {&accuracy, &mcc}) {
+      const auto& rows = stat == &mcc ? mcc_tasks : tasks;
+      if (rows.empty()) continue;
+      std::printf("finetune  %s tasks: %s, mean ± std over seeds of the mean over architectures\n",
+                  heldout ? "held-out" : "seen", stat->title);
+      std::printf("  %-28s", "task");
+      for (const auto& i : inits) std::printf(" %16s", i.c_str());
       std::printf("\n");
+      for (const auto& task : rows) {
+        std::printf("  %-28s", task.c_str());
+        for (const auto& i : inits) {
+          const auto v = seed_means(current, task, i, [&](const FinetuneCell& c) { return (c.*stat->value)(); });
+          if (v.empty())
+            std::printf(" %16s", "-");
+          else
+            std::printf(" %16s", strf("%.2f ± %.2f", 100 * mean(v), 100 * sample_std(v)).c_str());
+        }
+        std::printf("\n");
+      }
     }
   }
   std::fflush(stdout);
@@ -221,6 +232,7 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
           c.meta.init = init;
           c.meta.seed = seed;
           c.meta.heldout = tasks[t].def().heldout;
+          c.meta.metric = tasks[t].def().metric;
           c.meta.params = count_params(spec, false);
           c.meta.key = Fnv1a()
                            .add(tasks[t].def().hash())
@@ -346,25 +358,29 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
         const Cell& c = cells[static_cast<size_t>(p[2])];
         FinetuneCell out = c.meta;
         out.eval_steps = evals;
-        out.accuracy.assign(p + kHeader, p + kHeader + evals.size());
-        out.loss.assign(p + kHeader + evals.size(), p + kHeader + evals.size() + f.steps);
+        const size_t e = evals.size();
+        out.accuracy.assign(p + kHeader, p + kHeader + e);
+        if (!tasks[c.task].def().pack) out.mcc.assign(p + kHeader + e, p + kHeader + 2 * e);
+        out.loss.assign(p + kHeader + 2 * e, p + kHeader + 2 * e + f.steps);
         out.seconds = p[3];
         out.init_ms = p[4];
         results.cells.push_back(out);
         cost_done += c.cost;
         ++cells_done;
-        std::printf("finetune  %-26s %-40s %-16s seed %lld  zero-shot %5.1f%%  final %5.1f%%  (%.1f s)\n",
+        std::printf("finetune  %-26s %-40s %-16s seed %lld  zero-shot %5.1f%%  final %5.1f%%%s  (%.1f s)\n",
                     out.task.c_str(), out.arch_id.c_str(), out.init.c_str(), static_cast<long long>(out.seed),
-                    100 * out.zero_shot(), 100 * out.final_accuracy(), out.seconds);
-        metrics.write(JsonLine()
-                          .add("stage", std::string("finetune"))
-                          .add("task", out.task)
-                          .add("arch", out.arch_id)
-                          .add("init", out.init)
-                          .add("seed", out.seed)
-                          .add("zero_shot", out.zero_shot())
-                          .add("final_accuracy", out.final_accuracy())
-                          .add("seconds", out.seconds));
+                    100 * out.zero_shot(), 100 * out.final_accuracy(),
+                    out.metric == "mcc" ? strf("  MCC %.3f", out.final_mcc()).c_str() : "", out.seconds);
+        JsonLine line;
+        line.add("stage", std::string("finetune"))
+            .add("task", out.task)
+            .add("arch", out.arch_id)
+            .add("init", out.init)
+            .add("seed", out.seed)
+            .add("zero_shot", out.zero_shot())
+            .add("final_accuracy", out.final_accuracy());
+        if (!out.mcc.empty()) line.add("final_mcc", out.final_mcc());
+        metrics.write(line.add("seconds", out.seconds));
         if (!f.save_weights.empty()) {
           ArchiveModel m;
           m.task = out.task;

@@ -38,14 +38,16 @@ RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task
   const auto all = first_positions(n_test);
   const auto evals = evaluation_steps(r);
   size_t next_eval = 0;
-  auto evaluate = [&](int64_t done) {
+  auto record_evaluation = [&](int64_t done) {
     out.eval_steps.push_back(done);
-    out.accuracy.push_back(count_correct(spec, params, task, Split::Test, done == r.steps ? all : interim).value());
+    const Evaluation e = evaluate(spec, params, task, Split::Test, done == r.steps ? all : interim);
+    out.accuracy.push_back(e.accuracy());
+    if (!e.language_model) out.mcc.push_back(e.mcc());
   };
   const Family& family = spec.family();
   for (int64_t step = 0; step < r.steps; ++step) {
     if (evals[next_eval] == step) {
-      evaluate(step);
+      record_evaluation(step);
       ++next_eval;
     }
     if (stop()) return out;
@@ -57,7 +59,7 @@ RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task
     apply_update(leaves, optim, cosine_lr(r.lr, step, r.warmup, r.steps), r.clip, 0, no_ema);
     out.loss.push_back(loss.item<double>());
   }
-  evaluate(r.steps);
+  record_evaluation(r.steps);
   out.completed = true;
   out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return out;

@@ -1,6 +1,7 @@
 // One fine-tuning run: every parameter of a descendant trained from its initial weights on a task's training
 // split with one ordinary recipe (AdamW, linear warm-up + cosine, label smoothing, the task's augmentation), with
-// the test accuracy at step 0 (zero-shot), after every evaluation interval and at the end (whole test split).
+// the test accuracy (and Matthews correlation) at step 0 (zero-shot), after every evaluation interval and at the end
+// (whole test split).
 #pragma once
 
 #include <functional>
@@ -15,6 +16,7 @@ struct RunOutcome {
   bool completed = false;  // false: stopped at a step boundary by `stop`
   std::vector<int64_t> eval_steps;
   std::vector<double> accuracy, loss;
+  std::vector<double> mcc;  // classification: the Matthews correlation at each evaluation (empty for a corpus)
   double seconds = 0;
 };
 

@@ -148,49 +148,62 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
      << " architecture(s) x " << inits.size() << " initialisation(s) x " << seeds.size()
      << " seed(s). Recipe: `" << r.recipe << "`.\n\n";
 
-  // The table: mean ± std over seeds (of the mean over architectures) per (task, init), best in bold.
-  auto final_acc = [](const FinetuneCell& c) { return c.final_accuracy(); };
-  for (const bool held : {false, true}) {
-    std::vector<std::string> group;
-    for (const auto& t : tasks)
-      if (heldout[t] == held) group.push_back(t);
-    if (group.empty()) continue;
-    md << "### Final test accuracy, " << (held ? "held-out" : "seen") << " tasks (%, mean ± std over seeds of the "
-       << "mean over architectures)\n\n| task |";
-    for (const auto& i : inits) md << " " << i << " |";
-    md << "\n|---|";
-    for (size_t i = 0; i < inits.size(); ++i) md << "---|";
-    md << "\n";
-    for (const auto& t : group) {
-      double best = -1;
-      for (const auto& i : inits) best = std::max(best, mean(seed_means(r, t, i, final_acc)));
-      md << "| " << t << " |";
-      for (const auto& i : inits) {
-        const auto v = seed_means(r, t, i, final_acc);
-        if (v.empty()) {
-          md << " - |";
-          continue;
+  // The tables: mean ± std over seeds (of the mean over architectures) per (task, init), best in bold; accuracy for
+  // every task, then the Matthews correlation for the tasks that name it their metric (CoLA-like ones).
+  std::map<std::string, bool> mcc_task;
+  for (const auto& c : r.cells) mcc_task[c.task] = c.metric == "mcc";
+  auto table = [&](const std::string& title, bool only_mcc, double (FinetuneCell::*value)() const) {
+    auto final_value = [&](const FinetuneCell& c) { return (c.*value)(); };
+    for (const bool held : {false, true}) {
+      std::vector<std::string> group;
+      for (const auto& t : tasks)
+        if (heldout[t] == held && (!only_mcc || mcc_task[t])) group.push_back(t);
+      if (group.empty()) continue;
+      md << "### " << title << ", " << (held ? "held-out" : "seen") << " tasks (" << (only_mcc ? "x100" : "%")
+         << ", mean ± std over seeds of the mean over architectures)\n\n| task |";
+      for (const auto& i : inits) md << " " << i << " |";
+      md << "\n|---|";
+      for (size_t i = 0; i < inits.size(); ++i) md << "---|";
+      md << "\n";
+      for (const auto& t : group) {
+        double best = -1e300;
+        for (const auto& i : inits) {
+          const auto v = seed_means(r, t, i, final_value);
+          if (!v.empty()) best = std::max(best, mean(v));
         }
-        const std::string cell = fmt("%.2f", 100 * mean(v)) + " ± " + fmt("%.2f", 100 * sample_std(v));
-        md << " " << (mean(v) >= best - 1e-12 ? "**" + cell + "**" : cell) << " |";
+        md << "| " << t << " |";
+        for (const auto& i : inits) {
+          const auto v = seed_means(r, t, i, final_value);
+          if (v.empty()) {
+            md << " - |";
+            continue;
+          }
+          const std::string cell = fmt("%.2f", 100 * mean(v)) + " ± " + fmt("%.2f", 100 * sample_std(v));
+          md << " " << (mean(v) >= best - 1e-12 ? "**" + cell + "**" : cell) << " |";
+        }
+        md << "\n";
       }
       md << "\n";
     }
-    md << "\n";
-  }
+  };
+  table("Final test accuracy", false, &FinetuneCell::final_accuracy);
+  table("Final test MCC", true, &FinetuneCell::final_mcc);
 
-  // Accuracy vs step per initialisation, one plot per task.
+  // The headline metric vs step per initialisation, one plot per task (accuracy, or MCC x 100).
   for (const auto& t : tasks) {
     std::ostringstream data, script;
-    script << "set title " << quoted("Test accuracy while fine-tuning: " + t + (heldout[t] ? " (held-out)" : ""))
-           << "\nset xlabel 'fine-tuning step'\nset ylabel 'test accuracy (%)'\nset style fill transparent solid 0.12 noborder\nplot ";
+    const std::string metric = mcc_task[t] ? "test MCC (x100)" : "test accuracy (%)";
+    script << "set title " << quoted((mcc_task[t] ? "Test MCC" : "Test accuracy") + std::string(" while fine-tuning: ") + t +
+                                     (heldout[t] ? " (held-out)" : ""))
+           << "\nset xlabel 'fine-tuning step'\nset ylabel " << quoted(metric)
+           << "\nset style fill transparent solid 0.12 noborder\nplot ";
     const std::string file = "curve_" + slug(t) + ".dat";
     std::ostringstream bands, lines;
     int block = 0;
     for (const auto& init : inits) {
       data << "# " << init << ": step mean std (over seeds of the mean over architectures)\n";
       for (size_t k = 0; k < steps.size(); ++k) {
-        const auto v = seed_means(r, t, init, [&](const FinetuneCell& c) { return c.accuracy.at(k); });
+        const auto v = seed_means(r, t, init, [&](const FinetuneCell& c) { return c.score().at(k); });
         if (v.empty())
           data << steps[k] << " NaN NaN\n";  // gnuplot leaves undefined points out
         else
@@ -205,7 +218,7 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
     }
     script << bands.str() << lines.str();
     script << "\n";
-    md << "![accuracy vs step, " << t << "](" << plots.draw("curve_" + slug(t), data.str(), script.str()) << ")\n\n";
+    md << "![" << (mcc_task[t] ? "MCC" : "accuracy") << " vs step, " << t << "](" << plots.draw("curve_" + slug(t), data.str(), script.str()) << ")\n\n";
   }
 
   // Final accuracy by architecture size.
@@ -264,9 +277,15 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
       }
       data << "\n";
     }
+    // Only the groups the grid has: gnuplot refuses a histogram column without a valid point.
+    bool seen = false, held_out = false;
+    for (const auto& c : r.cells) (c.heldout ? held_out : seen) = true;
     script << "set title " << quoted(title) << "\nset ylabel " << quoted(ylabel)
            << "\nset style data histograms\nset style histogram errorbars gap 2 lw 1\nset style fill solid 0.7 border -1\n"
-           << "set xtics rotate by -30\nset yrange [0:*]\nplot '" << name << ".dat' using 2:3:xtic(1) title 'seen tasks', '' using 4:5 title 'held-out tasks'\n";
+           << "set xtics rotate by -30\nset yrange [0:*]\nplot '" << name << ".dat' "
+           << (seen ? "using 2:3:xtic(1) title 'seen tasks'" : "")
+           << (seen && held_out ? ", '' " : "")
+           << (held_out ? "using 4:5" + std::string(seen ? "" : ":xtic(1)") + " title 'held-out tasks'" : "") << "\n";
     return plots.draw(name, data.str(), script.str());
   };
   md << "### Zero-shot accuracy (before any fine-tuning)\n\n!["
@@ -275,10 +294,11 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
         }) << ")\n\n";
   if (f90 < r.fractions.size()) {
     const int64_t budget = steps.back();
-    md << "### Steps to 90% of the best final accuracy\n\nThe best final accuracy of a (task, architecture) is the best "
-          "initialisation's mean over seeds; a run that never reaches 90% of it counts as the whole budget ("
+    md << "### Steps to 90% of the best final score\n\nThe best final score (accuracy, or MCC for the tasks that name "
+          "it) of a (task, architecture) is the best initialisation's mean over seeds; a run that never reaches 90% of "
+          "it counts as the whole budget ("
        << budget << " steps).\n\n![steps to 90%]("
-       << bars("steps_to", "Fine-tuning steps to 90% of the best final accuracy", "steps", [&](const FinetuneCell& c) {
+       << bars("steps_to", "Fine-tuning steps to 90% of the best final score", "steps", [&](const FinetuneCell& c) {
             return static_cast<double>(c.steps_to.at(f90) < 0 ? budget : c.steps_to.at(f90));
           })
        << ")\n\n";

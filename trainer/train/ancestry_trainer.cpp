@@ -101,7 +101,12 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
   double window_loss = 0, window_wait0 = 0, last_norm = 0;
   int64_t window_steps = 0;
   const auto test_all = first_positions(task.size(Split::Test));
-  auto test_accuracy = [&] { return count_correct(model.spec, model.params, task, Split::Test, test_all).value(); };
+  auto test_eval = [&] { return evaluate(model.spec, model.params, task, Split::Test, test_all); };
+  // "test accuracy 12.34%", and for a language model its perplexity too.
+  auto scores = [&](const Evaluation& e) {
+    return strf("test accuracy %.2f%%", 100 * e.accuracy()) +
+           (e.language_model ? strf(" (next token), perplexity %.2f", e.perplexity()) : "");
+  };
   std::vector<at::Tensor> no_ema;
 
   LoopSchedule schedule;
@@ -148,7 +153,7 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
   };
   hooks.evaluate = [&](int64_t done) {
     if (done == total) return;  // the final accuracy is reported below
-    std::printf("ancestry  epoch %lld  test accuracy %.2f%%\n", static_cast<long long>(done / per_epoch), 100 * test_accuracy());
+    std::printf("ancestry  epoch %lld  %s\n", static_cast<long long>(done / per_epoch), scores(test_eval()).c_str());
     std::fflush(stdout);
   };
   hooks.save = [&] {
@@ -172,12 +177,16 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
   if (rc != 0) return rc;
 
   for (auto& p : state.params) p.requires_grad_(false);
-  model.test_accuracy = test_accuracy();
+  const Evaluation final_eval = test_eval();
+  model.test_accuracy = final_eval.accuracy();
   save_ancestry(a.checkpoint, model, task.store_path());
-  metrics.write(JsonLine().add("stage", std::string("ancestry")).add("step", total).add("test_accuracy", model.test_accuracy));
+  JsonLine line;
+  line.add("stage", std::string("ancestry")).add("step", total).add("test_accuracy", model.test_accuracy);
+  if (final_eval.language_model) line.add("test_perplexity", final_eval.perplexity());
+  metrics.write(line);
   const double secs = seconds_since(start);
-  std::printf("ancestry: test accuracy %.2f%% after %lld steps (%s); data wait %.1f%% of the run; wrote %s\n",
-              100 * model.test_accuracy, static_cast<long long>(total), duration_text(secs).c_str(),
+  std::printf("ancestry: %s after %lld steps (%s); data wait %.1f%% of the run; wrote %s\n",
+              scores(final_eval).c_str(), static_cast<long long>(total), duration_text(secs).c_str(),
               100 * loader.wait_seconds() / std::max(secs, 1e-9), a.checkpoint.c_str());
   return 0;
 }

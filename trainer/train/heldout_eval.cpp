@@ -21,31 +21,41 @@ void evaluate_held_out(Hypernet& net, const TrainingData& data, const std::vecto
     const auto rules = c.zoo.rules_for(data_shape(task));
     const auto mine = shard(first_positions(std::min(c.images, task.size(Split::Test))), comm.rank(), comm.world());
     const at::Tensor e = embedding(t);
-    std::vector<double> acc;
+    std::vector<double> acc, ppl;
     for (int64_t a = 0; a < c.archs; ++a) {
       const auto spec = sample_arch(rules, mix_seed(c.seed, kEvalArchStream, 0), static_cast<uint64_t>(a));
       const Graph g = build_graph(spec);
       PredictOptions popts;
       popts.class_row_seeds = {mix_seed(c.seed, kClassRowStream, 1ull << 40 | static_cast<uint64_t>(a))};
       const auto predicted = net.predict({&g}, e, popts)[0];
-      const Accuracy local = count_correct(spec, predicted, task, Split::Test, mine);
-      auto counts = at::tensor({local.correct, local.count}, at::kDouble);
+      const Evaluation local = evaluate(spec, predicted, task, Split::Test, mine);
+      auto counts = local.to_counts();
       comm.allreduce_sum(counts, "evaluation counts");
-      acc.push_back(counts[0].item<double>() / std::max(1.0, counts[1].item<double>()));
+      const Evaluation all = local.from_counts(counts);
+      acc.push_back(all.accuracy());
+      ppl.push_back(all.perplexity());
     }
-    double mean = 0;
-    for (auto x : acc) mean += x / static_cast<double>(acc.size());
+    double mean = 0, mean_ppl = 0;
+    for (size_t i = 0; i < acc.size(); ++i) {
+      mean += acc[i] / static_cast<double>(acc.size());
+      mean_ppl += ppl[i] / static_cast<double>(acc.size());
+    }
     if (comm.rank() != 0) continue;
-    std::string list;
-    for (auto x : acc) list += strf(" %.1f", 100 * x);
-    Progress()
-        .add("eval  step " + std::to_string(step), "step", step)
+    const bool lm = task.def().pack;
+    std::string list, ppl_list;
+    for (size_t i = 0; i < acc.size(); ++i) {
+      list += strf(" %.1f", 100 * acc[i]);
+      ppl_list += strf(" %.1f", ppl[i]);
+    }
+    Progress p;
+    p.add("eval  step " + std::to_string(step), "step", step)
         .add("task " + task.def().name + (data.is_heldout(t) ? " (held-out task)" : ""), "eval_task", task.def().name)
         .add("", "heldout_task", static_cast<int64_t>(data.is_heldout(t)))
-        .add(strf("accuracy of %lld held-out architectures, as predicted (%%):%s  mean %.2f",
-                  static_cast<long long>(c.archs), list.c_str(), 100 * mean),
-             "eval_accuracy", mean)
-        .emit(metrics);
+        .add(strf("%s of %lld held-out architectures, as predicted (%%):%s  mean %.2f",
+                  lm ? "next-token accuracy" : "accuracy", static_cast<long long>(c.archs), list.c_str(), 100 * mean),
+             "eval_accuracy", mean);
+    if (lm) p.add(strf("perplexity:%s  mean %.1f", ppl_list.c_str(), mean_ppl), "eval_perplexity", mean_ppl);
+    p.emit(metrics);
   }
 }
 
