@@ -302,8 +302,10 @@ std::vector<Task> resolve_tasks(const std::vector<TaskDef>& defs, const std::str
                                  ? d.dataset
                                  : (std::filesystem::path(data_root) / d.dataset).string();
     if (!stores.count(path) && !texts.count(path)) {
-      TAL_REQUIRE(std::filesystem::exists(path), "task '", d.name, "': dataset ", path,
-                  " not found (HINT: tal data import fashion-mnist --out ", path, ")");
+      // Only text tasks have a length: the hint names the importers of the kind of store the task reads.
+      TAL_REQUIRE(std::filesystem::exists(path), "task '", d.name, "': dataset ", path, " not found (HINT: tal data import ",
+                  d.max_length > 0 || d.pack ? "fortunes | table FILE | text-folder DIR" : "fashion-mnist | folder DIR | cifar DIR",
+                  " --out ", path, ")");
       if (is_text_store(path))
         texts[path] = std::make_shared<const TextStore>(path);
       else

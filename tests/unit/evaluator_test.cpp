@@ -195,6 +195,12 @@ TEST(FinetuneResults, MccTasksRankByMccAndVersionOneFilesStillRead) {
   compute_steps_to(r);  // best final MCC 0.4: 90% of it is 0.36
   EXPECT_EQ(r.cells[1].steps_to, (std::vector<int64_t>{20}));
   EXPECT_EQ(r.cells[0].steps_to, (std::vector<int64_t>{-1}));
+  // When no initialisation ends above an MCC of 0, no run reaches a fraction of it (a zero-shot 0 is not "90%").
+  FinetuneResults flat = r;
+  flat.cells[1].mcc = {0.0, -0.1, -0.05};
+  compute_steps_to(flat);
+  EXPECT_EQ(flat.cells[0].steps_to, (std::vector<int64_t>{-1}));
+  EXPECT_EQ(flat.cells[1].steps_to, (std::vector<int64_t>{-1}));
   test::TempDir dir;
   const std::string path = dir.file("finetune.h5");
   write_finetune_results(path, r);

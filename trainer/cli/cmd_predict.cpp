@@ -196,14 +196,20 @@ int eval(const Args& args) {
                   e.task.c_str(), id.c_str(), r.perplexity(), 100.0 * r.accuracy(),
                   with_commas(static_cast<int64_t>(r.count)).c_str(), with_commas(n).c_str(), where.c_str());
     else
-      std::printf("eval  %s / %s  test accuracy %.2f%% MCC %.4f (%s %s, %s)\n", e.task.c_str(), id.c_str(),
-                  100.0 * r.accuracy(), r.mcc(), with_commas(n).c_str(), task.is_text() ? "texts" : "images",
-                  where.c_str());
+      std::printf("eval  %s / %s  test accuracy %.2f%%%s (%s %s, %s)\n", e.task.c_str(), id.c_str(),
+                  100.0 * r.accuracy(), r.has_mcc() ? strf(" MCC %.4f", r.mcc()).c_str() : "",
+                  with_commas(n).c_str(), task.is_text() ? "texts" : "images", where.c_str());
     std::fflush(stdout);
     if (!e.logits_out.empty()) {
+      // In the batches evaluate() used, so these are the very logits the figures above were counted from.
       const auto b = task.load(Split::Test, first_positions(std::min(e.probe_images, n)));
-      probes.push_back({id, m.spec.str(), b.inputs, b.labels,
-                        target_forward(m.spec, m.params, b.inputs.to(device.device)).to(at::kCPU), task.is_text(), r, n});
+      const int64_t batch = evaluation_batch(m.spec, 1000);
+      std::vector<at::Tensor> logits;
+      for (int64_t start = 0; start < b.inputs.size(0); start += batch) {
+        const auto x = b.inputs.narrow(0, start, std::min(batch, b.inputs.size(0) - start));
+        logits.push_back(target_forward(m.spec, m.params, x.to(device.device)).to(at::kCPU));
+      }
+      probes.push_back({id, m.spec.str(), b.inputs, b.labels, at::cat(logits), task.is_text(), r, n});
     }
   }
   // Written only when every model was evaluated, and atomically: a failure leaves nothing behind.
@@ -218,10 +224,8 @@ int eval(const Args& args) {
         // What tal eval reported, so a checker that recomputes it from the logits of the whole split can compare.
         f.set_attr("/" + p.id, "test_examples", p.examples);
         f.set_attr("/" + p.id, "test_accuracy", p.scores.accuracy());
-        if (p.scores.language_model)
-          f.set_attr("/" + p.id, "test_perplexity", p.scores.perplexity());
-        else
-          f.set_attr("/" + p.id, "test_mcc", p.scores.mcc());
+        if (p.scores.language_model) f.set_attr("/" + p.id, "test_perplexity", p.scores.perplexity());
+        if (p.scores.has_mcc()) f.set_attr("/" + p.id, "test_mcc", p.scores.mcc());
       }
     });
   return 0;

@@ -39,10 +39,11 @@ void compute_steps_to(FinetuneResults& r) {
     ++n;
   }
   for (auto& c : r.cells) {
-    double best = 0;
+    double best = -1e300;
     for (const auto& [init, sn] : finals[{c.task, c.arch_id}]) best = std::max(best, sn.first / sn.second);
     c.steps_to.assign(r.fractions.size(), -1);
     const auto& score = c.score();
+    if (best <= 0) continue;  // fractions of a best at or below zero (an MCC) mean nothing: never reached
     for (size_t f = 0; f < r.fractions.size(); ++f)
       for (size_t i = 0; i < score.size(); ++i)
         if (score[i] >= r.fractions[f] * best - 1e-12) {

@@ -21,6 +21,7 @@
 #include "trainer/finetune/finetune_run.h"
 #include "trainer/finetune/initializers.h"
 #include "trainer/train/format.h"
+#include "trainer/train/evaluator.h"
 #include "trainer/train/metrics.h"
 #include "trainer/train/preemption.h"
 #include "trainer/train/progress.h"
@@ -112,16 +113,18 @@ void print_summary(const FinetuneResults& results, const std::vector<std::string
   const Statistic mcc{"final test MCC (x100)", &FinetuneCell::final_mcc};
   for (const bool heldout : {false, true}) {
     // The same statistic as the report's table: over seeds, of the mean over architectures.
-    FinetuneResults current;
+    FinetuneResults current, current_mcc;
     std::set<std::string> tasks, mcc_tasks;
     for (const auto& c : results.cells)
       if (c.heldout == heldout && wanted.count(c.key)) {
         current.cells.push_back(c);
         tasks.insert(c.task);
         if (c.metric == "mcc") mcc_tasks.insert(c.task);
+        if (!c.mcc.empty()) current_mcc.cells.push_back(c);
       }
     for (const auto* stat : {&accuracy, &mcc}) {
       const auto& rows = stat == &mcc ? mcc_tasks : tasks;
+      const auto& runs = stat == &mcc ? current_mcc : current;
       if (rows.empty()) continue;
       std::printf("finetune  %s tasks: %s, mean ± std over seeds of the mean over architectures\n",
                   heldout ? "held-out" : "seen", stat->title);
@@ -131,7 +134,7 @@ void print_summary(const FinetuneResults& results, const std::vector<std::string
       for (const auto& task : rows) {
         std::printf("  %-28s", task.c_str());
         for (const auto& i : inits) {
-          const auto v = seed_means(current, task, i, [&](const FinetuneCell& c) { return (c.*stat->value)(); });
+          const auto v = seed_means(runs, task, i, [&](const FinetuneCell& c) { return (c.*stat->value)(); });
           if (v.empty())
             std::printf(" %16s", "-");
           else
@@ -282,6 +285,24 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
       if (results.cells.size() != before)
         std::printf("finetune: %zu run(s) in %s were made from another checkpoint of their hypernetwork; they are run "
                     "again\n", before - results.cells.size(), results_path.c_str());
+      // A run of this grid takes its task's metric as the suite now says; one recorded before MCC was (a version 1
+      // file) has no MCC curve, and is run again where the evaluator would give it one.
+      std::map<std::string, const Cell*> by_key;
+      for (const auto& c : cells) by_key[c.meta.key] = &c;
+      const size_t with_accuracy_only = results.cells.size();
+      results.cells.erase(std::remove_if(results.cells.begin(), results.cells.end(),
+                                         [&](FinetuneCell& c) {
+                                           const auto it = by_key.find(c.key);
+                                           if (it == by_key.end()) return false;
+                                           c.metric = it->second->meta.metric;
+                                           const Task& task = tasks[it->second->task];
+                                           return c.mcc.empty() && !task.def().pack &&
+                                                  task.num_classes() <= kConfusionClasses;
+                                         }),
+                          results.cells.end());
+      if (results.cells.size() != with_accuracy_only)
+        std::printf("finetune: %zu run(s) in %s have no MCC curve (recorded before it was); they are run again\n",
+                    with_accuracy_only - results.cells.size(), results_path.c_str());
       std::map<std::string, bool> have;
       for (const auto& c : results.cells) have[c.key] = true;
       for (int64_t i = 0; i < n_cells; ++i)

@@ -151,8 +151,13 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
   // The tables: mean ± std over seeds (of the mean over architectures) per (task, init), best in bold; accuracy for
   // every task, then the Matthews correlation for the tasks that name it their metric (CoLA-like ones).
   std::map<std::string, bool> mcc_task;
-  for (const auto& c : r.cells) mcc_task[c.task] = c.metric == "mcc";
+  FinetuneResults with_mcc;  // the runs that have an MCC curve (every classification run since format version 2)
+  for (const auto& c : r.cells) {
+    mcc_task[c.task] = mcc_task[c.task] || c.metric == "mcc";
+    if (!c.mcc.empty()) with_mcc.cells.push_back(c);
+  }
   auto table = [&](const std::string& title, bool only_mcc, double (FinetuneCell::*value)() const) {
+    const FinetuneResults& runs = only_mcc ? with_mcc : r;
     auto final_value = [&](const FinetuneCell& c) { return (c.*value)(); };
     for (const bool held : {false, true}) {
       std::vector<std::string> group;
@@ -168,12 +173,12 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
       for (const auto& t : group) {
         double best = -1e300;
         for (const auto& i : inits) {
-          const auto v = seed_means(r, t, i, final_value);
+          const auto v = seed_means(runs, t, i, final_value);
           if (!v.empty()) best = std::max(best, mean(v));
         }
         md << "| " << t << " |";
         for (const auto& i : inits) {
-          const auto v = seed_means(r, t, i, final_value);
+          const auto v = seed_means(runs, t, i, final_value);
           if (v.empty()) {
             md << " - |";
             continue;
@@ -203,7 +208,8 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
     for (const auto& init : inits) {
       data << "# " << init << ": step mean std (over seeds of the mean over architectures)\n";
       for (size_t k = 0; k < steps.size(); ++k) {
-        const auto v = seed_means(r, t, init, [&](const FinetuneCell& c) { return c.score().at(k); });
+        const auto v = seed_means(mcc_task[t] ? with_mcc : r, t, init,
+                                  [&](const FinetuneCell& c) { return (mcc_task[t] ? c.mcc : c.accuracy).at(k); });
         if (v.empty())
           data << steps[k] << " NaN NaN\n";  // gnuplot leaves undefined points out
         else

@@ -46,8 +46,14 @@ Evaluation Evaluation::from_counts(const at::Tensor& summed) const {
 Evaluation empty_evaluation(const Task& task) {
   Evaluation e;
   e.language_model = task.def().pack;
-  if (!e.language_model) e.confusion = at::zeros({task.num_classes(), task.num_classes()}, at::kDouble);
+  if (!e.language_model && task.num_classes() <= kConfusionClasses)
+    e.confusion = at::zeros({task.num_classes(), task.num_classes()}, at::kDouble);
   return e;
+}
+
+int64_t evaluation_batch(const ArchSpec& spec, int64_t batch) {
+  const double outputs = static_cast<double>(std::max<int64_t>(1, spec.family().outputs_per_example(spec)));
+  return std::max<int64_t>(1, std::min<int64_t>(batch, static_cast<int64_t>(kLogitsPerBatch / outputs)));
 }
 
 Evaluation evaluate(const ArchSpec& spec, const ParamMap& params, const Task& task, Split split,
@@ -56,8 +62,7 @@ Evaluation evaluate(const ArchSpec& spec, const ParamMap& params, const Task& ta
   Evaluation e = empty_evaluation(task);
   const Family& family = spec.family();
   const auto n = static_cast<int64_t>(positions.size());
-  const double outputs = static_cast<double>(std::max<int64_t>(1, family.outputs_per_example(spec)));
-  batch = std::max<int64_t>(1, std::min<int64_t>(batch, static_cast<int64_t>(kLogitsPerBatch / outputs)));
+  batch = evaluation_batch(spec, batch);
   const at::Device device = params.empty() ? at::Device(at::kCPU) : params.begin()->second.device();
   for (int64_t start = 0; start < n; start += batch) {
     const std::vector<int64_t> pos(positions.begin() + start, positions.begin() + std::min(n, start + batch));
@@ -71,9 +76,9 @@ Evaluation evaluate(const ArchSpec& spec, const ParamMap& params, const Task& ta
       // The family's loss is the mean over an example's predictions: times their number, the sum.
       const double per_example = static_cast<double>(ok.numel()) / static_cast<double>(pos.size());
       e.nll += family.loss(logits, labels, 0.0).to(at::kDouble).sum().item<double>() * per_example;
-    } else {
+    } else if (e.has_mcc()) {
       const int64_t k = e.confusion.size(0);
-      const auto cells = labels.to(at::kCPU) * k + logits.argmax(-1).to(at::kCPU);
+      const auto cells = b.labels * k + logits.argmax(-1).to(at::kCPU);
       e.confusion += at::bincount(cells, {}, k * k).to(at::kDouble).view({k, k});
     }
   }

@@ -19,7 +19,8 @@ struct Evaluation {
   bool language_model = false;  // a packed corpus: counts are next-token predictions
   double correct = 0, count = 0;
   double nll = 0;        // language model: sum over the `count` predictions of -log p(next token)
-  at::Tensor confusion;  // classification: double [k, k], row = true class, column = predicted class
+  at::Tensor confusion;  // classification with k <= kConfusionClasses: double [k, k], row = true class, column =
+                         // predicted class (undefined above: the matrix would outgrow the counts it summarises)
 
   double accuracy() const { return count > 0 ? correct / count : 0.0; }
   // exp(mean next-token negative log-likelihood); 0 for a classification task.
@@ -27,6 +28,7 @@ struct Evaluation {
   // Matthews correlation over the confusion matrix (Gorodkin's multi-class form, the binary MCC for k = 2), in
   // [-1, 1]; 0 where it is undefined (one class predicted, or one present), as scikit-learn gives.
   double mcc() const;
+  bool has_mcc() const { return confusion.defined(); }
 
   // Everything as one flat double tensor, so ranks sum their shares with one all-reduce; and back.
   at::Tensor to_counts() const;
@@ -36,11 +38,18 @@ struct Evaluation {
 // Matthews correlation of a [k, k] confusion matrix (rows true, columns predicted).
 double matthews_correlation(const at::Tensor& confusion);
 
+// Tasks with more classes than this get no confusion matrix (nor MCC).
+constexpr int64_t kConfusionClasses = 1024;
+
 // An empty evaluation for `task`, to add batches to.
 Evaluation empty_evaluation(const Task& task);
 
-// Evaluates the examples at `positions` of `split` (no gradients). Batches are at most `batch` examples, and small
-// enough that the logits of one stay under ~256 MiB (a 50,257-token head on 64 tokens: 20 sequences).
+// The batch evaluate() uses for `spec` when asked for at most `batch` examples: small enough that the logits of one
+// stay under ~256 MiB (a 50,257-token head on 64 tokens: 20 sequences).
+int64_t evaluation_batch(const ArchSpec& spec, int64_t batch);
+
+// Evaluates the examples at `positions` of `split` (no gradients), in batches of evaluation_batch(spec, batch)
+// from the first position on.
 Evaluation evaluate(const ArchSpec& spec, const ParamMap& params, const Task& task, Split split,
                     const std::vector<int64_t>& positions, int64_t batch = 1000);
 

@@ -1,6 +1,7 @@
 #include "trainer/train/heldout_eval.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "base/rng.h"
 #include "trainer/train/evaluator.h"
@@ -35,17 +36,19 @@ void evaluate_held_out(Hypernet& net, const TrainingData& data, const std::vecto
       acc.push_back(all.accuracy());
       ppl.push_back(all.perplexity());
     }
-    double mean = 0, mean_ppl = 0;
+    // Perplexities average as their logarithms (the mean next-token loss): one bad architecture cannot swamp them.
+    double mean = 0, mean_log_ppl = 0;
     for (size_t i = 0; i < acc.size(); ++i) {
       mean += acc[i] / static_cast<double>(acc.size());
-      mean_ppl += ppl[i] / static_cast<double>(acc.size());
+      mean_log_ppl += std::log(std::max(ppl[i], 1e-300)) / static_cast<double>(acc.size());
     }
+    const double mean_ppl = std::exp(mean_log_ppl);
     if (comm.rank() != 0) continue;
     const bool lm = task.def().pack;
     std::string list, ppl_list;
     for (size_t i = 0; i < acc.size(); ++i) {
       list += strf(" %.1f", 100 * acc[i]);
-      ppl_list += strf(" %.1f", ppl[i]);
+      ppl_list += strf(" %.6g", ppl[i]);
     }
     Progress p;
     p.add("eval  step " + std::to_string(step), "step", step)
@@ -54,7 +57,7 @@ void evaluate_held_out(Hypernet& net, const TrainingData& data, const std::vecto
         .add(strf("%s of %lld held-out architectures, as predicted (%%):%s  mean %.2f",
                   lm ? "next-token accuracy" : "accuracy", static_cast<long long>(c.archs), list.c_str(), 100 * mean),
              "eval_accuracy", mean);
-    if (lm) p.add(strf("perplexity:%s  mean %.1f", ppl_list.c_str(), mean_ppl), "eval_perplexity", mean_ppl);
+    if (lm) p.add(strf("perplexity:%s  geometric mean %.6g", ppl_list.c_str(), mean_ppl), "eval_perplexity", mean_ppl);
     p.emit(metrics);
   }
 }
