@@ -16,17 +16,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-full=0
-case "${1:-}" in
-  --full) full=1 ;;
-  "") ;;
-  *) echo "usage: launch/quickstart.sh [--full]" >&2; exit 2 ;;
-esac
-"$root/launch/setup.sh"
-"$root/launch/build.sh"
-tal="${TAL_BUILD_DIR:-$root/build}/tal"
-start=$SECONDS
-declare -a times=()
+source "$root/launch/stages.sh"
+quickstart_begin quickstart.sh "$@"
 
 if [ $full = 1 ]; then
   runs=runs
@@ -42,11 +33,10 @@ fi
 ancestry=${runs}/ancestry/ancestry.h5
 embeddings=$([ $full = 1 ] && echo data/task_embeddings.h5 || echo $runs/task_embeddings.h5)
 suite=configs/tasks/fmnist_suite.yaml
-source "$root/launch/stages.sh"
 
 banner "Fashion-MNIST from the Debian package into data/fmnist.h5"
-[ -s data/fmnist.h5 ] || "$tal" data import fashion-mnist --out data/fmnist.h5
-"$tal" data info data/fmnist.h5
+if [ ! -s data/fmnist.h5 ]; then "$tal" data import fashion-mnist --out data/fmnist.h5
+else "$tal" data info data/fmnist.h5; fi
 
 banner "The ancestry ViT (configs/ancestry_vit.yaml)"
 stage ancestry configs/ancestry_vit.yaml "$tal" ancestry train --config configs/ancestry_vit.yaml threads=2 "${anc[@]}"
@@ -73,9 +63,4 @@ stage finetune configs/finetune_fmnist.yaml "$root/launch/tal-mpirun" 2 finetune
 banner "The report"
 "$tal" report "$runs/finetune_fmnist"
 "$tal" report "$runs/tal_fmnist"
-banner "Results: final test accuracy after fine-tuning (from $runs/finetune_fmnist/report.md)"
-awk '/^### Final test accuracy/ { show = 1; print; next } /^#/ { show = 0 } show && /^\|/' "$runs/finetune_fmnist/report.md"
-printf '\nWall time per stage:\n'
-printf '  %s\n' "${times[@]}"
-echo "  total after the build: $((SECONDS - start)) s"
-echo "The report: $runs/finetune_fmnist/report.md (plots in $runs/finetune_fmnist/report/)"
+quickstart_end "$runs/finetune_fmnist"

@@ -16,17 +16,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-full=0
-case "${1:-}" in
-  --full) full=1 ;;
-  "") ;;
-  *) echo "usage: launch/quickstart_text.sh [--full]" >&2; exit 2 ;;
-esac
-"$root/launch/setup.sh"
-"$root/launch/build.sh"
-tal="${TAL_BUILD_DIR:-$root/build}/tal"
-start=$SECONDS
-declare -a times=()
+source "$root/launch/stages.sh"
+quickstart_begin quickstart_text.sh "$@"
 if [ $full = 1 ]; then
   runs=runs; anc=(); hyp=(); grid=()
 else
@@ -38,19 +29,19 @@ fi
 ancestry=$runs/ancestry_gpt2/ancestry.h5
 embeddings=$runs/task_embeddings_gpt2.h5
 suite=configs/tasks/fortunes_suite.yaml
-source "$root/launch/stages.sh"
 
 banner "Debian's fortunes into data/fortunes.h5 (GPT-2 BPE ids, up to 64 tokens per fortune)"
-[ -s data/fortunes.h5 ] || "$tal" data import fortunes --out data/fortunes.h5 --max-tokens 64
-"$tal" data info data/fortunes.h5
+if [ ! -s data/fortunes.h5 ]; then "$tal" data import fortunes --out data/fortunes.h5 --max-tokens 64
+else "$tal" data info data/fortunes.h5; fi
 
 banner "A CoLA-like acceptability task in CoLA's TSV layout, imported as a user imports CoLA (data/acceptability.h5)"
 if [ ! -s data/acceptability.h5 ]; then
   /usr/bin/python3 launch/acceptability_tsv.py data/acceptability_tsv
   "$tal" data import table data/acceptability_tsv/in_domain_train.tsv --test data/acceptability_tsv/in_domain_dev.tsv \
     --text-column 3 --label-column 1 --header=false --max-tokens 64 --out data/acceptability.h5
+else
+  "$tal" data info data/acceptability.h5
 fi
-"$tal" data info data/acceptability.h5
 
 banner "The ancestry GPT-2, a causal LM on every fortune (configs/ancestry_gpt2.yaml)"
 stage ancestry configs/ancestry_gpt2.yaml "$tal" ancestry train --config configs/ancestry_gpt2.yaml threads=2 \
@@ -89,9 +80,4 @@ stage finetune configs/finetune_fortunes.yaml "$root/launch/tal-mpirun" 2 finetu
 banner "The report"
 "$tal" report "$runs/finetune_fortunes"
 "$tal" report "$runs/tal_gpt2_fortunes"
-banner "Results: final test accuracy and MCC after fine-tuning (from $runs/finetune_fortunes/report.md)"
-awk '/^### Final test/ { show = 1; print; next } /^#/ { show = 0 } show && /^\|/' "$runs/finetune_fortunes/report.md"
-printf '\nWall time per stage:\n'
-printf '  %s\n' "${times[@]}"
-echo "  total after the build: $((SECONDS - start)) s"
-echo "The report: $runs/finetune_fortunes/report.md (plots in $runs/finetune_fortunes/report/)"
+quickstart_end "$runs/finetune_fortunes"
