@@ -8,9 +8,9 @@
 #   4. task embeddings (its mean hidden state)    task (accuracy; MCC for acceptability)
 #                                              8. the report and the results tables
 # Usage: launch/quickstart_text.sh [--full]
-#   default  about 33 minutes after the build on 2 cores (1973 s measured): the ancestry for 100 steps of 16 sequences,
-#            each hypernetwork 20 + 60 steps, a grid of 3 GPT-2s x 2 tasks x 6 initialisations x 3 seeds of 60
-#            steps; everything under runs/quick_text/
+#   default  about 20 minutes after the build on 2 cores (1221 s measured): the ancestry for 100 steps of 16 sequences,
+#            each hypernetwork 20 + 60 steps, a grid of 3 GPT-2s x 3 tasks x 6 initialisations x 3 seeds of 60
+#            steps, language models predicted by each hypernetwork; everything under runs/quick_text/
 #   --full   the configs as they are (ancestry 2 epochs, hypernets 100 + 200 steps); under runs/
 # Stages are reused and resumed as in launch/quickstart.sh.
 set -euo pipefail
