@@ -6,7 +6,7 @@
 #   4. task embeddings
 #   5. TAL (stage 1 KD, stage 2 task FiLM), then LoGAH and GHN-3 with the same budget
 # Usage: launch/quickstart.sh [--full]
-#   default  sized for about 22 minutes after the build on 2 cores: the ancestry for 320 steps, each hypernetwork
+#   default  about 11 minutes after the build on 2 cores (637 s measured): the ancestry for 320 steps, each hypernetwork
 #            40 + 80 steps, embeddings over 2,000 images per task, a grid of 3 architectures x 2 tasks x 6
 #            initialisations x 3 seeds of 60 steps; everything under runs/quick/
 #   --full   the configs as they are (ancestry 6 epochs, hypernets 150 + 250 steps, 6 architectures, 100 steps);
