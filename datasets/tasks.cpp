@@ -118,7 +118,7 @@ std::vector<TaskDef> load_task_suite(const std::string& path) {
 
 Task::Task(TaskDef def, std::shared_ptr<const TaskStore> store) : def_(std::move(def)), store_(std::move(store)) {
   const std::string where = "task '" + def_.name + "' (" + store_->path() + ")";
-  TAL_REQUIRE(def_.max_length == 0 && !def_.pack, where, ": key 'max_length' is for text stores, and this one holds images");
+  TAL_REQUIRE(def_.max_length == 0 && !def_.pack, where, ": keys 'max_length' and 'pack' are for text stores, and this one holds images");
   select_classes(store_->meta().classes, where, store_->labels(Split::Train), store_->labels(Split::Test));
 }
 

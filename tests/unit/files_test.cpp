@@ -1,5 +1,6 @@
 // The file formats of trainer/files: checkpoints (latest pointer, retention, round trip, refusal of other files),
-// task-embedding files, task embeddings computed from an ancestry model, and safetensors exports.
+// task-embedding files, task embeddings computed from an ancestry model, archives' task definitions, and
+// safetensors exports.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "hypernet/targets.h"
 #include "tests/test_util.h"
 #include "trainer/files/ancestry_file.h"
+#include "trainer/files/archive.h"
 #include "trainer/files/checkpoint.h"
 #include "trainer/files/safetensors.h"
 #include "hypernet/family.h"
@@ -162,6 +164,35 @@ TEST(TaskEmbeddings, RecomputedOnlyWhenTaskOrAncestryChanges) {
   const auto first5 = target_features(ancestry.spec, ancestry.params, changed[0].load(Split::Train, {0, 1, 2, 3, 4}).inputs).mean(0);
   EXPECT_TRUE(at::allclose(load_task_embeddings(path, changed, "").at("a"), first5, 1e-5, 1e-6));
   EXPECT_EQ(read_task_embeddings(path).at("a").images, 5);
+}
+
+// An archived model keeps what its task was, a text task's length, corpus flag and metric included, so tal eval can
+// rebuild the task from a data root; an archive written before those (no attributes) reads as it always did.
+TEST(Archive, TextTaskDefinitionRoundTripsAndABadMetricIsRefused) {
+  test::TempDir dir;
+  ArchiveModel m;
+  m.task = "lm";
+  m.spec = ArchSpec::parse("gpt2:depth=1,width=8,heads=2,context=16,classes=0");
+  m.arch_id = m.spec.id();
+  m.params = init_params(m.spec, 1);
+  m.task_def.name = "lm";
+  m.task_def.dataset = "text.h5";
+  m.task_def.max_length = 16;
+  m.task_def.pack = true;
+  const std::string path = dir.file("a.h5");
+  append_to_archive(path, {m});
+  auto back = read_archive_model(path, "lm", m.arch_id);
+  EXPECT_EQ(back.task_def.max_length, 16);
+  EXPECT_TRUE(back.task_def.pack);
+  EXPECT_EQ(back.task_def.metric, "accuracy");
+  EXPECT_EQ(back.task_def.hash(), m.task_def.hash());
+  {
+    H5File f(path, H5File::Mode::ReadWrite);
+    f.set_attr("/lm/" + m.arch_id, "task_metric", "f1");
+  }
+  EXPECT_NE(error_of([&] { read_archive_model(path, "lm", m.arch_id); })
+                .find("attribute 'task_metric': unknown 'f1' (expected accuracy or mcc)"),
+            std::string::npos);
 }
 
 TEST(Safetensors, Gpt2ParametersRoundTripWithMetadataAndAlignedData) {

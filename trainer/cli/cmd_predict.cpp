@@ -203,7 +203,7 @@ int eval(const Args& args) {
     if (!e.logits_out.empty()) {
       // In the batches evaluate() used, so these are the very logits the figures above were counted from.
       const auto b = task.load(Split::Test, first_positions(std::min(e.probe_images, n)));
-      const int64_t batch = evaluation_batch(m.spec, 1000);
+      const int64_t batch = evaluation_batch(m.spec, kEvaluationBatch);
       std::vector<at::Tensor> logits;
       for (int64_t start = 0; start < b.inputs.size(0); start += batch) {
         const auto x = b.inputs.narrow(0, start, std::min(batch, b.inputs.size(0) - start));

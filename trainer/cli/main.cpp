@@ -48,7 +48,7 @@ const Command kCommands[] = {
 // MiB for 16 x 64 tokens). By default glibc hands freed memory back to the kernel (trimming the heap, unmapping
 // large blocks) and faults it back in on the next allocation; on virtual machines a page fault costs more than the
 // arithmetic on the page (`tal bench predict` ViT-Ti: 180 ms with the defaults, 26 ms without the round trip; a
-// GPT-2 fine-tuning run 1.25x faster with blocks up to 512 MiB kept than up to 32 MiB). Keep freed memory for reuse
+// GPT-2 fine-tuning run 1.27x faster with blocks up to 512 MiB kept than up to 32 MiB). Keep freed memory for reuse
 // instead: blocks up to 512 MiB come from the heap, and the heap is trimmed only above 1 GiB free. Resident memory
 // stays near its peak, which a training process reaches in its first steps anyway.
 // glibc's own variables (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_) win: with any of them set,

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "base/error.h"
+#include "base/suggest.h"
 #include "datasets/atomic_file.h"
 #include "datasets/h5.h"
 #include "trainer/files/file_kind.h"
@@ -109,6 +110,8 @@ ArchiveModel read_archive_model(const std::string& path, const std::string& task
   if (f.has_attr(g, "task_pack")) m.task_def.pack = f.attr_int(g, "task_pack") != 0;
   if (f.has_attr(g, "task_metric")) m.task_def.metric = f.attr_str(g, "task_metric");
   TAL_REQUIRE(m.task_def.max_length >= 0, path, ": ", g, ": attribute 'task_max_length' is negative");
+  TAL_REQUIRE(is_one_of(m.task_def.metric, task_metric_names()), path, ": ", g, ": attribute 'task_metric': unknown '",
+              m.task_def.metric, "' (expected ", join_choices(task_metric_names()), ")");
   for (const auto& p : param_table(m.spec)) {
     // Tensors no hypernetwork predicts (ViT class_token) are absent from predicted models, present in fine-tuned ones.
     if (!is_predicted(m.spec, p.name) && !f.is_dataset(g + "/" + p.name)) continue;

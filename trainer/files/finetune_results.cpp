@@ -6,10 +6,10 @@
 #include <map>
 
 #include "base/error.h"
+#include "base/suggest.h"
 #include "datasets/atomic_file.h"
 #include "datasets/h5.h"
 #include "datasets/tasks.h"
-#include "base/suggest.h"
 #include "trainer/files/file_kind.h"
 
 namespace tal {

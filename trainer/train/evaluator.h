@@ -38,6 +38,9 @@ struct Evaluation {
 // Matthews correlation of a [k, k] confusion matrix (rows true, columns predicted).
 double matthews_correlation(const at::Tensor& confusion);
 
+// The most examples evaluate() puts in one batch (fewer where the logits would be large).
+constexpr int64_t kEvaluationBatch = 1000;
+
 // Tasks with more classes than this get no confusion matrix (nor MCC).
 constexpr int64_t kConfusionClasses = 1024;
 
@@ -51,7 +54,7 @@ int64_t evaluation_batch(const ArchSpec& spec, int64_t batch);
 // Evaluates the examples at `positions` of `split` (no gradients), in batches of evaluation_batch(spec, batch)
 // from the first position on.
 Evaluation evaluate(const ArchSpec& spec, const ParamMap& params, const Task& task, Split split,
-                    const std::vector<int64_t>& positions, int64_t batch = 1000);
+                    const std::vector<int64_t>& positions, int64_t batch = kEvaluationBatch);
 
 // 0, 1, ..., n - 1.
 std::vector<int64_t> first_positions(int64_t n);
