@@ -43,4 +43,12 @@ std::vector<ArchSpec> sample_zoo(const ZooRules& r, uint64_t seed, int64_t n) {
   return out;
 }
 
+bool zoo_contains(const ZooRules& r, const ArchSpec& spec, int64_t draws) {
+  if (r.family().name() != spec.family().name()) return false;
+  const std::string want = spec.str();
+  for (int64_t i = 0; i < draws; ++i)
+    if (sample_arch(r, 0, static_cast<uint64_t>(i)).str() == want) return true;
+  return false;
+}
+
 }  // namespace tal

@@ -27,6 +27,11 @@ const std::vector<std::string>& zoo_profile_names();
 ArchSpec sample_arch(const ZooRules& rules, uint64_t seed, uint64_t index);
 std::vector<ArchSpec> sample_zoo(const ZooRules& rules, uint64_t seed, int64_t n);
 
+// Whether `spec` is one the rules draw (its spec string among `draws` samples): the zoo's spaces are small and
+// discrete, so a few thousand draws cover them. Fine-tuning reports architectures inside and outside the hypernets'
+// training zoo apart.
+bool zoo_contains(const ZooRules& rules, const ArchSpec& spec, int64_t draws = 4096);
+
 // lo, lo + step, ..., <= hi: the width grids of the published rules.
 std::vector<int64_t> int_range(int64_t lo, int64_t hi, int64_t step);
 

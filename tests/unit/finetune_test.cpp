@@ -1,9 +1,11 @@
 // Weight selection (the ancestry-select initialisation) and the fine-tuning results file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "base/error.h"
+#include "datasets/h5.h"
 #include "hypernet/arch_spec.h"
 #include "tests/test_util.h"
 #include "trainer/files/finetune_results.h"
@@ -80,9 +82,23 @@ TEST(FinetuneResults, StepsToFractionsOfTheBestInitialisationsMeanFinal) {
     return c;
   };
   r.cells = {cell("x", 0, {0.1, 0.5, 0.8}), cell("x", 1, {0.1, 0.6, 0.8}), cell("y", 0, {0.3, 0.45, 0.6})};
-  compute_steps_to(r);  // best mean final: x's 0.8; targets 0.4, 0.72, 0.8
+  // A run at a rate validation did not choose does not set the best, however well it did on test.
+  FinetuneCell unchosen = cell("x", 0, {0.1, 0.9, 0.99});
+  unchosen.key = "x-other-rate";
+  unchosen.lr = 1.0;
+  unchosen.val_accuracy = -2;  // worse than the others (no validation score: -1)
+  r.cells.push_back(unchosen);
+  compute_steps_to(r);  // best mean final at the chosen rates: x's 0.8; targets 0.4, 0.72, 0.8
   EXPECT_EQ(r.cells[0].steps_to, (std::vector<int64_t>{10, 20, 20}));
   EXPECT_EQ(r.cells[2].steps_to, (std::vector<int64_t>{10, -1, -1}));
+  r.cells.pop_back();
+  r.cells[1].lr = 3e-3;
+  r.cells[1].head = "reset";
+  r.cells[1].task_kind = "class-disjoint";
+  r.cells[1].heldout = true;
+  r.cells[1].in_zoo = true;
+  r.cells[1].val_accuracy = 0.75;
+  r.cells[1].val_mcc = 0.5;
 
   test::TempDir dir;
   const std::string path = dir.file("finetune.h5");
@@ -93,6 +109,24 @@ TEST(FinetuneResults, StepsToFractionsOfTheBestInitialisationsMeanFinal) {
   EXPECT_EQ(back.recipe, "steps=20");
   EXPECT_EQ(back.cells[2].accuracy, r.cells[2].accuracy);
   EXPECT_EQ(back.cells[2].steps_to, r.cells[2].steps_to);
+  // Version 3: the protocol's fields.
+  const auto it = std::find_if(back.cells.begin(), back.cells.end(), [](const FinetuneCell& c) { return c.key == "x1"; });
+  ASSERT_NE(it, back.cells.end());
+  EXPECT_EQ(it->lr, 3e-3);
+  EXPECT_EQ(it->head, "reset");
+  EXPECT_EQ(it->task_kind, "class-disjoint");
+  EXPECT_TRUE(it->in_zoo);
+  EXPECT_EQ(it->val_accuracy, 0.75);
+  EXPECT_EQ(it->val_mcc, 0.5);
+  {  // A version 2 file has none of them: one rate, no head choice, kinds from the held-out flag.
+    H5File f(path, H5File::Mode::ReadWrite);
+    f.set_attr("/", "format_version", int64_t{2});
+  }
+  const auto v2 = read_finetune_results(path);
+  for (const auto& c : v2.cells) {
+    EXPECT_EQ(c.head, "own");
+    EXPECT_EQ(c.task_kind, c.heldout ? "held-out" : "seen");
+  }
   EXPECT_THROW(read_finetune_results(dir.file("missing.h5")), Error);
 }
 

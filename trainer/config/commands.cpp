@@ -1,5 +1,10 @@
 #include "trainer/config/commands.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
 #include "base/error.h"
 #include "trainer/config/shared_options.h"
 
@@ -66,14 +71,29 @@ void add_finetune(OptionTable<O>& t) {
   t.add(opt<O>("finetune.steps", [](auto& o) -> auto& { return o.finetune.steps; }, "fine-tuning steps per run")
             .range(1));
   t.add(opt<O>("finetune.batch", [](auto& o) -> auto& { return o.finetune.batch; }, "images per step").range(1));
-  t.add(opt<O>("finetune.lr", [](auto& o) -> auto& { return o.finetune.lr; }, "peak AdamW learning rate"));
+  t.add(opt<O>("finetune.lr", [](auto& o) -> auto& { return o.finetune.lr; },
+               "peak AdamW learning rates, a grid axis: each initialisation is reported at the rate its validation "
+               "score chose"));
+  t.add(opt<O>("finetune.val_fraction", [](auto& o) -> auto& { return o.finetune.val_fraction; },
+               "fraction of each task's training split held back as its validation slice (seeded, fixed, never "
+               "trained on); every choice is made on it")
+            .range(0, 0.5));
+  t.add(opt<O>("finetune.heads", [](auto& o) -> auto& { return o.finetune.heads; },
+               "the head on a label space an initialisation was not trained on: reset (the family's fresh head, the "
+               "same tensor for every initialisation) and/or predicted (kept); a grid axis"));
+  t.add(opt<O>("finetune.noise_beta", [](auto& o) -> auto& { return o.finetune.noise_beta; },
+               "symmetry-breaking noise on predicted tensors, beta x std(corrcoef(W)) x N(0,1) as ppuda's init "
+               "(classifier skipped); 0: off")
+            .range(0, 1));
   t.add(opt<O>("finetune.weight_decay", [](auto& o) -> auto& { return o.finetune.weight_decay; },
-               "AdamW weight decay"));
+               "AdamW weight decay")
+            .range(0, 10));
   t.add(opt<O>("finetune.warmup", [](auto& o) -> auto& { return o.finetune.warmup; }, "linear warm-up steps")
             .range(0));
   t.add(opt<O>("finetune.label_smoothing", [](auto& o) -> auto& { return o.finetune.label_smoothing; },
-               "label smoothing of the cross-entropy"));
-  t.add(opt<O>("finetune.clip", [](auto& o) -> auto& { return o.finetune.clip; }, "gradient-norm clip (0: off)"));
+               "label smoothing of the cross-entropy")
+            .range(0, 1));
+  t.add(opt<O>("finetune.clip", [](auto& o) -> auto& { return o.finetune.clip; }, "gradient-norm clip (0: off)").range(0));
   t.add(opt<O>("finetune.eval_every", [](auto& o) -> auto& { return o.finetune.eval_every; },
                "test accuracy every N steps (and at step 0)")
             .range(1));
@@ -254,8 +274,34 @@ OptionTable<CommandOptions> build_table(const std::string& command) {
 
 }  // namespace
 
+std::vector<double> FinetuneOptions::learning_rates() const {
+  TAL_REQUIRE(!lr.empty(), "key 'finetune.lr': give at least one learning rate");
+  std::vector<double> out;
+  for (const auto& text : lr) {
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(text.c_str(), &end);
+    TAL_REQUIRE(!text.empty() && *end == '\0' && errno == 0 && std::isfinite(v) && v >= 0 && v <= 10,
+                "key 'finetune.lr': '", text.substr(0, 64), "' is not a learning rate in [0, 10]");
+    TAL_REQUIRE(std::find(out.begin(), out.end(), v) == out.end(), "key 'finetune.lr': ", text, " is named twice");
+    out.push_back(v);
+  }
+  return out;
+}
+
 void CommandOptions::validate(const std::string& origin) const {
   TalOptions::validate(origin);
+  try {
+    finetune.learning_rates();
+  } catch (const Error& e) {
+    throw Error(origin + ": " + e.what());
+  }
+  TAL_REQUIRE(!finetune.heads.empty(), origin, ": key 'finetune.heads': give reset, predicted or both");
+  for (const auto& h : finetune.heads)
+    TAL_REQUIRE(h == "reset" || h == "predicted", origin, ": key 'finetune.heads': '", h.substr(0, 64),
+                "' is not one of: reset, predicted");
+  TAL_REQUIRE(finetune.lr.size() == 1 || finetune.val_fraction > 0, origin, ": key 'finetune.val_fraction': 0 leaves "
+              "nothing to choose among ", finetune.lr.size(), " learning rates with; give a fraction > 0 or one rate");
   TAL_REQUIRE(resume.from.empty() || !resume.disabled, origin,
               ": --resume-from (resume.from) and --no-resume (resume.disabled) contradict each other");
 }

@@ -51,7 +51,13 @@ struct FinetuneOptions {
   int64_t seeds = 3;
   int64_t steps = 100;
   int64_t batch = 32;
-  double lr = 1e-3;
+  std::vector<std::string> lr = {"3e-4", "1e-3", "3e-3"};  // peak learning rates: a grid axis; each initialisation
+                                                           // is reported at the one its validation score chose
+  double val_fraction = 0.1;       // of each task's training split, held back (seeded, fixed) for every choice
+  std::vector<std::string> heads = {"predicted"};  // on a label space an initialisation was not trained on:
+                                                   // reset (the family's fresh head, the same for every
+                                                   // initialisation) | predicted (kept as predicted)
+  double noise_beta = 1e-5;        // symmetry-breaking noise on predicted tensors (ppuda's init(beta)); 0: off
   double weight_decay = 0.05;
   int64_t warmup = 10;
   double label_smoothing = 0.1;
@@ -59,6 +65,8 @@ struct FinetuneOptions {
   int64_t eval_every = 25;         // test accuracy after every N steps (and at step 0: zero-shot)
   int64_t eval_images = 1000;      // test images per interim evaluation (0: all); the final one uses all
   std::string save_weights;        // also write every fine-tuned model to this archive
+  // finetune.lr as numbers; throws naming the key for anything not a finite rate >= 0.
+  std::vector<double> learning_rates() const;
 };
 
 struct SampleOptions {  // tal zoo sample

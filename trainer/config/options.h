@@ -54,6 +54,7 @@ struct AncestryOptions {
   std::string checkpoint = "runs/ancestry/ancestry.h5";
   std::string dataset = "fmnist.h5";
   std::string arch = "vit:depth=4,width=64,heads=4,mlp=128,patch=4,image=28,channels=1,classes=10";
+  std::vector<std::string> classes;  // train on these classes of the dataset only (empty: all); the rest stay unseen
   int64_t epochs = 12;
   int64_t batch = 128;
   double lr = 2e-3;
@@ -75,6 +76,8 @@ struct TrainOptions {
   int64_t pretrain_steps = 50;        // stage=both: stage-1 steps before train.steps of stage 2
   std::string dataset = "fmnist.h5";  // stage-1 training data (the large dataset)
   std::string transform = "none";     // stage-1 image transform (rgb32: grey 28x28 as RGB 32x32)
+  std::vector<std::string> classes;   // stage 1 on these classes of its dataset only (empty: all); stage-2 tasks on
+                                      // the same store must then keep to them
   int64_t steps = 100;
   int64_t meta_batch = 4;  // work units (architectures) per step
   int64_t batch = 64;      // images per work unit

@@ -115,7 +115,10 @@ void add_tal_options(OptionTable<Opts>& t) {
   // ancestry
   t.add(opt<Opts>("ancestry.checkpoint", [](auto& o) -> auto& { return o.ancestry.checkpoint; }, "ancestry model file"));
   t.add(opt<Opts>("ancestry.dataset", [](auto& o) -> auto& { return o.ancestry.dataset; }, "its task store"));
-  t.add(opt<Opts>("ancestry.arch", [](auto& o) -> auto& { return o.ancestry.arch; }, "its ViT spec"));
+  t.add(opt<Opts>("ancestry.arch", [](auto& o) -> auto& { return o.ancestry.arch; }, "its spec"));
+  t.add(opt<Opts>("ancestry.classes", [](auto& o) -> auto& { return o.ancestry.classes; },
+                  "train on these classes of ancestry.dataset only, by name or index (empty: all); the others stay "
+                  "unseen, for class-disjoint held-out tasks"));
   t.add(opt<Opts>("ancestry.epochs", [](auto& o) -> auto& { return o.ancestry.epochs; }, "epochs").range(1, 100000));
   t.add(opt<Opts>("ancestry.batch", [](auto& o) -> auto& { return o.ancestry.batch; }, "images per step").range(1, 65536));
   t.add(opt<Opts>("ancestry.lr", [](auto& o) -> auto& { return o.ancestry.lr; }, "peak AdamW learning rate").range(0));
@@ -135,6 +138,9 @@ void add_tal_options(OptionTable<Opts>& t) {
   t.add(opt<Opts>("train.pretrain_steps", [](auto& o) -> auto& { return o.train.pretrain_steps; },
                   "stage=both: stage-1 steps before the train.steps of stage 2").range(0, 1e9));
   t.add(opt<Opts>("train.dataset", [](auto& o) -> auto& { return o.train.dataset; }, "stage-1 task store"));
+  t.add(opt<Opts>("train.classes", [](auto& o) -> auto& { return o.train.classes; },
+                  "stage 1 on these classes of train.dataset only (empty: all); stage-2 tasks on that store must keep "
+                  "to them, so held-out tasks of other classes stay unseen"));
   t.add(opt<Opts>("train.transform", [](auto& o) -> auto& { return o.train.transform; },
                   "stage-1 image transform")
             .choices(task_transform_names()));

@@ -11,7 +11,7 @@
 namespace tal {
 
 namespace {
-constexpr int64_t kAncestryFormat = 1;
+constexpr int64_t kAncestryFormat = 2, kOldestAncestryFormat = 1;
 }
 
 std::string params_hash(const ParamMap& params) {
@@ -33,15 +33,18 @@ void save_ancestry(const std::string& path, const AncestryModel& m, const std::s
     f.set_attr("/", "dataset", dataset);
     f.set_attr("/", "test_accuracy", m.test_accuracy);
     f.set_attr("/", "content_hash", params_hash(m.params));
+    if (!m.classes.empty()) f.write_strings("/classes", m.classes);
     for (const auto& p : param_table(m.spec)) f.write("/params/" + p.name, m.params.at(p.name));
   });
 }
 
 AncestryModel load_ancestry(const std::string& path) {
   H5File f(path, H5File::Mode::Read);
-  require_kind(f, "tal-ancestry", kAncestryFormat, "ancestry model",
-               "tal ancestry train --config configs/ancestry_vit.yaml");
+  require_kind_versions(f, "tal-ancestry", kOldestAncestryFormat, kAncestryFormat, "ancestry model",
+                        "tal ancestry train --config configs/ancestry_vit.yaml, or tal ancestry import");
   AncestryModel m;
+  m.dataset = f.attr_str("/", "dataset");
+  if (f.exists("/classes")) m.classes = f.read_strings("/classes");
   try {
     m.spec = ArchSpec::parse(f.attr_str("/", "spec"));
   } catch (const Error& e) {

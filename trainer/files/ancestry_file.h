@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "hypernet/targets.h"
 
@@ -13,9 +14,13 @@ struct AncestryModel {
   ParamMap params;
   std::string content_hash;  // of the parameter values; task embeddings are keyed by it
   double test_accuracy = -1;
+  std::string dataset;               // the task store it was trained on ("" when imported)
+  std::vector<std::string> classes;  // the classes it was trained on, in its head's order (empty: not recorded, a
+                                     // version 1 file, or a language model)
 };
 
 std::string params_hash(const ParamMap& params);
+// Version 2 adds the classes; version 1 files are still read.
 void save_ancestry(const std::string& path, const AncestryModel& model, const std::string& dataset);
 AncestryModel load_ancestry(const std::string& path);
 

@@ -11,11 +11,12 @@
 #include "datasets/h5.h"
 #include "datasets/tasks.h"
 #include "trainer/files/file_kind.h"
+#include "trainer/files/finetune_statistics.h"
 
 namespace tal {
 namespace {
 
-constexpr int64_t kResultsFormat = 2, kOldestResultsFormat = 1;
+constexpr int64_t kResultsFormat = 3, kOldestResultsFormat = 1;
 
 at::Tensor doubles(const std::vector<double>& v) {
   return at::tensor(at::ArrayRef<double>(v.data(), v.size()), at::kDouble).clone();
@@ -32,9 +33,11 @@ std::vector<T> values(const at::Tensor& t) {
 }  // namespace
 
 void compute_steps_to(FinetuneResults& r) {
+  const auto chosen = choose_learning_rates(r.cells);
   std::map<std::pair<std::string, std::string>, std::map<std::string, std::pair<double, int>>> finals;
   for (const auto& c : r.cells) {
-    auto& [sum, n] = finals[{c.task, c.arch_id}][c.init];
+    if (chosen.at({c.task, c.init, c.head}) != c.lr) continue;
+    auto& [sum, n] = finals[{c.task, c.arch_id}][c.init + "|" + c.head];
     sum += c.final_score();
     ++n;
   }
@@ -88,6 +91,12 @@ void write_finetune_results(const std::string& path, const FinetuneResults& r) {
       f.set_attr(g, "init", c.init);
       f.set_attr(g, "seed", c.seed);
       f.set_attr(g, "heldout", static_cast<int64_t>(c.heldout));
+      f.set_attr(g, "task_kind", c.task_kind);
+      f.set_attr(g, "lr", c.lr);
+      f.set_attr(g, "head", c.head);
+      f.set_attr(g, "in_zoo", static_cast<int64_t>(c.in_zoo));
+      f.set_attr(g, "val_accuracy", c.val_accuracy);
+      f.set_attr(g, "val_mcc", c.val_mcc);
       f.set_attr(g, "params", c.params);
       f.set_attr(g, "seconds", c.seconds);
       f.set_attr(g, "init_ms", c.init_ms);
@@ -95,6 +104,10 @@ void write_finetune_results(const std::string& path, const FinetuneResults& r) {
       f.set_attr(g, "metric", c.metric);
       if (!c.mcc.empty()) f.set_attr(g, "final_mcc", c.final_mcc());
     }
+    // Which runs the protocol chose (their rate had the best validation score), for readers of the file alone.
+    std::vector<std::string> chosen;
+    for (const auto& c : selected_runs(r).cells) chosen.push_back(c.key);
+    if (!chosen.empty()) f.write_strings("/chosen", chosen);
   });
 }
 
@@ -144,6 +157,20 @@ FinetuneResults read_finetune_results(const std::string& path) {
         TAL_REQUIRE(c.mcc.size() == c.accuracy.size(), path, ": cell ", key, ": mcc and accuracy differ in length");
       }
       TAL_REQUIRE(c.metric != "mcc" || !c.mcc.empty(), path, ": cell ", key, ": metric mcc but no /mcc curve");
+    }
+    if (version >= 3) {
+      c.task_kind = f.attr_str(g, "task_kind");
+      TAL_REQUIRE(is_one_of(c.task_kind, {"seen", "held-out", "class-disjoint"}), path, ": cell ", key,
+                  ": unknown task_kind '", c.task_kind, "'");
+      c.lr = f.attr_float(g, "lr");
+      c.head = f.attr_str(g, "head");
+      TAL_REQUIRE(is_one_of(c.head, {"own", "reset", "predicted"}), path, ": cell ", key, ": unknown head '", c.head,
+                  "'");
+      c.in_zoo = f.attr_int(g, "in_zoo") != 0;
+      c.val_accuracy = f.attr_float(g, "val_accuracy");
+      c.val_mcc = f.attr_float(g, "val_mcc");
+    } else {
+      c.task_kind = c.heldout ? "held-out" : "seen";
     }
     r.cells.push_back(std::move(c));
   }

@@ -4,7 +4,9 @@
 // holds what each initialisation came from (checkpoint, its step and hash, hypernet size, prediction time). The
 // whole file is rewritten to a temporary name and renamed over on every update: it is never half-written.
 // Version 2 adds each classification cell's Matthews-correlation curve and the task's headline metric (accuracy, or
-// MCC for a CoLA-like task); version 1 files are still read (accuracy only).
+// MCC for a CoLA-like task). Version 3 adds the fair protocol (DESIGN.md 4.4a): each cell's learning rate (a grid
+// axis), its head choice, its final validation scores, whether its architecture lies inside the hypernetworks'
+// training zoo, and the task's kind (seen, held out, class-disjoint held out). Versions 1 and 2 are still read.
 #pragma once
 
 #include <cstdint>
@@ -19,12 +21,18 @@ struct FinetuneCell {
   std::string task, arch, spec, arch_id, init;  // arch: as the grid names it; spec, arch_id: fitted to the task
   int64_t seed = 0;
   bool heldout = false;
+  std::string task_kind = "seen";   // seen | held-out | class-disjoint (held out, no class the ancestry saw)
+  double lr = 0;                    // the run's peak learning rate (one of finetune.lr)
+  std::string head = "own";         // reset | predicted on a label space the initialisation was not trained on,
+                                    // "own" where there is no choice (a seen task; an init with no predicted head)
+  bool in_zoo = false;              // the architecture can be drawn from the hypernetworks' training zoo
   int64_t params = 0;
   std::vector<int64_t> eval_steps;  // 0 (zero-shot), eval_every, ..., steps
   std::vector<double> accuracy;     // test accuracy after each of them (the last on the whole test split)
   std::vector<double> mcc;          // classification: the Matthews correlation at the same evaluations
   std::string metric = "accuracy";  // the task's headline metric (TaskDef::metric): accuracy | mcc
   std::vector<double> loss;         // training loss of every step
+  double val_accuracy = -1, val_mcc = -1;  // on the validation slice after the last step (-1: none, a v1/v2 file)
   std::vector<int64_t> steps_to;    // per fraction: first eval step reaching it of the best final score, or -1
   double seconds = 0;               // wall time of the run (initialisation, training and evaluations)
   double init_ms = 0;               // of which making the initial weights (a prediction, a selection, an init)
@@ -34,6 +42,8 @@ struct FinetuneCell {
   // The curve of the headline metric.
   const std::vector<double>& score() const { return metric == "mcc" ? mcc : accuracy; }
   double final_score() const { return score().empty() ? 0.0 : score().back(); }
+  // The headline metric on the validation slice: what every choice is made on.
+  double val_score() const { return metric == "mcc" ? val_mcc : val_accuracy; }
 };
 
 struct FinetuneInit {
@@ -49,13 +59,13 @@ struct FinetuneResults {
   std::vector<double> fractions = {0.8, 0.9, 0.95, 0.99};
   std::vector<FinetuneInit> inits;  // in the grid's order
   std::vector<FinetuneCell> cells;
-  std::string recipe;  // the training recipe every cell was made with (one per file)
+  std::string recipe;  // the training recipe every cell was made with (one per file; learning rates are an axis)
   std::string config_yaml;
 };
 
 // Fills every cell's steps_to: the best final score of a (task, architecture) is the best mean over seeds of one
-// initialisation's final score (its headline metric); a run reaches fraction f at the first evaluation at or
-// above f times it.
+// initialisation's final score (its headline metric) at its chosen learning rate (finetune_statistics.h); a run
+// reaches fraction f at the first evaluation at or above f times it.
 void compute_steps_to(FinetuneResults& results);
 
 void write_finetune_results(const std::string& path, const FinetuneResults& results);

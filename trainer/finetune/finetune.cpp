@@ -16,9 +16,13 @@
 #include "base/suggest.h"
 #include "datasets/atomic_file.h"
 #include "hypernet/family.h"
+#include "hypernet/zoo.h"
 #include "trainer/files/archive.h"
+#include "trainer/files/ancestry_file.h"
 #include "trainer/files/finetune_results.h"
 #include "trainer/finetune/finetune_run.h"
+#include "trainer/finetune/grid_summary.h"
+#include "trainer/finetune/protocol.h"
 #include "trainer/finetune/initializers.h"
 #include "trainer/train/format.h"
 #include "trainer/train/evaluator.h"
@@ -53,16 +57,18 @@ std::vector<std::string> regroup_specs(const std::vector<std::string>& items) {
   return out;
 }
 
+// What every run of a grid shares (learning rates and head choices are axes, so they are in each cell's key).
 std::string recipe_text(const FinetuneOptions& r) {
-  return strf("steps=%lld batch=%lld lr=%g weight_decay=%g warmup=%lld label_smoothing=%g clip=%g eval_every=%lld "
-              "eval_images=%lld",
-              static_cast<long long>(r.steps), static_cast<long long>(r.batch), r.lr, r.weight_decay,
+  return strf("steps=%lld batch=%lld weight_decay=%g warmup=%lld label_smoothing=%g clip=%g eval_every=%lld "
+              "eval_images=%lld val_fraction=%g noise_beta=%g",
+              static_cast<long long>(r.steps), static_cast<long long>(r.batch), r.weight_decay,
               static_cast<long long>(r.warmup), r.label_smoothing, r.clip, static_cast<long long>(r.eval_every),
-              static_cast<long long>(r.eval_images));
+              static_cast<long long>(r.eval_images), r.val_fraction, r.noise_beta);
 }
 
-// [present, completed, cell, seconds, init ms, accuracy x E, mcc x E, loss x steps]: the same length on every rank.
-constexpr size_t kHeader = 5;
+// [present, completed, cell, seconds, init ms, val accuracy, val mcc, accuracy x E, mcc x E, loss x steps]: the same
+// length on every rank.
+constexpr size_t kHeader = 7;
 at::Tensor pack(bool present, const RunOutcome& run, int64_t cell, double seconds, double init_ms, size_t evals,
                 int64_t steps) {
   auto t = at::zeros({static_cast<int64_t>(kHeader + 2 * evals) + steps}, at::kDouble);
@@ -72,10 +78,34 @@ at::Tensor pack(bool present, const RunOutcome& run, int64_t cell, double second
   p[2] = static_cast<double>(cell);
   p[3] = seconds;
   p[4] = init_ms;
+  p[5] = run.val_accuracy;
+  p[6] = run.val_mcc;
   for (size_t i = 0; i < run.accuracy.size() && i < evals; ++i) p[kHeader + i] = run.accuracy[i];
   for (size_t i = 0; i < run.mcc.size() && i < evals; ++i) p[kHeader + evals + i] = run.mcc[i];
   for (size_t i = 0; i < run.loss.size(); ++i) p[kHeader + 2 * evals + i] = run.loss[i];
   return t;
+}
+
+// seen | held-out | class-disjoint. A held-out task is class-disjoint when it reads the store the ancestry was trained
+// on and none of its classes is one the ancestry saw (the ancestry file records them; stage 1 and stage 2 of the
+// hypernetworks are held to the same classes by train.classes).
+std::vector<std::string> task_kinds_of(const std::vector<Task>& tasks, const std::string& ancestry_path) {
+  AncestryModel ancestry;
+  if (std::filesystem::exists(ancestry_path)) ancestry = load_ancestry(ancestry_path);
+  std::vector<std::string> out;
+  for (const auto& task : tasks) {
+    if (!task.def().heldout) {
+      out.push_back("seen");
+      continue;
+    }
+    bool disjoint = !ancestry.classes.empty() && !task.def().pack &&
+                    std::filesystem::path(ancestry.dataset).filename() ==
+                        std::filesystem::path(task.store_path()).filename();
+    for (const auto& c : task.class_names())
+      disjoint = disjoint && std::find(ancestry.classes.begin(), ancestry.classes.end(), c) == ancestry.classes.end();
+    out.push_back(disjoint ? "class-disjoint" : "held-out");
+  }
+  return out;
 }
 
 // Each initialisation's mean time to make one descendant's weights, over every run in the file (all ranks, all
@@ -101,50 +131,6 @@ std::vector<at::Tensor> gather_variable(Communicator& comm, const at::Tensor& mi
   std::vector<at::Tensor> out;
   for (int r = 0; r < comm.world(); ++r) out.push_back(all[r].narrow(0, 0, sizes[r][0].item<int64_t>()));
   return out;
-}
-
-void print_summary(const FinetuneResults& results, const std::vector<std::string>& inits,
-                   const std::map<std::string, bool>& wanted) {
-  struct Statistic {
-    const char* title;
-    double (FinetuneCell::*value)() const;
-  };
-  const Statistic accuracy{"final test accuracy", &FinetuneCell::final_accuracy};
-  const Statistic mcc{"final test MCC (x100)", &FinetuneCell::final_mcc};
-  for (const bool heldout : {false, true}) {
-    // The same statistic as the report's table: over seeds, of the mean over architectures.
-    FinetuneResults current, current_mcc;
-    std::set<std::string> tasks, mcc_tasks;
-    for (const auto& c : results.cells)
-      if (c.heldout == heldout && wanted.count(c.key)) {
-        current.cells.push_back(c);
-        tasks.insert(c.task);
-        if (c.metric == "mcc") mcc_tasks.insert(c.task);
-        if (!c.mcc.empty()) current_mcc.cells.push_back(c);
-      }
-    for (const auto* stat : {&accuracy, &mcc}) {
-      const auto& rows = stat == &mcc ? mcc_tasks : tasks;
-      const auto& runs = stat == &mcc ? current_mcc : current;
-      if (rows.empty()) continue;
-      std::printf("finetune  %s tasks: %s, mean ± std over seeds of the mean over architectures\n",
-                  heldout ? "held-out" : "seen", stat->title);
-      std::printf("  %-28s", "task");
-      for (const auto& i : inits) std::printf(" %16s", i.c_str());
-      std::printf("\n");
-      for (const auto& task : rows) {
-        std::printf("  %-28s", task.c_str());
-        for (const auto& i : inits) {
-          const auto v = seed_means(runs, task, i, [&](const FinetuneCell& c) { return (c.*stat->value)(); });
-          if (v.empty())
-            std::printf(" %16s", "-");
-          else
-            std::printf(" %16s", strf("%.2f ± %.2f", 100 * mean(v), 100 * sample_std(v)).c_str());
-        }
-        std::printf("\n");
-      }
-    }
-  }
-  std::fflush(stdout);
 }
 
 }  // namespace
@@ -216,47 +202,74 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
         }
       }
 
+  // What the protocol needs per task: the validation slice (the same for every initialisation, seed, rank and
+  // resume), the task's kind, and which architectures lie inside the hypernetworks' training zoo.
+  const auto rates = f.learning_rates();
+  std::vector<TrainValSplit> splits;
+  for (const auto& task : tasks) {
+    splits.push_back(validation_split(task.size(Split::Train), f.val_fraction,
+                                      stable_hash(task.def().hash()) ^ static_cast<uint64_t>(o.run.seed)));
+    TAL_REQUIRE(static_cast<int64_t>(splits.back().train.size()) >= f.batch, "key 'finetune.batch': ", f.batch,
+                " is larger than task '", task.def().name, "''s ", splits.back().train.size(),
+                " training images left after its validation slice (finetune.val_fraction=", f.val_fraction, ")");
+  }
+  const auto kinds = task_kinds_of(tasks, o.ancestry.checkpoint);
+  const ZooOptions* zoo = inits.training_zoo();
+
   // The cells, keyed by what defines them.
   const std::string recipe = recipe_text(f);
   const auto evals = evaluation_steps(f);
   std::vector<Cell> cells;
   for (size_t t = 0; t < tasks.size(); ++t)
-    for (size_t a = 0; a < archs.size(); ++a)
-      for (const auto& init : f.inits)
-        for (int64_t seed = 0; seed < f.seeds; ++seed) {
-          const ArchSpec& spec = specs[t][a];
-          Cell c;
-          c.task = t;
-          c.spec = spec;
-          c.meta.task = tasks[t].def().name;
-          c.meta.arch = archs[a];
-          c.meta.spec = spec.str();
-          c.meta.arch_id = spec.id();
-          c.meta.init = init;
-          c.meta.seed = seed;
-          c.meta.heldout = tasks[t].def().heldout;
-          c.meta.metric = tasks[t].def().metric;
-          c.meta.params = count_params(spec, false);
-          c.meta.key = Fnv1a()
-                           .add(tasks[t].def().hash())
-                           .add(spec.str())
-                           .add(init)
-                           .add(inits.info(init).source_hash)
-                           .add(std::to_string(seed) + " " + std::to_string(o.run.seed))
-                           .add(recipe)
-                           .hex();
-          const auto fc = spec.family().forward_cost(spec);
-          c.cost = (fc.flops + fc.elements) *
-                   static_cast<double>(3 * f.steps * f.batch + static_cast<int64_t>(evals.size()) * f.eval_images);
-          cells.push_back(std::move(c));
-        }
+    for (size_t a = 0; a < archs.size(); ++a) {
+      const ArchSpec& spec = specs[t][a];
+      const bool in_zoo = zoo && zoo_contains(zoo->rules_for(data_shape(tasks[t])), spec);
+      for (const auto& init : f.inits) {
+        const std::vector<std::string> heads =
+            inits.has_head_choice(init, tasks[t]) ? f.heads : std::vector<std::string>{"own"};
+        for (const auto& head : heads)
+          for (const double lr : rates)
+            for (int64_t seed = 0; seed < f.seeds; ++seed) {
+              Cell c;
+              c.task = t;
+              c.spec = spec;
+              c.meta.task = tasks[t].def().name;
+              c.meta.arch = archs[a];
+              c.meta.spec = spec.str();
+              c.meta.arch_id = spec.id();
+              c.meta.init = init;
+              c.meta.seed = seed;
+              c.meta.heldout = tasks[t].def().heldout;
+              c.meta.task_kind = kinds[t];
+              c.meta.lr = lr;
+              c.meta.head = head;
+              c.meta.in_zoo = in_zoo;
+              c.meta.metric = tasks[t].def().metric;
+              c.meta.params = count_params(spec, false);
+              c.meta.key = Fnv1a()
+                               .add(tasks[t].def().hash())
+                               .add(spec.str())
+                               .add(init)
+                               .add(inits.info(init).source_hash)
+                               .add(std::to_string(seed) + " " + std::to_string(o.run.seed))
+                               .add(recipe)
+                               .add(strf("lr=%.17g head=%s", lr, head.c_str()))
+                               .hex();
+              const auto fc = spec.family().forward_cost(spec);
+              c.cost = (fc.flops + fc.elements) *
+                       static_cast<double>(3 * f.steps * f.batch + static_cast<int64_t>(evals.size()) * f.eval_images +
+                                           static_cast<int64_t>(splits[t].val.size()));
+              cells.push_back(std::move(c));
+            }
+      }
+    }
   {
     std::map<std::string, const Cell*> seen;
     for (const auto& c : cells) {
       const auto [it, fresh] = seen.emplace(c.meta.key, &c);
       TAL_REQUIRE(fresh, "keys 'finetune.tasks' and 'finetune.archs': the run (", c.meta.task, ", ", c.meta.spec, ", ",
-                  c.meta.init, ", seed ", c.meta.seed, ") is named twice (", it->second->meta.arch, " and ", c.meta.arch,
-                  ")");
+                  c.meta.init, ", lr ", c.meta.lr, ", seed ", c.meta.seed, ") is named twice (", it->second->meta.arch,
+                  " and ", c.meta.arch, ")");
     }
   }
 
@@ -272,13 +285,15 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
                   " runs made with another recipe (", results.recipe, "); give another run.dir, or move the file away");
       // A run of a current cell made from another checkpoint (a hypernet trained further) is replaced, not mixed in.
       std::map<std::string, std::string> current;  // what defines a cell but the source -> its key now
-      for (const auto& c : cells)
-        current[c.meta.task + "|" + c.meta.spec + "|" + c.meta.init + "|" + std::to_string(c.meta.seed)] = c.meta.key;
+      auto what = [](const FinetuneCell& c) {
+        return c.task + "|" + c.spec + "|" + c.init + "|" + std::to_string(c.seed) + "|" + strf("%.17g", c.lr) + "|" +
+               c.head;
+      };
+      for (const auto& c : cells) current[what(c.meta)] = c.meta.key;
       const size_t before = results.cells.size();
       results.cells.erase(std::remove_if(results.cells.begin(), results.cells.end(),
                                          [&](const FinetuneCell& c) {
-                                           const auto it = current.find(c.task + "|" + c.spec + "|" + c.init + "|" +
-                                                                        std::to_string(c.seed));
+                                           const auto it = current.find(what(c));
                                            return it != current.end() && it->second != c.key;
                                          }),
                           results.cells.end());
@@ -326,11 +341,21 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   const int world = comm.world();
   const size_t rounds = rounds_for(pending.size(), world);
   if (root) {
-    std::printf("finetune: %zu cells (%zu tasks x %zu architectures x %zu initialisations x %lld seeds), %zu done, "
-                "%zu to run on %d rank(s) in %zu rounds; %lld steps of %lld images each, %d thread(s) per rank -> %s\n",
-                cells.size(), tasks.size(), archs.size(), f.inits.size(), static_cast<long long>(f.seeds),
+    std::printf("finetune: %zu cells (%zu tasks x %zu architectures x %zu initialisations x %zu learning rates x %lld "
+                "seeds, and head choices on held-out tasks), %zu done, %zu to run on %d rank(s) in %zu rounds; %lld "
+                "steps of %lld images each, %d thread(s) per rank -> %s\n",
+                cells.size(), tasks.size(), archs.size(), f.inits.size(), rates.size(), static_cast<long long>(f.seeds),
                 cells.size() - pending.size(), pending.size(), world, rounds, static_cast<long long>(f.steps),
                 static_cast<long long>(f.batch), at::get_num_threads(), results_path.c_str());
+    for (size_t t = 0; t < tasks.size(); ++t)
+      std::printf("task  %-34s %-14s %6zu training, %5zu validation (held back), %5lld test examples\n",
+                  tasks[t].def().name.c_str(), kinds[t].c_str(), splits[t].train.size(), splits[t].val.size(),
+                  static_cast<long long>(tasks[t].size(Split::Test)));
+    if (zoo)
+      for (size_t a = 0; a < archs.size(); ++a)
+        std::printf("arch  %-40s %s the training zoo (%s, %s)\n", archs[a].c_str(),
+                    zoo_contains(zoo->rules_for(data_shape(tasks[0])), specs[0][a]) ? "inside" : "outside",
+                    zoo->rules.c_str(), zoo->profile.c_str());
     std::printf("device  %s (%s)\n", device.device.str().c_str(), device.reason.c_str());
     std::fflush(stdout);
   }
@@ -354,9 +379,10 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
       index = static_cast<int64_t>(pending[slot]);
       const Cell& c = cells[pending[slot]];
       const auto t0 = Clock::now();
-      params = inits.make(c.meta.init, tasks[c.task], c.spec, static_cast<uint64_t>(o.run.seed * 1000003 + c.meta.seed));
+      const auto seed = static_cast<uint64_t>(o.run.seed * 1000003 + c.meta.seed);
+      params = inits.make(c.meta.init, tasks[c.task], c.spec, seed, c.meta.head, f.noise_beta);
       init_ms = 1000 * std::chrono::duration<double>(Clock::now() - t0).count();
-      run = finetune_run(c.spec, params, tasks[c.task], f, static_cast<uint64_t>(o.run.seed * 1000003 + c.meta.seed),
+      run = finetune_run(c.spec, params, tasks[c.task], splits[c.task], f, c.meta.lr, seed,
                          [] { return preemption_requested(); });
       seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     }
@@ -385,19 +411,27 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
         out.loss.assign(p + kHeader + 2 * e, p + kHeader + 2 * e + f.steps);
         out.seconds = p[3];
         out.init_ms = p[4];
+        out.val_accuracy = p[5];
+        out.val_mcc = p[6];
         results.cells.push_back(out);
         cost_done += c.cost;
         ++cells_done;
-        std::printf("finetune  %-26s %-40s %-16s seed %lld  zero-shot %5.1f%%  final %5.1f%%%s  (%.1f s)\n",
-                    out.task.c_str(), out.arch_id.c_str(), out.init.c_str(), static_cast<long long>(out.seed),
-                    100 * out.zero_shot(), 100 * out.final_accuracy(),
-                    out.metric == "mcc" ? strf("  MCC %.3f", out.final_mcc()).c_str() : "", out.seconds);
+        std::printf("finetune  %-26s %-34s %-16s %s lr %-7g seed %lld  zero-shot %5.1f%%  val %5.1f%%  final %5.1f%%%s  "
+                    "(%.1f s)\n",
+                    out.task.c_str(), out.arch_id.c_str(), out.init.c_str(),
+                    out.head == "own" ? "         " : strf("%-9s", (out.head + "-head").c_str()).c_str(), out.lr,
+                    static_cast<long long>(out.seed), 100 * out.zero_shot(), 100 * out.val_accuracy,
+                    100 * out.final_accuracy(), out.metric == "mcc" ? strf("  MCC %.3f", out.final_mcc()).c_str() : "",
+                    out.seconds);
         JsonLine line;
         line.add("stage", std::string("finetune"))
             .add("task", out.task)
             .add("arch", out.arch_id)
             .add("init", out.init)
+            .add("lr", out.lr)
+            .add("head", out.head)
             .add("seed", out.seed)
+            .add("val_accuracy", out.val_accuracy)
             .add("zero_shot", out.zero_shot())
             .add("final_accuracy", out.final_accuracy());
         if (!out.mcc.empty()) line.add("final_mcc", out.final_mcc());
@@ -405,7 +439,8 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
         if (!f.save_weights.empty()) {
           ArchiveModel m;
           m.task = out.task;
-          m.arch_id = out.arch_id + "." + out.init + ".seed" + std::to_string(out.seed);
+          m.arch_id = out.arch_id + "." + out.init + (out.head == "own" ? "" : "." + out.head + "-head") + ".lr" +
+                      strf("%g", out.lr) + ".seed" + std::to_string(out.seed);
           m.spec = c.spec;
           int64_t offset = 0;
           for (const auto& info : param_table(c.spec)) {
@@ -451,7 +486,11 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
       average_init_times(results);
       std::printf("finetune: every cell was already done (%s)\n", results_path.c_str());
     }
-    print_summary(results, f.inits, wanted);
+    FinetuneResults current = results;
+    current.cells.erase(std::remove_if(current.cells.begin(), current.cells.end(),
+                                       [&](const FinetuneCell& c) { return !wanted.count(c.key); }),
+                        current.cells.end());
+    print_grid_summary(current, f.inits);
   }
   return 0;
 }

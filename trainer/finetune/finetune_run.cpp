@@ -19,12 +19,13 @@ std::vector<int64_t> evaluation_steps(const FinetuneOptions& r) {
   return out;
 }
 
-RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task, const FinetuneOptions& r,
-                        uint64_t seed, const std::function<bool()>& stop) {
+RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task, const TrainValSplit& split,
+                        const FinetuneOptions& r, double lr, uint64_t seed, const std::function<bool()>& stop) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
-  TAL_REQUIRE(task.size(Split::Train) >= r.batch, "key 'finetune.batch': ", r.batch, " is larger than task '",
-              task.def().name, "''s ", task.size(Split::Train), " training images");
+  const auto n_train = static_cast<int64_t>(split.train.size());
+  TAL_REQUIRE(n_train >= r.batch, "key 'finetune.batch': ", r.batch, " is larger than task '", task.def().name,
+              "''s ", n_train, " training images (its validation slice left out)");
   RunOutcome out;
   std::vector<at::Tensor> leaves;
   for (const auto& p : param_table(spec)) leaves.push_back(params.at(p.name));
@@ -32,7 +33,7 @@ RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task
   cfg.weight_decay = r.weight_decay;
   AdamW optim(leaves, cfg);
   std::vector<at::Tensor> no_ema;
-  EpochBatches batches(task, r.batch, seed);
+  EpochBatches batches(task, split.train, r.batch, seed);
   const int64_t n_test = task.size(Split::Test);
   const auto interim = first_positions(r.eval_images > 0 ? std::min(r.eval_images, n_test) : n_test);
   const auto all = first_positions(n_test);
@@ -56,10 +57,15 @@ RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task
     const auto loss = family.loss(target_forward(spec, params, images), labels, r.label_smoothing).mean();
     optim.zero_grad();
     loss.backward();
-    apply_update(leaves, optim, cosine_lr(r.lr, step, r.warmup, r.steps), r.clip, 0, no_ema);
+    apply_update(leaves, optim, cosine_lr(lr, step, r.warmup, r.steps), r.clip, 0, no_ema);
     out.loss.push_back(loss.item<double>());
   }
   record_evaluation(r.steps);
+  if (!split.val.empty()) {
+    const Evaluation v = evaluate(spec, params, task, Split::Train, split.val);
+    out.val_accuracy = v.accuracy();
+    if (!v.language_model) out.val_mcc = v.mcc();
+  }
   out.completed = true;
   out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return out;

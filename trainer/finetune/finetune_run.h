@@ -1,7 +1,8 @@
 // One fine-tuning run: every parameter of a descendant trained from its initial weights on a task's training
-// split with one ordinary recipe (AdamW, linear warm-up + cosine, label smoothing, the task's augmentation), with
-// the test accuracy (and Matthews correlation) at step 0 (zero-shot), after every evaluation interval and at the end
-// (whole test split).
+// split, its validation slice left out, with one ordinary recipe (AdamW at the run's peak rate, linear warm-up +
+// cosine, label smoothing, the task's augmentation), with the test accuracy (and Matthews correlation) at step 0
+// (zero-shot), after every evaluation interval and at the end (whole test split), and the validation scores at the
+// end (the whole slice): what the protocol's choices are made on.
 #pragma once
 
 #include <functional>
@@ -9,6 +10,7 @@
 #include "datasets/tasks.h"
 #include "trainer/config/commands.h"
 #include "hypernet/targets.h"
+#include "trainer/finetune/protocol.h"
 
 namespace tal {
 
@@ -17,12 +19,14 @@ struct RunOutcome {
   std::vector<int64_t> eval_steps;
   std::vector<double> accuracy, loss;
   std::vector<double> mcc;  // classification: the Matthews correlation at each evaluation (empty for a corpus)
+  double val_accuracy = -1, val_mcc = -1;  // on the validation slice after the last step (-1: no slice)
   double seconds = 0;
 };
 
-// Trains `params` in place. `stop` is asked at every step boundary (preemption).
-RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task, const FinetuneOptions& recipe,
-                        uint64_t seed, const std::function<bool()>& stop);
+// Trains `params` in place on the training positions of `split` at peak rate `lr`. `stop` is asked at every step
+// boundary (preemption).
+RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task, const TrainValSplit& split,
+                        const FinetuneOptions& recipe, double lr, uint64_t seed, const std::function<bool()>& stop);
 
 // The evaluation steps of the recipe: 0, eval_every, 2 eval_every, ..., steps.
 std::vector<int64_t> evaluation_steps(const FinetuneOptions& recipe);

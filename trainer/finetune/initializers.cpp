@@ -1,10 +1,13 @@
 #include "trainer/finetune/initializers.h"
 
+#include <set>
+
 #include "base/error.h"
 #include "base/suggest.h"
 #include "hypernet/family.h"
 #include "hypernet/graph.h"
 #include "trainer/files/task_embeddings_file.h"
+#include "trainer/finetune/protocol.h"
 #include "trainer/finetune/weight_selection.h"
 
 namespace tal {
@@ -69,9 +72,23 @@ Initializers::Initializers(const CommandOptions& o, const std::vector<std::strin
   }
 }
 
-ParamMap Initializers::make(const std::string& init, const Task& task, const ArchSpec& spec, uint64_t seed) {
+bool Initializers::has_head_choice(const std::string& init, const Task& task) const {
+  return nets_.count(init) > 0 && task.def().heldout;
+}
+
+const ZooOptions* Initializers::training_zoo() const {
+  for (const auto& name : order_)
+    if (const auto it = nets_.find(name); it != nets_.end()) return &it->second.run.zoo;
+  return nullptr;
+}
+
+ParamMap Initializers::make(const std::string& init, const Task& task, const ArchSpec& spec, uint64_t seed,
+                            const std::string& head, double noise_beta) {
+  TAL_ASSERT(head == "own" || has_head_choice(init, task), "head choice '", head, "' for ", init, " on ",
+             task.def().name);
   ParamMap fresh = init_params(spec, seed);
   ParamMap out;
+  std::set<std::string> predicted;
   if (init == "random") {
     out = std::move(fresh);
   } else if (init == "ancestry-select") {
@@ -89,8 +106,19 @@ ParamMap Initializers::make(const std::string& init, const Task& task, const Arc
     at::NoGradGuard no_grad;
     const Graph g = build_graph(spec);
     out = net.net->predict({&g}, embedding)[0];
+    for (const auto& [name, t] : out) predicted.insert(name);
     for (auto& [name, t] : fresh)
       if (!out.count(name)) out[name] = t;
+    const Family& family = spec.family();
+    if (head == "reset")
+      for (auto& [name, t] : out)
+        if (family.is_classifier(name)) {
+          t = fresh.at(name);
+          predicted.erase(name);
+        }
+    break_symmetry(param_table(spec), out, noise_beta, seed ^ 0x6e6f697365ULL, [&](const std::string& name) {
+      return family.is_classifier(name) || !predicted.count(name);
+    });
   }
   for (auto& [name, t] : out) t = t.detach().to(device_).clone().requires_grad_(true);
   if (device_.is_cuda() && !out.empty()) out.begin()->second.sum().item<float>();  // the work done, for the clock

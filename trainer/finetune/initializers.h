@@ -4,7 +4,9 @@
 //   random             the family's ordinary initialisation (torchvision's for ViT)
 //   ancestry-select    weight selection from the ancestry model (weight_selection.h)
 // Tensors no hypernetwork predicts (ViT class_token) and those weight selection cannot take come from the family's
-// initialisation with the run's seed.
+// initialisation with the run's seed. Under the fair protocol a hypernetwork's prediction then gets, on a label
+// space it was not trained on, either its predicted head or the family's fresh head (`reset`: the same tensor, from
+// the same seed, as `random` starts from), and the references' symmetry-breaking noise on its predicted tensors.
 #pragma once
 
 #include <map>
@@ -27,8 +29,15 @@ class Initializers {
   // Loads what the named initialisations need, and nothing else; throws naming the key of a missing or wrong file.
   Initializers(const CommandOptions& o, const std::vector<std::string>& inits, const std::vector<Task>& tasks,
                at::Device device);
-  // Fresh initial parameters of `spec` for `task`, as leaves on the device that require grad.
-  ParamMap make(const std::string& init, const Task& task, const ArchSpec& spec, uint64_t seed);
+  // Fresh initial parameters of `spec` for `task`, as leaves on the device that require grad. `head`: reset | predicted
+  // | own (see has_head_choice); `noise_beta`: the symmetry-breaking noise of protocol.h on predicted tensors.
+  ParamMap make(const std::string& init, const Task& task, const ArchSpec& spec, uint64_t seed,
+                const std::string& head = "own", double noise_beta = 0);
+  // Whether `init` has a predicted head to keep or reset on `task`: a hypernetwork's, on a held-out task.
+  bool has_head_choice(const std::string& init, const Task& task) const;
+  // The training zoo of the first hypernetwork the grid names (empty rules when it names none): what "inside the
+  // zoo" means in the results.
+  const ZooOptions* training_zoo() const;
   // What each initialisation came from (prediction times are averaged over the results file's runs).
   std::vector<FinetuneInit> infos() const;
   const FinetuneInit& info(const std::string& init) const;

@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "datasets/atomic_file.h"
 #include "trainer/files/finetune_results.h"
+#include "trainer/files/finetune_statistics.h"
 
 namespace tal {
 namespace fs = std::filesystem;
@@ -127,7 +128,49 @@ void report_losses(const std::map<std::string, std::vector<LossPoint>>& losses, 
   md << "\n";
 }
 
-void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
+std::string kind_heading(const ScoreTable& t) {
+  const std::string what = t.kind == "seen" ? "seen tasks" : t.kind == "held-out" ? "held-out tasks"
+                                                                                  : "class-disjoint held-out tasks";
+  return t.head == "own" ? what : what + ", " + t.head + " head on their new label space";
+}
+
+void write_tables(const std::vector<ScoreTable>& tables, const std::vector<std::string>& inits,
+                  const std::string& title, const std::string& unit, std::ostream& md) {
+  for (const auto& t : tables) {
+    md << "### " << title << ", " << kind_heading(t) << " (" << unit
+       << ", mean ± std over seeds of the mean over architectures, each initialisation at its chosen rate)\n\n| task |";
+    for (const auto& i : inits) md << " " << i << " |";
+    md << "\n|---|";
+    for (size_t i = 0; i < inits.size(); ++i) md << "---|";
+    md << "\n";
+    for (size_t r = 0; r < t.tasks.size(); ++r) {
+      double best = -1e300;
+      for (const auto& e : t.rows[r])
+        if (e.present) best = std::max(best, e.mean);
+      md << "| " << t.tasks[r] << " |";
+      for (const auto& e : t.rows[r]) {
+        if (!e.present) {
+          md << " - |";
+          continue;
+        }
+        const std::string cell = fmt("%.2f", 100 * e.mean) + " ± " + fmt("%.2f", 100 * e.std);
+        md << " " << (e.mean >= best - 1e-12 ? "**" + cell + "**" : cell) << " |";
+      }
+      md << "\n";
+    }
+    md << "\n";
+  }
+}
+
+std::string paired_text(const Paired& p) {
+  if (p.pairs == 0) return "-";
+  return fmt("%+.2f", 100 * p.diff.mean) + " [" + fmt("%+.2f", 100 * p.diff.lo) + ", " + fmt("%+.2f", 100 * p.diff.hi) +
+         "], " + std::to_string(p.wins) + "/" + std::to_string(p.pairs);
+}
+
+void report_finetune(const FinetuneResults& all_runs, Plots& plots, std::ostream& md) {
+  // Every figure below is of the runs at the learning rate each (task, initialisation, head) chose on validation.
+  const FinetuneResults r = selected_runs(all_runs);
   std::vector<std::string> inits;  // in the grid's order of first appearance
   std::vector<std::string> tasks;
   std::map<std::string, bool> heldout;
@@ -138,62 +181,121 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
     heldout[c.task] = c.heldout;
   }
   std::set<int64_t> seeds;
+  std::set<double> rates;
   std::map<std::string, int64_t> arch_params;
-  for (const auto& c : r.cells) {
+  std::map<std::string, bool> arch_in_zoo;
+  for (const auto& c : all_runs.cells) {
     seeds.insert(c.seed);
+    rates.insert(c.lr);
     arch_params[c.arch] = std::max(arch_params[c.arch], c.params);
+    arch_in_zoo[c.arch] = c.in_zoo;
   }
   const std::vector<int64_t>& steps = r.cells.front().eval_steps;
-  md << "## Fine-tuning\n\n" << r.cells.size() << " runs: " << tasks.size() << " task(s) x " << arch_params.size()
-     << " architecture(s) x " << inits.size() << " initialisation(s) x " << seeds.size()
-     << " seed(s). Recipe: `" << r.recipe << "`.\n\n";
+  md << "## Fine-tuning\n\n" << all_runs.cells.size() << " runs: " << tasks.size() << " task(s) x "
+     << arch_params.size() << " architecture(s) x " << inits.size() << " initialisation(s) x " << rates.size()
+     << " learning rate(s) x " << seeds.size() << " seed(s), and the head choices on held-out tasks. Recipe: `"
+     << all_runs.recipe << "`.\n\n"
+     << "Protocol: every choice is made on a validation slice of each task's training split, never trained on; each "
+        "(task, initialisation, head) is reported at the learning rate with the best mean final validation score; "
+        "test is read only for the figures below.\n\n";
 
-  // The tables: mean ± std over seeds (of the mean over architectures) per (task, init), best in bold; accuracy for
-  // every task, then the Matthews correlation for the tasks that name it their metric (CoLA-like ones).
   std::map<std::string, bool> mcc_task;
-  FinetuneResults with_mcc;  // the runs that have an MCC curve (every classification run since format version 2)
+  FinetuneResults with_mcc = r;  // the runs that have an MCC curve (every classification run since version 2)
+  with_mcc.cells.clear();
   for (const auto& c : r.cells) {
     mcc_task[c.task] = mcc_task[c.task] || c.metric == "mcc";
-    if (!c.mcc.empty()) with_mcc.cells.push_back(c);
+    if (!c.mcc.empty() && c.metric == "mcc") with_mcc.cells.push_back(c);
   }
-  auto table = [&](const std::string& title, bool only_mcc, double (FinetuneCell::*value)() const) {
-    const FinetuneResults& runs = only_mcc ? with_mcc : r;
-    auto final_value = [&](const FinetuneCell& c) { return (c.*value)(); };
-    for (const bool held : {false, true}) {
-      std::vector<std::string> group;
-      for (const auto& t : tasks)
-        if (heldout[t] == held && (!only_mcc || mcc_task[t])) group.push_back(t);
-      if (group.empty()) continue;
-      md << "### " << title << ", " << (held ? "held-out" : "seen") << " tasks (" << (only_mcc ? "x100" : "%")
-         << ", mean ± std over seeds of the mean over architectures)\n\n| task |";
-      for (const auto& i : inits) md << " " << i << " |";
-      md << "\n|---|";
-      for (size_t i = 0; i < inits.size(); ++i) md << "---|";
-      md << "\n";
-      for (const auto& t : group) {
-        double best = -1e300;
-        for (const auto& i : inits) {
-          const auto v = seed_means(runs, t, i, final_value);
-          if (!v.empty()) best = std::max(best, mean(v));
+  write_tables(score_tables(r, inits, [](const FinetuneCell& c) { return c.final_accuracy(); }), inits,
+               "Final test accuracy", "%", md);
+  if (!with_mcc.cells.empty())
+    write_tables(score_tables(with_mcc, inits, [](const FinetuneCell& c) { return c.final_mcc(); }), inits,
+                 "Final test MCC", "x100", md);
+  const bool both_zoo_sides = std::any_of(r.cells.begin(), r.cells.end(), [](const FinetuneCell& c) { return c.in_zoo; }) &&
+                              std::any_of(r.cells.begin(), r.cells.end(), [](const FinetuneCell& c) { return !c.in_zoo; });
+  if (both_zoo_sides)
+    for (const bool inside : {true, false})
+      write_tables(score_tables(r, inits, [](const FinetuneCell& c) { return c.final_score(); },
+                                [inside](const FinetuneCell& c) { return c.in_zoo == inside; }),
+                   inits, std::string("Final test score, architectures ") + (inside ? "inside" : "outside") +
+                              " the hypernetworks' training zoo",
+                   "%", md);
+
+  // Against random: paired differences and win rates.
+  if (std::any_of(r.cells.begin(), r.cells.end(), [](const FinetuneCell& c) { return c.init == "random"; })) {
+    md << "### Against a random start\n\nFinal test score (points) minus `random`'s, paired by (task, architecture, "
+          "seed), each side at its own chosen rate: mean [bootstrap 95% interval], wins / pairs.\n\n"
+          "| task | initialisation | head | all architectures | inside the training zoo | outside it |\n"
+          "|---|---|---|---|---|---|\n";
+    const auto heads = head_choices(r);
+    for (const auto& head : heads) {
+      const FinetuneResults view = head_view(r, head);
+      for (const auto& t : tasks) {
+        if (head != heads.front() && !heldout[t]) continue;
+        for (const auto& init : inits) {
+          if (init == "random") continue;
+          const auto all = paired_against(view, t, init, "random");
+          if (all.pairs == 0) continue;
+          const bool has_head = std::any_of(view.cells.begin(), view.cells.end(), [&](const FinetuneCell& c) {
+            return c.task == t && c.init == init && c.head != "own";
+          });
+          md << "| " << t << " | " << init << " | " << (has_head ? head : "-") << " | " << paired_text(all) << " | "
+             << paired_text(paired_against(view, t, init, "random", [](const FinetuneCell& c) { return c.in_zoo; }))
+             << " | "
+             << paired_text(paired_against(view, t, init, "random", [](const FinetuneCell& c) { return !c.in_zoo; }))
+             << " |\n";
         }
-        md << "| " << t << " |";
-        for (const auto& i : inits) {
-          const auto v = seed_means(runs, t, i, final_value);
-          if (v.empty()) {
-            md << " - |";
-            continue;
-          }
-          const std::string cell = fmt("%.2f", 100 * mean(v)) + " ± " + fmt("%.2f", 100 * sample_std(v));
-          md << " " << (mean(v) >= best - 1e-12 ? "**" + cell + "**" : cell) << " |";
-        }
-        md << "\n";
+      }
+    }
+    md << "\n";
+  }
+
+  // The learning rates: every rate's mean validation (and test) score, and the one chosen.
+  {
+    md << "### Learning rates chosen on validation\n\n| task | initialisation | head | chosen |";
+    for (const double lr : rates) md << " val @" << fmt("%g", lr) << " |";
+    md << "\n|---|---|---|---|";
+    for (size_t i = 0; i < rates.size(); ++i) md << "---|";
+    md << "\n";
+    const auto chosen = choose_learning_rates(all_runs.cells);
+    for (const auto& [key, lr] : chosen) {
+      const auto& [task, init, head] = key;
+      md << "| " << task << " | " << init << " | " << (head == "own" ? "-" : head) << " | " << fmt("%g", lr) << " |";
+      const auto curve = lr_curve(all_runs, task, init, head);
+      for (const double rate : rates) {
+        const auto it = std::find_if(curve.begin(), curve.end(), [&](const LrPoint& p) { return p.lr == rate; });
+        md << " " << (it == curve.end() ? "-" : fmt("%.2f", 100 * it->val)) << " |";
       }
       md << "\n";
     }
-  };
-  table("Final test accuracy", false, &FinetuneCell::final_accuracy);
-  table("Final test MCC", true, &FinetuneCell::final_mcc);
+    md << "\n";
+    if (rates.size() > 1)
+      for (const auto& t : tasks) {
+        std::ostringstream data, script;
+        const std::string file = "lr_" + slug(t) + ".dat";
+        script << "set title " << quoted("Validation score vs learning rate: " + t) << "\nset logscale x\n"
+               << "set xlabel 'peak learning rate'\nset ylabel 'final validation score (%)'\nplot ";
+        int block = 0;
+        for (const auto& [key, lr] : chosen) {
+          const auto& [task, init, head] = key;
+          if (task != t) continue;
+          data << "# " << init << (head == "own" ? "" : " (" + head + " head)") << ": lr val test (chosen " << lr << ")\n";
+          for (const auto& p : lr_curve(all_runs, task, init, head))
+            data << p.lr << " " << 100 * p.val << " " << 100 * p.test << "\n";
+          data << "\n\n";
+          script << (block ? ", " : "") << "'" << file << "' index " << block << " using 1:2 with linespoints lw 2 title "
+                 << quoted(init + (head == "own" ? "" : " (" + head + " head)"));
+          ++block;
+        }
+        script << "\n";
+        md << "![validation score vs learning rate, " << t << "](" << plots.draw("lr_" + slug(t), data.str(), script.str())
+           << ")\n\n";
+      }
+  }
 
+  // The plots show the first head choice's runs (the tables above have both).
+  const std::string first_head = head_choices(r).front();
+  const FinetuneResults pv = head_view(r, first_head);
   // The headline metric vs step per initialisation, one plot per task (accuracy, or MCC x 100).
   for (const auto& t : tasks) {
     std::ostringstream data, script;
@@ -208,7 +310,7 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
     for (const auto& init : inits) {
       data << "# " << init << ": step mean std (over seeds of the mean over architectures)\n";
       for (size_t k = 0; k < steps.size(); ++k) {
-        const auto v = seed_means(mcc_task[t] ? with_mcc : r, t, init,
+        const auto v = seed_means(mcc_task[t] ? head_view(with_mcc, first_head) : pv, t, init,
                                   [&](const FinetuneCell& c) { return (mcc_task[t] ? c.mcc : c.accuracy).at(k); });
         if (v.empty())
           data << steps[k] << " NaN NaN\n";  // gnuplot leaves undefined points out
@@ -238,7 +340,7 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
       data << k << " " << by_size[k].first;
       for (const auto& init : inits) {
         std::vector<double> v;
-        for (const auto& c : r.cells)
+        for (const auto& c : pv.cells)
           if (c.arch == by_size[k].second && c.init == init) v.push_back(c.final_accuracy());
         if (v.empty())
           data << " NaN";
@@ -274,7 +376,7 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
       data << quoted(init);
       for (const bool held : {false, true}) {
         std::vector<double> v;
-        for (const auto& c : r.cells)
+        for (const auto& c : pv.cells)
           if (c.init == init && c.heldout == held) v.push_back(value(c));
         if (v.empty())
           data << " NaN NaN";
@@ -285,7 +387,7 @@ void report_finetune(const FinetuneResults& r, Plots& plots, std::ostream& md) {
     }
     // Only the groups the grid has: gnuplot refuses a histogram column without a valid point.
     bool seen = false, held_out = false;
-    for (const auto& c : r.cells) (c.heldout ? held_out : seen) = true;
+    for (const auto& c : pv.cells) (c.heldout ? held_out : seen) = true;
     script << "set title " << quoted(title) << "\nset ylabel " << quoted(ylabel)
            << "\nset style data histograms\nset style histogram errorbars gap 2 lw 1\nset style fill solid 0.7 border -1\n"
            << "set xtics rotate by -30\nset yrange [0:*]\nplot '" << name << ".dat' "

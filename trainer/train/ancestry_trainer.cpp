@@ -47,6 +47,7 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
   TaskDef def;
   def.name = std::filesystem::path(a.dataset).stem().string();
   def.dataset = a.dataset;
+  def.classes = a.classes;
   if (model.spec.family().reads_text()) {
     def.pack = true;  // a causal language model over the corpus, in sequences of its context
     def.max_length = model.spec.at("context");
@@ -56,6 +57,7 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
   }
   const auto tasks = resolve_tasks({def}, o.data.root, o.data.memory_limit);
   const Task& task = tasks[0];
+  if (!task.def().pack) model.classes = task.class_names();
   require_distinct_output("ancestry.checkpoint", a.checkpoint, {{"the ancestry.dataset", task.store_path()}});
   const std::string misfit = model.spec.family().mismatch(model.spec, data_shape(task));
   TAL_REQUIRE(misfit.empty(), "key 'ancestry.arch': ", model.spec.str(), " does not fit ", task.store_path(), " (",

@@ -8,6 +8,15 @@
 #include "trainer/files/task_embeddings_file.h"
 
 namespace tal {
+namespace {
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
 
 bool TrainingData::is_heldout(int64_t task) const {
   return std::find(heldout_tasks.begin(), heldout_tasks.end(), task) != heldout_tasks.end();
@@ -36,6 +45,7 @@ TrainingData load_training_data(const TalOptions& o, bool stage1, bool stage2) {
     TaskDef d;
     d.name = std::filesystem::path(o.train.dataset).stem().string();
     d.dataset = o.train.dataset;
+    d.classes = o.train.classes;
     if (find_family(o.zoo.family).reads_text()) {
       d.pack = true;  // the language-model corpus, in sequences of the zoo's context
       d.max_length = o.zoo.context;
@@ -88,11 +98,30 @@ TrainingData load_training_data(const TalOptions& o, bool stage1, bool stage2) {
                 task.def().name, "' has ", d.channels, "x", d.height, "x", d.width,
                 " images but zoo.channels/zoo.image are ", o.zoo.channels, "/", o.zoo.image);
   }
+  if (stage1 && !o.train.classes.empty()) {
+    // Stage 2 must not show the hypernetwork what stage 1 left out: a multi-task task on the stage-1 store keeps to
+    // its classes (held-out tasks may use the others; that is what they are for).
+    const Task& pre = data.tasks[0];
+    const auto& seen = pre.class_names();
+    for (const int64_t t : data.multitask_tasks) {
+      const Task& task = data.tasks[static_cast<size_t>(t)];
+      if (task.store_path() != pre.store_path()) continue;
+      for (const auto& c : task.class_names())
+        TAL_REQUIRE(std::find(seen.begin(), seen.end(), c) != seen.end(), "key 'train.classes': stage-2 task '",
+                    task.def().name, "' uses class '", c, "' of ", pre.store_path(),
+                    ", which stage 1 leaves out; add it to train.classes or hold the task out");
+    }
+  }
   if (stage1 && o.train.kd_weight > 0) {
     data.teacher = std::make_unique<AncestryModel>(load_ancestry(o.ancestry.checkpoint));
     const std::string misfit = data.teacher->spec.family().mismatch(data.teacher->spec, data_shape(data.tasks[0]));
     TAL_REQUIRE(misfit.empty(), o.ancestry.checkpoint, ": the ancestry model ", data.teacher->spec.str(),
                 " does not fit ", o.train.dataset, " (", misfit, ")");
+    // Distillation compares logits class by class: the teacher's classes must be stage 1's, in the same order.
+    const auto& mine = data.tasks[0].class_names();
+    TAL_REQUIRE(data.tasks[0].def().pack || data.teacher->classes.empty() || data.teacher->classes == mine,
+                o.ancestry.checkpoint, ": the ancestry was trained on classes [", join_names(data.teacher->classes),
+                "] but stage 1 (train.classes) reads [", join_names(mine), "]; distillation needs the same classes");
   }
   if (o.hypernet.film() && !data.multitask_tasks.empty()) {
     std::vector<Task> film_tasks(data.tasks.begin() + static_cast<int64_t>(data.pretrain_tasks.size()), data.tasks.end());

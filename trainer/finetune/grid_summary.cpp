@@ -1,0 +1,86 @@
+#include "trainer/finetune/grid_summary.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "trainer/files/finetune_statistics.h"
+#include "trainer/train/progress.h"
+
+namespace tal {
+namespace {
+
+std::string kind_title(const ScoreTable& t) {
+  const std::string what = t.kind == "seen" ? "seen tasks" : t.kind == "held-out" ? "held-out tasks"
+                                                                                  : "class-disjoint held-out tasks";
+  return t.head == "own" ? what : what + " (" + t.head + " head on their new label space)";
+}
+
+void print_tables(const std::vector<ScoreTable>& tables, const std::vector<std::string>& inits, const char* title,
+                  double scale) {
+  for (const auto& t : tables) {
+    std::printf("finetune  %s: %s, mean ± std over seeds of the mean over architectures, each at its chosen rate\n",
+                kind_title(t).c_str(), title);
+    std::printf("  %-30s", "task");
+    for (const auto& i : inits) std::printf(" %22s", i.c_str());
+    std::printf("\n");
+    for (size_t r = 0; r < t.tasks.size(); ++r) {
+      std::printf("  %-30s", t.tasks[r].c_str());
+      for (const auto& e : t.rows[r])
+        std::printf(" %22s",
+                    e.present ? strf("%.2f ± %.2f @%g", scale * e.mean, scale * e.std, e.lr).c_str() : "-");
+      std::printf("\n");
+    }
+  }
+}
+
+}  // namespace
+
+void print_grid_summary(const FinetuneResults& results, const std::vector<std::string>& inits) {
+  const FinetuneResults selected = selected_runs(results);
+  print_tables(score_tables(selected, inits, [](const FinetuneCell& c) { return c.final_accuracy(); }), inits,
+               "final test accuracy (%)", 100);
+  FinetuneResults mcc_runs = selected;
+  mcc_runs.cells.erase(std::remove_if(mcc_runs.cells.begin(), mcc_runs.cells.end(),
+                                      [](const FinetuneCell& c) { return c.metric != "mcc" || c.mcc.empty(); }),
+                       mcc_runs.cells.end());
+  if (!mcc_runs.cells.empty())
+    print_tables(score_tables(mcc_runs, inits, [](const FinetuneCell& c) { return c.final_mcc(); }), inits,
+                 "final test MCC (x100)", 100);
+
+  // Against a random start: paired by (task, architecture, seed), each side at its own chosen rate.
+  if (std::none_of(selected.cells.begin(), selected.cells.end(), [](const FinetuneCell& c) { return c.init == "random"; }))
+    return;
+  std::printf("finetune  against random (final test score, points): mean paired difference [bootstrap 95%% interval], "
+              "wins / pairs; all architectures | inside the training zoo | outside it\n");
+  std::set<std::string> zoo_groups;
+  for (const auto& c : selected.cells) zoo_groups.insert(c.in_zoo ? "in" : "out");
+  for (const auto& head : head_choices(selected)) {
+    const FinetuneResults view = head_view(selected, head);
+    std::vector<std::string> tasks;
+    for (const auto& c : view.cells)
+      if (std::find(tasks.begin(), tasks.end(), c.task) == tasks.end() && (head == head_choices(selected)[0] || c.heldout))
+        tasks.push_back(c.task);
+    for (const auto& task : tasks)
+      for (const auto& init : inits) {
+        if (init == "random") continue;
+        auto text = [&](const Paired& p) {
+          if (p.pairs == 0) return std::string("-");
+          return strf("%+.2f [%+.2f, %+.2f] %lld/%lld", 100 * p.diff.mean, 100 * p.diff.lo, 100 * p.diff.hi,
+                      static_cast<long long>(p.wins), static_cast<long long>(p.pairs));
+        };
+        const auto all = paired_against(view, task, init, "random");
+        if (all.pairs == 0) continue;
+        const auto in = paired_against(view, task, init, "random", [](const FinetuneCell& c) { return c.in_zoo; });
+        const auto out = paired_against(view, task, init, "random", [](const FinetuneCell& c) { return !c.in_zoo; });
+        const bool has_head = std::any_of(view.cells.begin(), view.cells.end(), [&](const FinetuneCell& c) {
+          return c.task == task && c.init == init && c.head != "own";
+        });
+        std::printf("  %-30s %-16s %-10s %-32s | %-32s | %s\n", task.c_str(), init.c_str(),
+                    has_head ? (head + "-head").c_str() : "", text(all).c_str(), text(in).c_str(), text(out).c_str());
+      }
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace tal

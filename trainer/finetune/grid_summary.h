@@ -1,0 +1,17 @@
+// The summary tal finetune prints when a grid is complete: per task kind (seen, held out, class-disjoint held out)
+// and head choice, each initialisation's final score at the learning rate its validation score chose (mean ± std
+// over seeds of the mean over architectures), the rates chosen, and each initialisation against `random`: the
+// paired difference per (task, architecture, seed) with a bootstrap 95% interval and the win rate, for all
+// architectures and for those inside and outside the hypernetworks' training zoo.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "trainer/files/finetune_results.h"
+
+namespace tal {
+
+void print_grid_summary(const FinetuneResults& results, const std::vector<std::string>& inits);
+
+}  // namespace tal
