@@ -4,12 +4,14 @@
 
 #include <functional>
 #include <map>
+#include <unordered_map>
 
 #include "base/error.h"
 #include "base/hash.h"
 #include "hypernet/modules.h"
 #include "hypernet/param_binding.h"
 #include "hypernet/shape_vocab.h"
+#include "hypernet/weight_selection.h"
 
 namespace tal {
 namespace {
@@ -106,6 +108,12 @@ GroupOutput decode_low_rank(modules::HypernetImpl& net, const DecodeKey& key, co
 
 }  // namespace
 
+struct Hypernet::Base {
+  ArchSpec spec;
+  ParamMap params;
+  std::string hash;
+};
+
 Hypernet::Hypernet(const HypernetConfig& config, uint64_t seed) {
   config.validate();
   vocab_ = std::make_unique<ShapeVocab>(config.num_classes, config.spatial);
@@ -118,6 +126,21 @@ Hypernet::~Hypernet() = default;
 Hypernet::Hypernet(Hypernet&&) noexcept = default;
 
 const HypernetConfig& Hypernet::config() const { return impl_->cfg; }
+
+void Hypernet::set_base(const ArchSpec& spec, const ParamMap& params, const std::string& content_hash) {
+  TAL_REQUIRE(impl_->cfg.inherits(), "set_base: a hypernet.base=none hypernetwork starts from nothing");
+  auto base = std::make_shared<Base>();
+  base->spec = spec;
+  base->hash = content_hash;
+  const auto device = impl_->embed->weight.device();
+  for (const auto& [name, t] : params) base->params[name] = t.detach().to(device, at::kFloat);
+  base_ = std::move(base);
+}
+
+const std::string& Hypernet::base_hash() const {
+  static const std::string none;
+  return base_ ? base_->hash : none;
+}
 
 at::Tensor Hypernet::encode(const GraphBatch& batch, const at::Tensor& task, EncoderTrace* trace) {
   auto& m = *impl_;
@@ -220,6 +243,18 @@ std::vector<ParamMap> Hypernet::predict(const std::vector<const Graph*>& graphs,
   const auto xs_all = flat.index_select(0, at::tensor(rows, at::kLong).to(flat.device()));
   const auto basis_all = impl_->cfg.low_rank() ? impl_->low_rank->factor_basis(xs_all) : at::Tensor();
 
+  const bool inherit = impl_->cfg.inherits();
+  TAL_REQUIRE(!inherit || base_, "predict: an inheriting hypernetwork (hypernet.base=ancestry) needs its ancestry "
+              "model (set_base) before it predicts");
+  // Inheritance: the ancestry's weight-selected tensor of `t` for graph b, or undefined where it has none.
+  std::vector<std::unordered_map<std::string, ParamInfo>> tables(graphs.size());
+  if (inherit)
+    for (size_t b = 0; b < graphs.size(); ++b)
+      for (auto& info : param_table(graphs[b]->spec)) tables[b].emplace(info.name, std::move(info));
+  auto inherited = [&](size_t b, const std::string& name) {
+    return select_tensor(base_->spec, base_->params, graphs[b]->spec, tables[b].at(name));
+  };
+
   std::vector<ParamMap> out(graphs.size());
   int64_t offset = 0;
   for (const auto& [key, members] : groups) {
@@ -239,10 +274,27 @@ std::vector<ParamMap> Hypernet::predict(const std::vector<const Graph*>& graphs,
           auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
           class_row = at::normal(0.0, 0.02, {1, 1, std::min(t.shape[2], block.size(1))}, gen).to(block.device());
         }
-        out[b][t.name] = normalize_predicted(spec, t, tile_to(block, t.shape, class_row));
+        auto predicted = normalize_predicted(spec, t, tile_to(block, t.shape, class_row));
+        if (inherit) {
+          if (const auto source = inherited(b, t.name); source.defined()) {
+            // The correction is the decoder's output minus its value at a zero decoding (1 for a 1-D weight's
+            // 2 sigmoid(p/2), 0 elsewhere), gated per (op, weight/bias): at gate 0 the sum is the source, exactly.
+            const bool unit_at_zero = t.shape.size() == 1 && t.is_weight;
+            const auto op = static_cast<int64_t>(graphs[b]->nodes[static_cast<size_t>(members[i].binding->node)].op);
+            const auto gate = impl_->inherit_gate[op][t.is_weight ? 0 : 1];
+            predicted = source + gate * (unit_at_zero ? predicted - 1.0 : predicted);
+          }
+        }
+        out[b][t.name] = predicted;
       }
     }
   }
+  // The selected tensors no node predicts (ViT's class token): an inheriting descendant starts with all of them.
+  if (inherit)
+    for (size_t b = 0; b < graphs.size(); ++b)
+      for (const auto& [name, info] : tables[b])
+        if (!out[b].count(name))
+          if (const auto source = inherited(b, name); source.defined()) out[b][name] = source;
   return out;
 }
 

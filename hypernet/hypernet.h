@@ -53,9 +53,16 @@ class Hypernet {
   at::Tensor encode(const GraphBatch& batch, const at::Tensor& task = {}, EncoderTrace* trace = nullptr);
 
   // Every predicted parameter of each graph, by name (ViT class_token excluded), differentiable w.r.t. the
-  // hypernetwork when grad mode is on.
+  // hypernetwork when grad mode is on. An inheriting hypernetwork (config().inherits()) starts each tensor the
+  // ancestry has from its weight-selected copy (see HypernetConfig::base) and also returns the selected tensors no
+  // graph node predicts (ViT class_token), as constants.
   std::vector<ParamMap> predict(const std::vector<const Graph*>& graphs, const at::Tensor& task = {},
                                 const PredictOptions& options = {});
+
+  // The ancestry model an inheriting hypernetwork starts from (required before predict when inherits()); its
+  // tensors are copied to the hypernetwork's device. `content_hash` identifies it in errors and checkpoints.
+  void set_base(const ArchSpec& spec, const ParamMap& params, const std::string& content_hash);
+  const std::string& base_hash() const;
 
   // The checkpoint contract: parameter names as the reference state_dicts name them.
   std::vector<std::pair<std::string, at::Tensor>> named_parameters() const;
@@ -73,8 +80,10 @@ class Hypernet {
   void to(at::ScalarType dtype);  // e.g. kDouble for gradient checks
 
  private:
+  struct Base;
   std::shared_ptr<modules::HypernetImpl> impl_;
   std::unique_ptr<ShapeVocab> vocab_;
+  std::shared_ptr<Base> base_;
 };
 
 // Floating-point operations of predicting every parameter of `graph`'s architecture (encoder and decoder, one

@@ -14,6 +14,11 @@ const std::vector<std::string>& hypernet_variant_names() {
   return names;
 }
 
+const std::vector<std::string>& hypernet_base_names() {
+  static const std::vector<std::string> names = {"none", "ancestry"};
+  return names;
+}
+
 const std::vector<SizeBound>& hypernet_size_bounds() {
   static const std::vector<SizeBound> bounds = {
       {"hidden", 4, 4096},          {"layers", 1, 64},           {"heads", 1, 256},
@@ -33,6 +38,8 @@ const SizeBound& hypernet_size_bound(const std::string& key) {
 void HypernetConfig::validate(const std::string& origin) const {
   TAL_REQUIRE(is_one_of(variant, hypernet_variant_names()), origin, ": key 'hypernet.variant': unknown '", variant,
               "' (expected ", join_choices(hypernet_variant_names()), ")");
+  TAL_REQUIRE(is_one_of(base, hypernet_base_names()), origin, ": key 'hypernet.base': unknown '", base,
+              "' (expected ", join_choices(hypernet_base_names()), ")");
   const std::pair<const char*, int64_t> values[] = {
       {"hidden", hidden},   {"layers", layers},           {"heads", heads},       {"rank", rank},
       {"max_shape", max_shape}, {"spatial", spatial},     {"max_ck", max_ck},     {"num_classes", num_classes},
@@ -95,6 +102,7 @@ int64_t HypernetConfig::parameter_count() const {
     n += linear(d, 2 * d) + linear(2 * d, 2 * max_shape);     // decoder_1d
     n += linear(max_shape, num_classes);                       // bias_class
   }
+  if (inherits()) n += 15 * 2;  // inherit_gate: one per (op, weight/bias)
   return n;
 }
 
@@ -104,6 +112,7 @@ std::string HypernetConfig::describe() const {
   if (low_rank()) out << " r=" << rank << " ck=" << max_ck;
   out << " max_shape=" << max_shape << " s=" << spatial;
   if (film()) out << " task_dim=" << task_dim << (task_layer ? " task_layer=" + std::to_string(task_layer) : "");
+  if (inherits()) out << " base=ancestry";
   return out.str();
 }
 

@@ -10,6 +10,8 @@ namespace tal {
 
 // ghn3 (tiled decoder) | logah (low-rank decoder) | tal (logah + task FiLM)
 const std::vector<std::string>& hypernet_variant_names();
+// none (every tensor predicted) | ancestry (inheritance: weight-selected ancestry tensors plus a gated correction)
+const std::vector<std::string>& hypernet_base_names();
 
 // The documented bounds of the sizes (checked before anything is allocated; the option table uses them too).
 struct SizeBound {
@@ -31,9 +33,15 @@ struct HypernetConfig {
   int64_t num_classes = 1000;     // shape-encoder vocabulary entry and GHN-3 class predictor outputs
   int64_t task_dim = 768;         // task embedding width (tal)
   int64_t task_layer = 0;         // hidden width of the task-specific MLP before the FiLM maps; 0 = identity
+  // What a prediction starts from. none: the decoder's output is the tensor. ancestry: a tensor the ancestry model
+  // has is its weight-selected copy plus gate x (the decoder's output - its value at zero), with one gate per
+  // (graph op, weight/bias) starting at zero, so at step 0 the prediction is weight selection; tensors the ancestry
+  // lacks are predicted alone.
+  std::string base = "none";
 
   bool low_rank() const { return variant != "ghn3"; }
   bool film() const { return variant == "tal"; }
+  bool inherits() const { return base == "ancestry"; }
   std::array<int64_t, 4> max_shape4() const { return {max_shape, max_shape, spatial, spatial}; }
   // Throws tal::Error naming `origin` and the key on sizes outside their bounds or inconsistent with each other.
   void validate(const std::string& origin = "hypernet config") const;

@@ -10,7 +10,7 @@
 #include "tests/test_util.h"
 #include "trainer/files/finetune_results.h"
 #include "trainer/finetune/finetune.h"
-#include "trainer/finetune/weight_selection.h"
+#include "hypernet/weight_selection.h"
 
 namespace tal {
 namespace {

@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
 #include "base/error.h"
+#include "hypernet/family.h"
 #include "hypernet/hypernet.h"
 #include "hypernet/param_binding.h"
+#include "hypernet/weight_selection.h"
 
 namespace tal {
 namespace {
@@ -194,6 +196,11 @@ TEST(HypernetConfig, ParameterCountWithoutBuildingIsExact) {
     wide.spatial = 13;      // and a spatial size above 12 adds odd sizes
     configs.push_back(wide);
   }
+  for (const char* v : {"ghn3", "tal"}) {
+    HypernetConfig inheriting = tiny(v);
+    inheriting.base = "ancestry";
+    configs.push_back(inheriting);
+  }
   HypernetConfig released;  // GHN-3-T as released: 6,906,632
   released.variant = "ghn3";
   released.max_shape = 64;
@@ -215,6 +222,61 @@ TEST(HypernetConfig, SizesOutsideTheirBoundsAreRefusedBeforeAllocating) {
     EXPECT_NE(std::string(e.what()).find("x.yaml: key 'hypernet.hidden': 100000 is outside [4, 4096]"), std::string::npos)
         << e.what();
   }
+}
+
+// Inheritance (hypernet.base=ancestry): at step 0 (gates at zero) every tensor the ancestry has is exactly its
+// weight-selected copy, the class token included; the classifier of another label space is predicted alone; the
+// gates get gradients, and once they move the correction shows.
+TEST(Hypernet, InheritanceStartsAtWeightSelectionAndLearnsACorrection) {
+  const auto ancestry_spec =
+      ArchSpec::parse("vit:depth=3,width=32,heads=4,mlp=96,patch=4,image=8,channels=1,classes=5");
+  ParamMap ancestry = init_params(ancestry_spec, 11);
+  for (auto& [name, t] : ancestry) t = (t.detach() + 0.05 * at::randn(t.sizes())).contiguous();  // "trained"
+  HypernetConfig c = tiny("tal");
+  c.base = "ancestry";
+  Hypernet net(c, 5);
+  const Graph graph = build_graph(kVit);  // depth 1, width 24, 3 classes: smaller, another label space
+  const auto task = at::randn({c.task_dim});
+  EXPECT_THROW(net.predict({&graph}, task), Error);  // no ancestry attached yet
+  net.set_base(ancestry_spec, ancestry, "hash");
+  EXPECT_EQ(net.base_hash(), "hash");
+  const ParamMap p = net.predict({&graph}, task)[0];
+  int64_t selected = 0;
+  for (const auto& info : param_table(kVit)) {
+    SCOPED_TRACE(info.name);
+    const auto source = select_tensor(ancestry_spec, ancestry, kVit, info);
+    ASSERT_TRUE(p.count(info.name));
+    if (source.defined()) {
+      EXPECT_TRUE(at::equal(p.at(info.name), source));
+      ++selected;
+    } else {
+      EXPECT_TRUE(info.name.rfind("heads.head.", 0) == 0);  // only the 3-class head has no source
+      EXPECT_GT(p.at(info.name).abs().sum().item<double>(), 0.0);  // predicted by the hypernetwork alone
+    }
+  }
+  EXPECT_EQ(selected, static_cast<int64_t>(param_table(kVit).size()) - 2);
+  // Gradients reach the gates (and, through the classifier, the decoder).
+  const auto images = at::randn({2, 1, 8, 8});
+  const auto loss = kVit.family().loss(target_forward(kVit, p, images), at::tensor({0, 2}, at::kLong), 0.0).mean();
+  loss.backward();
+  at::Tensor gate;
+  for (const auto& [name, t] : net.named_parameters())
+    if (name == "inherit_gate") gate = t;
+  ASSERT_TRUE(gate.defined());
+  ASSERT_TRUE(gate.grad().defined());
+  EXPECT_GT(gate.grad().abs().sum().item<double>(), 0.0);
+  {
+    at::NoGradGuard g;
+    gate.fill_(0.1);
+  }
+  const ParamMap moved = net.predict({&graph}, task)[0];
+  EXPECT_FALSE(at::equal(moved.at("encoder.layers.encoder_layer_0.mlp.0.weight"),
+                         p.at("encoder.layers.encoder_layer_0.mlp.0.weight")));
+  // The class token is never predicted: it stays the selected one.
+  EXPECT_TRUE(at::equal(moved.at("class_token"), p.at("class_token")));
+  // A hypernetwork without inheritance refuses an ancestry.
+  Hypernet plain(tiny("tal"), 5);
+  EXPECT_THROW(plain.set_base(ancestry_spec, ancestry, "hash"), Error);
 }
 
 }  // namespace

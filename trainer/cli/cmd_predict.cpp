@@ -26,6 +26,7 @@
 #include "trainer/train/format.h"
 #include "trainer/train/progress.h"
 #include "trainer/train/run_device.h"
+#include "trainer/train/trained_hypernet.h"
 #include "trainer/train/training_data.h"
 
 namespace tal {
@@ -105,6 +106,7 @@ int predict(const Args& args_in) {
     return at::Tensor();
   });
   net.to(device.device);
+  attach_ancestry(net, o.zoo.family, o.ancestry.checkpoint, ckpt.base_hash, path);
   ParamMap for_hash;
   for (const auto& [n, w] : weights) for_hash[n] = w;
   const std::string hash = params_hash(for_hash);

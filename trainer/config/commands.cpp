@@ -62,11 +62,13 @@ void add_finetune(OptionTable<O>& t) {
   t.add(opt<O>("finetune.archs", [](auto& o) -> auto& { return o.finetune.archs; },
                "descendant architecture specs (keys the task fixes may be omitted)"));
   t.add(opt<O>("finetune.inits", [](auto& o) -> auto& { return o.finetune.inits; },
-               "initialisations: tal, logah, ghn3, random, ancestry-select, tal-no-film"));
+               "initialisations: tal, logah, ghn3, random, ancestry-select, tal-no-film, tal-inherit"));
   t.add(opt<O>("finetune.tal", [](auto& o) -> auto& { return o.finetune.tal; }, "TAL checkpoint or run directory"));
   t.add(opt<O>("finetune.logah", [](auto& o) -> auto& { return o.finetune.logah; },
                "LoGAH checkpoint or run directory"));
   t.add(opt<O>("finetune.ghn3", [](auto& o) -> auto& { return o.finetune.ghn3; }, "GHN-3 checkpoint or run directory"));
+  t.add(opt<O>("finetune.tal_inherit", [](auto& o) -> auto& { return o.finetune.tal_inherit; },
+               "checkpoint or run directory of an inheriting TAL hypernetwork (hypernet.base=ancestry)"));
   t.add(opt<O>("finetune.seeds", [](auto& o) -> auto& { return o.finetune.seeds; }, "seeds per cell").range(1, 1000));
   t.add(opt<O>("finetune.steps", [](auto& o) -> auto& { return o.finetune.steps; }, "fine-tuning steps per run")
             .range(1));

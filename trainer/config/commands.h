@@ -48,6 +48,7 @@ struct FinetuneOptions {
   std::vector<std::string> archs;  // descendant specs; keys a task fixes (image, channels, classes) may be omitted
   std::vector<std::string> inits = {"tal", "logah", "ghn3", "random", "ancestry-select", "tal-no-film"};
   std::string tal, logah, ghn3;    // checkpoint file or run directory of each hypernetwork
+  std::string tal_inherit;         // ... of the inheriting TAL hypernetwork (initialisation tal-inherit)
   int64_t seeds = 3;
   int64_t steps = 100;
   int64_t batch = 32;

@@ -53,7 +53,7 @@ struct TasksOptions {
 struct AncestryOptions {
   std::string checkpoint = "runs/ancestry/ancestry.h5";
   std::string dataset = "fmnist.h5";
-  std::string arch = "vit:depth=4,width=64,heads=4,mlp=128,patch=4,image=28,channels=1,classes=10";
+  std::string arch = "vit:depth=4,width=64,heads=4,mlp=128,patch=4";  // keys the data fixes may be left out
   std::vector<std::string> classes;  // train on these classes of the dataset only (empty: all); the rest stay unseen
   int64_t epochs = 12;
   int64_t batch = 128;

@@ -47,6 +47,10 @@ void add_hypernet_options(OptionTable<Opts>& t) {
   t.add(opt<Opts>("hypernet.variant", [](auto& o) -> auto& { return o.hypernet.variant; },
                   "ghn3 (tiled decoder), logah (low-rank decoder) or tal (logah + task FiLM)")
             .choices(hypernet_variant_names()));
+  t.add(opt<Opts>("hypernet.base", [](auto& o) -> auto& { return o.hypernet.base; },
+                  "none (every tensor predicted) or ancestry (inheritance: the ancestry's weight-selected tensors plus "
+                  "a gated, predicted correction; at step 0 the prediction is weight selection)")
+            .choices(hypernet_base_names()));
   t.add(opt<Opts>("hypernet.hidden", [](auto& o) -> auto& { return o.hypernet.hidden; }, "node embedding width d")
             .range(bound("hidden").min, bound("hidden").max));
   t.add(opt<Opts>("hypernet.layers", [](auto& o) -> auto& { return o.hypernet.layers; }, "Graphormer layers")

@@ -68,6 +68,7 @@ std::string write_checkpoint(const std::string& run_dir, const Checkpoint& c, co
     f.set_attr("/", "config_yaml", c.config_yaml);
     f.set_attr("/", "hypernet_variant", c.hypernet_variant);
     f.set_attr("/", "hypernet", c.hypernet_describe);
+    f.set_attr("/", "base_hash", c.base_hash);
     f.set_attr("/state", "bad_steps", c.state.bad_steps);
     f.set_attr("/state", "skipped_steps", c.state.skipped_steps);
     f.set_attr("/state", "optimizer_steps", c.state.optimizer_steps);
@@ -123,7 +124,8 @@ std::string checkpoint_to_resume(const std::string& run_dir, const std::string& 
 
 Checkpoint read_checkpoint(const std::string& path) {
   H5File f(path, H5File::Mode::Read);
-  require_kind(f, "tal-checkpoint", kCheckpointFormat, "checkpoint");
+  const int64_t version = require_kind_versions(f, "tal-checkpoint", 1, kCheckpointFormat, "checkpoint",
+                                                "make one with tal train");
   Checkpoint c;
   c.state.step = f.attr_int("/", "step");
   c.world = f.attr_int("/", "world_size");
@@ -131,6 +133,7 @@ Checkpoint read_checkpoint(const std::string& path) {
   c.config_yaml = f.attr_str("/", "config_yaml");
   c.hypernet_variant = f.attr_str("/", "hypernet_variant");
   c.hypernet_describe = f.attr_str("/", "hypernet");
+  if (version >= 2) c.base_hash = f.attr_str("/", "base_hash");
   c.state.bad_steps = f.attr_int("/state", "bad_steps");
   c.state.skipped_steps = f.attr_int("/state", "skipped_steps");
   c.state.optimizer_steps = f.attr_int("/state", "optimizer_steps");

@@ -11,7 +11,7 @@
 
 namespace tal {
 
-constexpr int64_t kCheckpointFormat = 1;
+constexpr int64_t kCheckpointFormat = 2;  // 2: base_hash (inheriting hypernetworks); 1 still read
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
@@ -31,6 +31,7 @@ struct Checkpoint {
   std::vector<at::Tensor> rng;  // every rank's LibTorch generator state, by rank
   std::string config_yaml;      // the resolved configuration
   std::string hypernet_variant, hypernet_describe;  // the model's kind and one-line description
+  std::string base_hash;        // an inheriting hypernetwork (hypernet.base=ancestry): its ancestry's content hash
   int64_t world = 1;
   std::string git_revision;
 };

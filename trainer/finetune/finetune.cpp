@@ -155,7 +155,8 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   const std::string results_path = o.run.dir + "/finetune.h5";
   require_distinct_output("finetune.save_weights", f.save_weights,
                           {{"the run.dir results", results_path}, {"the finetune.tal", f.tal}, {"the finetune.logah", f.logah},
-                           {"the finetune.ghn3", f.ghn3}, {"the ancestry.checkpoint", o.ancestry.checkpoint}});
+                           {"the finetune.ghn3", f.ghn3}, {"the finetune.tal_inherit", f.tal_inherit},
+                           {"the ancestry.checkpoint", o.ancestry.checkpoint}});
 
   // The tasks: the suite's, or those named (held-out ones included; they are reported apart).
   const auto suite = load_task_suite(o.tasks.suite);

@@ -8,12 +8,13 @@
 #include "hypernet/graph.h"
 #include "trainer/files/task_embeddings_file.h"
 #include "trainer/finetune/protocol.h"
-#include "trainer/finetune/weight_selection.h"
+#include "hypernet/weight_selection.h"
 
 namespace tal {
 
 const std::vector<std::string>& finetune_init_names() {
-  static const std::vector<std::string> names = {"tal", "logah", "ghn3", "random", "ancestry-select", "tal-no-film"};
+  static const std::vector<std::string> names = {"tal",    "logah",           "ghn3",       "random",
+                                                 "ancestry-select", "tal-no-film", "tal-inherit"};
   return names;
 }
 
@@ -24,14 +25,18 @@ std::pair<std::string, std::string> hypernet_of(const CommandOptions& o, const s
   if (init == "tal" || init == "tal-no-film") return {"finetune.tal", o.finetune.tal};
   if (init == "logah") return {"finetune.logah", o.finetune.logah};
   if (init == "ghn3") return {"finetune.ghn3", o.finetune.ghn3};
+  if (init == "tal-inherit") return {"finetune.tal_inherit", o.finetune.tal_inherit};
   return {"", ""};
 }
 
 std::string hypernet_of_key(const std::string& init) {
-  return init == "logah" ? "finetune.logah" : init == "ghn3" ? "finetune.ghn3" : "finetune.tal";
+  return init == "logah" ? "finetune.logah" : init == "ghn3" ? "finetune.ghn3"
+                                            : init == "tal-inherit" ? "finetune.tal_inherit" : "finetune.tal";
 }
 
-const char* expected_variant(const std::string& init) { return init == "tal-no-film" ? "tal" : init.c_str(); }
+const char* expected_variant(const std::string& init) {
+  return init == "tal-no-film" || init == "tal-inherit" ? "tal" : init.c_str();
+}
 
 }  // namespace
 
@@ -49,13 +54,18 @@ Initializers::Initializers(const CommandOptions& o, const std::vector<std::strin
       TAL_REQUIRE(net.run.hypernet.variant == expected_variant(init), "key '", key, "': ", net.path,
                   " is a checkpoint of a ", net.run.hypernet.variant, " hypernetwork, not of ",
                   expected_variant(init), " (initialisation '", init, "')");
+      TAL_REQUIRE(net.run.hypernet.inherits() == (init == "tal-inherit"), "key '", key, "': ", net.path, " is ",
+                  net.run.hypernet.inherits() ? "an inheriting hypernetwork (hypernet.base=ancestry); name it as "
+                                                "tal-inherit (finetune.tal_inherit)"
+                                              : "not an inheriting hypernetwork (hypernet.base=none)",
+                  " (initialisation '", init, "')");
       info.source = net.path;
       info.source_hash = net.content_hash;
       info.source_step = net.step;
       info.hypernet_params = net.net->num_parameters();
       if (net.run.hypernet.film()) {
         task_dim_ = net.run.hypernet.task_dim;
-        if (init == "tal" && embeddings_.empty()) {
+        if ((init == "tal" || init == "tal-inherit") && embeddings_.empty()) {
           embeddings_ = load_task_embeddings(o.tasks.embeddings, tasks, "");
           for (auto& [name, e] : embeddings_) e = e.to(device_);
         }

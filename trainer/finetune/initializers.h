@@ -1,6 +1,8 @@
 // Where a descendant's initial weights come from, one entry per initialisation a fine-tuning grid names:
 //   tal, logah, ghn3   predicted by that hypernetwork's checkpoint (TAL with the task's embedding)
 //   tal-no-film        the TAL checkpoint with a zero task embedding: what the task conditioning buys
+//   tal-inherit        an inheriting TAL hypernetwork (hypernet.base=ancestry): weight selection from the ancestry
+//                      plus the correction it predicts from the graph and the task
 //   random             the family's ordinary initialisation (torchvision's for ViT)
 //   ancestry-select    weight selection from the ancestry model (weight_selection.h)
 // Tensors no hypernetwork predicts (ViT class_token) and those weight selection cannot take come from the family's

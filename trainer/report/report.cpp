@@ -128,35 +128,39 @@ void report_losses(const std::map<std::string, std::vector<LossPoint>>& losses, 
   md << "\n";
 }
 
-std::string kind_heading(const ScoreTable& t) {
-  const std::string what = t.kind == "seen" ? "seen tasks" : t.kind == "held-out" ? "held-out tasks"
-                                                                                  : "class-disjoint held-out tasks";
-  return t.head == "own" ? what : what + ", " + t.head + " head on their new label space";
-}
-
+// One markdown table per head choice: the seen tasks first (they have no choice), then the held-out and the
+// class-disjoint held-out tasks under that choice.
 void write_tables(const std::vector<ScoreTable>& tables, const std::vector<std::string>& inits,
                   const std::string& title, const std::string& unit, std::ostream& md) {
-  for (const auto& t : tables) {
-    md << "### " << title << ", " << kind_heading(t) << " (" << unit
-       << ", mean ± std over seeds of the mean over architectures, each initialisation at its chosen rate)\n\n| task |";
+  std::vector<std::string> heads;
+  for (const auto& t : tables)
+    if (t.head != "own" && std::find(heads.begin(), heads.end(), t.head) == heads.end()) heads.push_back(t.head);
+  if (heads.empty()) heads.push_back("own");
+  for (const auto& head : heads) {
+    md << "### " << title << " (" << unit << ", mean ± std over seeds of the mean over architectures, each "
+       << "initialisation at its chosen rate" << (head == "own" ? "" : "; " + head + " head on a new label space")
+       << ")\n\n| task | kind |";
     for (const auto& i : inits) md << " " << i << " |";
-    md << "\n|---|";
+    md << "\n|---|---|";
     for (size_t i = 0; i < inits.size(); ++i) md << "---|";
     md << "\n";
-    for (size_t r = 0; r < t.tasks.size(); ++r) {
-      double best = -1e300;
-      for (const auto& e : t.rows[r])
-        if (e.present) best = std::max(best, e.mean);
-      md << "| " << t.tasks[r] << " |";
-      for (const auto& e : t.rows[r]) {
-        if (!e.present) {
-          md << " - |";
-          continue;
+    for (const auto& t : tables) {
+      if (t.head != head && t.head != "own") continue;
+      for (size_t r = 0; r < t.tasks.size(); ++r) {
+        double best = -1e300;
+        for (const auto& e : t.rows[r])
+          if (e.present) best = std::max(best, e.mean);
+        md << "| " << t.tasks[r] << " | " << t.kind << " |";
+        for (const auto& e : t.rows[r]) {
+          if (!e.present) {
+            md << " - |";
+            continue;
+          }
+          const std::string cell = fmt("%.2f", 100 * e.mean) + " ± " + fmt("%.2f", 100 * e.std);
+          md << " " << (e.mean >= best - 1e-12 ? "**" + cell + "**" : cell) << " |";
         }
-        const std::string cell = fmt("%.2f", 100 * e.mean) + " ± " + fmt("%.2f", 100 * e.std);
-        md << " " << (e.mean >= best - 1e-12 ? "**" + cell + "**" : cell) << " |";
+        md << "\n";
       }
-      md << "\n";
     }
     md << "\n";
   }

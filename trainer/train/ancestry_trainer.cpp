@@ -59,9 +59,12 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
   const Task& task = tasks[0];
   if (!task.def().pack) model.classes = task.class_names();
   require_distinct_output("ancestry.checkpoint", a.checkpoint, {{"the ancestry.dataset", task.store_path()}});
-  const std::string misfit = model.spec.family().mismatch(model.spec, data_shape(task));
-  TAL_REQUIRE(misfit.empty(), "key 'ancestry.arch': ", model.spec.str(), " does not fit ", task.store_path(), " (",
-              misfit, ")");
+  // Keys the data fixes (image, channels, classes: those of ancestry.classes) may be left out of the spec.
+  try {
+    model.spec = spec_for_task(a.arch, task);
+  } catch (const Error& e) {
+    throw Error(std::string("key 'ancestry.arch': ") + e.what());
+  }
   const auto seed = static_cast<uint64_t>(o.run.seed);
   const RunDevice device = run_device(o.device);
   model.params = init_params(model.spec, seed);

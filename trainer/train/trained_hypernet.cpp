@@ -3,12 +3,28 @@
 #include <filesystem>
 
 #include "base/error.h"
+#include "hypernet/family.h"
 #include "trainer/config/commands.h"
 #include "trainer/config/settings.h"
 #include "trainer/files/ancestry_file.h"
 #include "trainer/files/checkpoint.h"
 
 namespace tal {
+
+void attach_ancestry(Hypernet& net, const std::string& family, const std::string& ancestry_path,
+                     const std::string& expected_hash, const std::string& origin) {
+  if (!net.config().inherits()) return;
+  TAL_REQUIRE(std::filesystem::exists(ancestry_path), origin, ": an inheriting hypernetwork (hypernet.base=ancestry) "
+              "starts from the ancestry model ", ancestry_path, ", which does not exist (key 'ancestry.checkpoint')");
+  const AncestryModel ancestry = load_ancestry(ancestry_path);
+  TAL_REQUIRE(ancestry.spec.family().name() == family, origin, ": the ancestry ", ancestry_path, " is a ",
+              ancestry.spec.family().name(), " model; an inheriting ", family, " hypernetwork needs a ", family,
+              " ancestry");
+  TAL_REQUIRE(expected_hash.empty() || ancestry.content_hash == expected_hash, origin,
+              ": the hypernetwork was trained from an ancestry with content hash ", expected_hash, ", but ",
+              ancestry_path, " has ", ancestry.content_hash, " (another or a retrained ancestry)");
+  net.set_base(ancestry.spec, ancestry.params, ancestry.content_hash);
+}
 
 TrainedHypernet load_trained_hypernet(const std::string& from, bool use_ema, const std::string& key) {
   TAL_REQUIRE(!from.empty(), "key '", key, "': give the checkpoint file or run directory of the hypernetwork");
@@ -32,6 +48,7 @@ TrainedHypernet load_trained_hypernet(const std::string& from, bool use_ema, con
     return at::Tensor();
   });
   t.net->train(false);
+  attach_ancestry(*t.net, t.run.zoo.family, t.run.ancestry.checkpoint, ckpt.base_hash, "key '" + key + "': " + t.path);
   ParamMap for_hash;
   for (const auto& [n, w] : weights) for_hash[n] = w;
   t.content_hash = params_hash(for_hash);

@@ -28,6 +28,7 @@
 #include "trainer/train/run_loop.h"
 #include "trainer/train/optimizer.h"
 #include "trainer/train/step_plan.h"
+#include "trainer/train/trained_hypernet.h"
 #include "trainer/train/training_data.h"
 #include "trainer/train/step_gradient.h"
 #include "trainer/train/update.h"
@@ -90,6 +91,7 @@ struct Trainer::Impl {
     cursors = planner->initial_cursors();
     net = std::make_unique<Hypernet>(o.hypernet, seed);
     net->to(device.device);
+    attach_ancestry(*net, o.zoo.family, o.ancestry.checkpoint, "", "key 'hypernet.base'");
     model = std::make_unique<ModelState>(net->named_parameters(), o.train.weight_decay, o.train.ema > 0);
     model->broadcast_from_rank0(comm);  // every rank starts from rank 0's weights
   }
@@ -247,6 +249,7 @@ struct Trainer::Impl {
     c.config_yaml = config_yaml;
     c.hypernet_variant = o.hypernet.variant;
     c.hypernet_describe = o.hypernet.describe();
+    c.base_hash = net->base_hash();
     c.world = comm.world();
     c.git_revision = git_revision();
     // Every rank's generator state, gathered to rank 0.
@@ -267,6 +270,9 @@ struct Trainer::Impl {
 
   void restore(const std::string& path, const Checkpoint& c) {
     TAL_REQUIRE(c.model == "hypernet", path, ": is a checkpoint of an ", c.model, " run, not of a hypernetwork");
+    TAL_REQUIRE(c.base_hash == net->base_hash(), path, ": was trained from the ancestry with content hash ",
+                c.base_hash.empty() ? "(none)" : c.base_hash, ", this run starts from ",
+                net->base_hash().empty() ? "(none)" : net->base_hash(), " (key 'ancestry.checkpoint')");
     model->restore(path, c);
     state = c.state;
     TAL_REQUIRE(state.cursors.size() == cursors.size(), path, ": sampler state for ", state.cursors.size(),
@@ -289,6 +295,9 @@ struct Trainer::Impl {
 
   void init_from(const std::string& path) {
     const auto c = read_checkpoint(path);
+    TAL_REQUIRE(c.base_hash.empty() || c.base_hash == net->base_hash(), path,
+                ": was trained from the ancestry with content hash ", c.base_hash, ", this run starts from ",
+                net->base_hash().empty() ? "(none)" : net->base_hash(), " (key 'ancestry.checkpoint')");
     const int64_t loaded = model->load_matching(c.weights);
     TAL_REQUIRE(loaded > 0, path, ": no hypernet parameter matches (made by ", c.hypernet_describe, ")");
     if (comm.rank() == 0)

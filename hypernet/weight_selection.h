@@ -25,6 +25,11 @@ struct SelectionReport {
 ParamMap select_weights(const ArchSpec& large_spec, const ParamMap& large, const ArchSpec& small_spec,
                         const ParamMap& fallback, SelectionReport* report = nullptr);
 
+// The one tensor `name` of `small_spec` selected from `large` (a fresh copy, on `large`'s device), or an undefined
+// tensor with the reason in `why` where there is no source (as select_weights keeps the fallback's).
+at::Tensor select_tensor(const ArchSpec& large_spec, const ParamMap& large, const ArchSpec& small_spec,
+                         const ParamInfo& info, std::string* why = nullptr);
+
 // The evenly spaced indices of `d` elements out of `D` (d <= D): floor(i * D / d).
 std::vector<int64_t> evenly_spaced(int64_t D, int64_t d);
 
