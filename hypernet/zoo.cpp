@@ -30,9 +30,16 @@ void ZooRules::validate() const {
 ArchSpec sample_arch(const ZooRules& r, uint64_t seed, uint64_t index) {
   r.validate();
   SplitMix rng(mix_seed(seed, /*stream=*/1, index));
-  ArchSpec s = r.family().sample(r, rng);
-  s.validate();
-  return s;
+  constexpr int kTries = 10000;
+  for (int attempt = 0; attempt < kTries; ++attempt) {
+    ArchSpec s = r.family().sample(r, rng);
+    if (r.max_width > 0 && s.at("width") > r.max_width) continue;
+    s.validate();
+    return s;
+  }
+  TAL_REQUIRE(false, "key 'zoo.max_width': the ", r.rules, " rules (", r.profile, ") draw nothing as narrow as ",
+              r.max_width, " in ", kTries, " draws");
+  return {};
 }
 
 std::vector<ArchSpec> sample_zoo(const ZooRules& r, uint64_t seed, int64_t n) {

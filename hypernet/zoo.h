@@ -17,6 +17,10 @@ struct ZooRules {
   std::string profile = "paper";  // paper | cpu-small
   // What the task fixes rather than the sampler.
   DataShape data{3, 32, 32, 50257, 1024, 10};
+  // The widest architecture drawn (0: no cap): a draw wider than this is drawn again (from the same counter-based
+  // stream, so still a pure function of seed and index). An inheriting hypernetwork trains on architectures its
+  // ancestry can be weight-selected into, so none wider than the ancestry.
+  int64_t max_width = 0;
 
   const Family& family() const { return family_of_rules(rules); }
   void validate() const;  // throws naming the bad field

@@ -48,6 +48,7 @@ ZooRules ZooOptions::rules_for(const DataShape& data) const {
   r.rules = rules;
   r.profile = profile;
   r.data = data;
+  r.max_width = max_width;
   return r;
 }
 

@@ -33,6 +33,7 @@ struct ZooOptions {
   int64_t image = 32;
   int64_t channels = 3;
   int64_t classes = 0;  // 0: the family's (ViT 10; GPT-2 0, the language-model head)
+  int64_t max_width = 0;  // draws wider than this are drawn again (0: no cap)
   int64_t vocab = 50257;
   int64_t context = 1024;
   // Throws naming `origin` when family and rules disagree.

@@ -37,6 +37,10 @@ void add_zoo_options(OptionTable<Opts>& t) {
   t.add(opt<Opts>("zoo.classes", [](auto& o) -> auto& { return o.zoo.classes; },
                   "classifier outputs where no task fixes them (0: the family's, vit 10, gpt2 the language-model head)")
             .range(0, 1000000));
+  t.add(opt<Opts>("zoo.max_width", [](auto& o) -> auto& { return o.zoo.max_width; },
+                  "the widest architecture drawn; wider draws are drawn again (0: no cap; an inheriting hypernetwork "
+                  "uses its ancestry's width)")
+            .range(0, 1000000));
   t.add(opt<Opts>("zoo.vocab", [](auto& o) -> auto& { return o.zoo.vocab; }, "token vocabulary").range(1, 1000000));
   t.add(opt<Opts>("zoo.context", [](auto& o) -> auto& { return o.zoo.context; }, "token context length").range(1, 65536));
 }
