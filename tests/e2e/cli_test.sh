@@ -125,6 +125,50 @@ check "ancestry left a checkpoint" test -s "$work/anc_pre/a.train/ckpt/latest"
 check "ancestry resumes" grep -q "resume  from .*a.train/ckpt/step_" "$work/anc_pre2.log"
 hash_of() { /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1]).attrs['content_hash'])" "$1"; }
 check "ancestry resumed == straight (bytes)" test "$(hash_of "$work/anc_pre/a.h5")" = "$(hash_of "$work/anc_straight/a.h5")"
+# The ancestry holds only the suite's six seen classes, by name, in its head's order.
+check "ancestry records its classes" /usr/bin/python3 -c "
+import h5py, sys
+f = h5py.File(sys.argv[1])
+assert [c.decode() for c in f['classes'][()]] == ['Pullover', 'Dress', 'Coat', 'Sandal', 'Sneaker', 'Ankle boot']
+assert f['params/heads.head.weight'].shape[0] == 6" "$work/anc/ancestry.h5"
+
+# Bring your own ancestry: a torchvision ViT's state dict (written by Debian's torchvision) as safetensors.
+/usr/bin/python3 "$src/tests/golden/torchvision_vit_safetensors.py" "$work/tv.safetensors"
+tv=(--arch "vit:depth=2,width=32,heads=2,mlp=64,patch=4,image=28,channels=1,classes=6"
+    --classes "Pullover,Dress,Coat,Sandal,Sneaker,Ankle boot" --dataset fmnist.h5)
+out=$("$tal" ancestry import "$work/tv.safetensors" "${tv[@]}" --out "$work/tv/ancestry.h5" 2>&1)
+check "ancestry import ($(tail -n1 <<<"$out"))" test -s "$work/tv/ancestry.h5"
+check "imported ancestry: every tensor as torchvision wrote it" /usr/bin/python3 -c "
+import h5py, json, struct, sys, numpy as np
+raw = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+f = h5py.File(sys.argv[2])
+assert sorted(header) == sorted(f['params']), (sorted(header), sorted(f['params']))
+for name, h in header.items():
+    a, b = h['data_offsets']
+    t = np.frombuffer(raw[8 + n + a:8 + n + b], dtype='<f4').reshape(h['shape'])
+    assert np.array_equal(t, f['params'][name][()]), name
+assert len(f['classes']) == 6" "$work/tv.safetensors" "$work/tv/ancestry.h5"
+out=$("$tal" tasks embed --config "$src/configs/tal_vit_fmnist.yaml" data.root="$work/data" \
+      ancestry.checkpoint="$work/tv/ancestry.h5" tasks.embeddings="$work/tv/emb.h5" tasks.embed_images=100 2>&1)
+check "an imported ancestry makes task embeddings" grep -q "6 task(s), 32-d embeddings" <<<"$out"
+refused() {  # refused NAME PATTERN damage...
+  local name=$1 pattern=$2; shift 2
+  /usr/bin/python3 "$src/tests/golden/torchvision_vit_safetensors.py" "$work/bad.safetensors" "$@"
+  local err rc
+  err=$("$tal" ancestry import "$work/bad.safetensors" "${tv[@]}" --out "$work/tv/bad.h5" 2>&1); rc=$?
+  check "import refuses $name: exit 1, one line naming it ($err)" \
+    test $rc -eq 1 -a "$(wc -l <<<"$err")" -eq 1 -a ! -e "$work/tv/bad.h5"
+  check "import refuses $name: the message" grep -q "$pattern" <<<"$err"
+}
+refused "a renamed tensor" "tensor 'encoder.ln.weight' missing" --rename encoder.ln.weight encoder.norm.weight
+refused "a missing tensor" "tensor 'heads.head.bias' missing" --drop heads.head.bias
+refused "a mis-shaped tensor" "tensor 'class_token' has shape \[32\], but .* needs \[1, 1, 32\]" --reshape class_token
+err=$("$tal" ancestry import "$work/tv.safetensors" "${tv[@]}" --arch "vit:depth=3,width=32,heads=2,mlp=64,patch=4,image=28,channels=1,classes=6" \
+  --out "$work/tv/bad.h5" 2>&1); rc=$?
+check "import refuses another spec: names the tensor" grep -q "tensor 'encoder.layers.encoder_layer_2.ln_1.weight' missing" <<<"$err"
+
 emb=(--config "$src/configs/tal_vit_fmnist.yaml" data.root="$work/data" ancestry.checkpoint="$work/anc/ancestry.h5"
      tasks.embeddings="$work/data/task_embeddings.h5" tasks.embed_images=500)
 out=$("$tal" tasks embed "${emb[@]}" 2>&1)

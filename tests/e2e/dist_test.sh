@@ -44,6 +44,23 @@ for np in 1 2; do train $np "eq_bf16_$np" train.stage=pretrain train.steps=3 tra
 check "bf16 equivalence 1 vs 2 ranks (bytes)" $py "$cmp_py" "$(ckpt eq_bf16_1)" "$(ckpt eq_bf16_2)" 0
 check "bf16 is not float32" bash -c "! $py '$cmp_py' '$(ckpt eq_pretrain_1)' '$(ckpt eq_bf16_1)' 0 >/dev/null 2>&1"
 
+# 1d. An inheriting hypernetwork (hypernet.base=ancestry) keeps the rank equivalence and the bit-exact resume, across
+#     both stages, and its checkpoints name the ancestry they start from: another one is refused on resume.
+inh=(hypernet.variant=tal hypernet.base=ancestry zoo.max_width=64 train.stage=both train.pretrain_steps=2 train.autocast=off)
+for np in 1 2; do train $np "inh_$np" "${inh[@]}" train.steps=2; done
+check "inheritance: trains (stage 1 and 2)" grep -q "train  done: 4 steps" "$work/inh_1.log"
+check "inheritance equivalence 1 vs 2 ranks (bytes)" $py "$cmp_py" "$(ckpt inh_1)" "$(ckpt inh_2)" 0
+check "inheritance: the checkpoint names its ancestry" $py -c "
+import h5py, sys
+assert h5py.File(sys.argv[1]).attrs['base_hash'] == h5py.File(sys.argv[2]).attrs['content_hash']" "$(ckpt inh_1)" "$work/anc/anc.h5"
+train 2 "inh_resumed" "${inh[@]}" train.steps=2 --until-step 3
+train 2 "inh_resumed" "${inh[@]}" train.steps=2
+check "inheritance: bit-exact resume on 2 ranks" $py "$cmp_py" "$(ckpt inh_2)" "$(ckpt inh_resumed)" 0
+"$tal" ancestry train "${small[@]}" run.dir="$work/anc2" ancestry.checkpoint="$work/anc/anc3.h5" ancestry.max_steps=2 \
+  ancestry.batch=32 run.seed=5 >/dev/null 2>&1
+train 1 "inh_resumed" "${inh[@]}" train.steps=4 ancestry.checkpoint="$work/anc/anc3.h5"
+check "inheritance: resuming from another ancestry is refused" grep -q "was trained from the ancestry with content hash" "$work/inh_resumed.log"
+
 # 1b. A non-finite loss on one rank skips the step on every rank (by consensus); K in a row abort.
 train 2 nan train.steps=3 debug.nan_steps=1:2
 check "non-finite step skipped" grep -q "step 2: non-finite loss or gradients on 1 rank(s); step skipped" "$work/nan.log"

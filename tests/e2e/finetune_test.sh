@@ -18,12 +18,15 @@ for v in logah ghn3; do
   setup "train $v" "$tal" train "${small[@]}" --config "$src/configs/${v}_vit_fmnist.yaml" run.dir="$work/$v" train.steps=2
 done
 setup "train tal" "$tal" train "${small[@]}" run.dir="$work/tal" train.stage=both train.pretrain_steps=2 train.steps=2
+setup "train tal-inherit" "$tal" train "${small[@]}" --config "$src/configs/tal_inherit_vit_fmnist.yaml" \
+  run.dir="$work/tal_inherit" train.stage=both train.pretrain_steps=2 train.steps=2
 
 grid=(--config "$src/configs/finetune_fmnist.yaml" data.root="$work/data" ancestry.checkpoint="$work/anc/anc.h5"
       tasks.embeddings="$work/data/emb.h5" finetune.tal="$work/tal" finetune.logah="$work/logah"
-      finetune.ghn3="$work/ghn3" finetune.tasks=fmnist-footwear,fmnist-bags-trousers-rot180
+      finetune.ghn3="$work/ghn3" finetune.tal_inherit="$work/tal_inherit"
+      finetune.tasks=fmnist-footwear,fmnist-bags-trousers-rot180
       "finetune.archs=vit:depth=1,width=32,heads=2,mlp=64" finetune.seeds=2 finetune.steps=4 finetune.eval_every=2
-      finetune.eval_images=100 finetune.batch=16)
+      finetune.eval_images=100 finetune.batch=16 finetune.lr=0.001 finetune.val_fraction=0.02)
 cells() { $py -c "import h5py,sys; print(len(h5py.File(sys.argv[1])['cells']))" "$1"; }
 # key accuracy... mcc... loss... per cell, sorted: two grids are equal when every cell's curves are.
 dump() { $py -c "
@@ -34,20 +37,21 @@ for k in sorted(f['cells']):
     print(k, g.attrs['task'], g.attrs['init'], g.attrs['seed'], list(g['accuracy'][()]), list(g['mcc'][()]),
           list(g['loss'][()]))" "$1"; }
 
-# 1. One rank: 2 tasks x 1 architecture x 6 initialisations x 2 seeds.
+# 1. One rank: 2 tasks x 1 architecture x 7 initialisations x 2 seeds.
 t0=$(now)
 "$tal" finetune "${grid[@]}" run.dir="$work/one" --save-weights "$work/one/tuned.h5" >"$work/one.log" 2>&1
 check "1-rank grid exits 0" [ $? -eq 0 ]
-echo "1-rank grid of 24 runs: $(since "$t0") s"
-check "1-rank grid has 24 cells" [ "$(cells "$work/one/finetune.h5")" = 24 ]
-check "the summary names the held-out task apart" grep -q "held-out tasks: final test accuracy" "$work/one.log"
-check "progress counts cells" grep -q "cells 24/24" "$work/one.log"
+echo "1-rank grid of 28 runs: $(since "$t0") s"
+check "1-rank grid has 28 cells" [ "$(cells "$work/one/finetune.h5")" = 28 ]
+check "the summary names the held-out task apart" grep -q "held-out tasks.*: final test accuracy" "$work/one.log"
+check "the summary compares with random: interval and wins" grep -Eq "fmnist-footwear +tal-inherit +[-+][0-9.]+ \[[-+][0-9.]+, [-+][0-9.]+\] [0-9]/2" "$work/one.log"
+check "progress counts cells" grep -q "cells 28/28" "$work/one.log"
 $py - "$work/one/finetune.h5" >"$work/shape.txt" 2>&1 <<'PY'
 import h5py, sys
 f = h5py.File(sys.argv[1])
 assert f.attrs["kind"] == "tal-finetune"
 inits = [s.decode() for s in f["init_order"][()]]
-assert inits == ["tal", "logah", "ghn3", "random", "ancestry-select", "tal-no-film"], inits
+assert inits == ["tal", "logah", "ghn3", "random", "ancestry-select", "tal-no-film", "tal-inherit"], inits
 held = {g.attrs["task"]: bool(g.attrs["heldout"]) for g in f["cells"].values()}
 assert held == {"fmnist-footwear": False, "fmnist-bags-trousers-rot180": True}, held
 for g in f["cells"].values():
@@ -69,15 +73,15 @@ check "results file layout (${work##*/}/shape.txt: $(tail -n1 "$work/shape.txt")
 # 2. Two ranks give the same results, cell for cell (each run is a pure function of its cell).
 mpirun -np 2 --bind-to none "$tal" finetune "${grid[@]}" run.dir="$work/two" threads=1 >"$work/two.log" 2>&1
 check "2-rank grid exits 0" [ $? -eq 0 ]
-check "2-rank grid runs 12 rounds" grep -q "in 12 rounds" "$work/two.log"
+check "2-rank grid runs 14 rounds" grep -q "in 14 rounds" "$work/two.log"
 dump "$work/one/finetune.h5" >"$work/one.txt"; dump "$work/two/finetune.h5" >"$work/two.txt"
-check "1 rank and 2 ranks: the same 24 curves" cmp -s "$work/one.txt" "$work/two.txt"
+check "1 rank and 2 ranks: the same 28 curves" cmp -s "$work/one.txt" "$work/two.txt"
 
 # 3. The saved fine-tuned weights give the recorded final accuracy again through tal eval.
 id=$($py -c "import h5py,sys; print(sorted(h5py.File(sys.argv[1])['fmnist-footwear'])[0])" "$work/one/tuned.h5")
 recorded=$($py - "$work/one/finetune.h5" "$id" <<'PY'
 import h5py, sys
-f = h5py.File(sys.argv[1]); arch, init, seed = sys.argv[2].rsplit(".", 2)
+f = h5py.File(sys.argv[1]); parts = sys.argv[2].split("."); arch, init, seed = parts[0], parts[1], parts[-1]
 for g in f["cells"].values():
     if g.attrs["task"] == "fmnist-footwear" and g.attrs["arch_id"] == arch and g.attrs["init"] == init and \
        "seed%d" % g.attrs["seed"] == seed:
@@ -91,16 +95,16 @@ check "tal eval of a saved fine-tuned model ($id) gives its recorded $recorded" 
 # 4. Preemption: SIGTERM after the first cells; the finished ones are kept, exit 75; the re-run does only the rest.
 "$tal" finetune "${grid[@]}" run.dir="$work/pre" >"$work/pre.log" 2>&1 &
 pid=$!
-wait_for 120 "$work/pre.log" "cells 3/24" "the third cell"
+wait_for 120 "$work/pre.log" "cells 3/28" "the third cell"
 kill -TERM $pid; wait $pid; rc=$?
 check "preempted grid exits 75 (got $rc)" [ $rc -eq 75 ]
 kept=$(cells "$work/pre/finetune.h5")
-check "preempted grid kept its finished cells ($kept)" bash -c "[ '$kept' -ge 3 ] && [ '$kept' -lt 24 ]"
+check "preempted grid kept its finished cells ($kept)" bash -c "[ '$kept' -ge 3 ] && [ '$kept' -lt 28 ]"
 "$tal" finetune "${grid[@]}" run.dir="$work/pre" >"$work/pre2.log" 2>&1
 check "resumed grid exits 0" [ $? -eq 0 ]
-check "resumed grid skips the $kept done cells" grep -q "$kept done, $((24 - kept)) to run" "$work/pre2.log"
+check "resumed grid skips the $kept done cells" grep -q "$kept done, $((28 - kept)) to run" "$work/pre2.log"
 dump "$work/pre/finetune.h5" >"$work/pre.txt"
-check "preempted + resumed: the same 24 curves as uninterrupted" cmp -s "$work/one.txt" "$work/pre.txt"
+check "preempted + resumed: the same 28 curves as uninterrupted" cmp -s "$work/one.txt" "$work/pre.txt"
 
 # 5. A finished grid run again does nothing and leaves the file as it was; another recipe is refused.
 sum=$(md5sum <"$work/one/finetune.h5")
@@ -109,7 +113,7 @@ check "finished grid: every cell already done" grep -q "every cell was already d
 check "finished grid: file untouched" [ "$(md5sum <"$work/one/finetune.h5")" = "$sum" ]
 "$tal" finetune "${grid[@]}" run.dir="$work/one" finetune.steps=6 >"$work/recipe.log" 2>&1
 check "another recipe in the same run.dir: exit 1" [ $? -eq 1 ]
-check "another recipe: one line naming the file" grep -q "finetune.h5: holds 24 runs made with another recipe" "$work/recipe.log"
+check "another recipe: one line naming the file" grep -q "finetune.h5: holds 28 runs made with another recipe" "$work/recipe.log"
 check "another recipe: file untouched" [ "$(md5sum <"$work/one/finetune.h5")" = "$sum" ]
 
 # 6. Bad input: one line naming the key, nothing written.
@@ -125,6 +129,10 @@ bad() {  # bad NAME PATTERN key=value...
 bad "unknown init" "key 'finetune.inits': unknown initialisation 'tall'" finetune.inits=tal,tall
 bad "missing checkpoint" "key 'finetune.ghn3': $work/nope: no such file" finetune.ghn3="$work/nope"
 bad "wrong hypernet" "key 'finetune.tal': .* is a checkpoint of a logah hypernetwork" finetune.tal="$work/logah"
+bad "not an inheriting hypernet" "key 'finetune.tal_inherit': .* is not an inheriting hypernetwork" finetune.tal_inherit="$work/tal"
+bad "an inheriting hypernet as tal" "key 'finetune.tal': .* is an inheriting hypernetwork" finetune.tal="$work/tal_inherit"
+bad "a negative learning rate" "key 'finetune.lr': '-0.1' is not a learning rate" finetune.lr=0.001,-0.1
+bad "an unknown head choice" "key 'finetune.heads': 'kept' is not one of: reset, predicted" finetune.heads=kept
 bad "unknown task" "key 'finetune.tasks': .* has no task 'fmnist-shoes'" finetune.tasks=fmnist-shoes
 bad "misfit arch" "key 'finetune.archs': " "finetune.archs=vit:depth=1,width=32,heads=3"
 
@@ -144,25 +152,32 @@ f = h5py.File(sys.argv[1])
 acc = collections.defaultdict(lambda: collections.defaultdict(list))
 for g in f["cells"].values():
     acc[(g.attrs["task"], g.attrs["init"])][g.attrs["seed"]].append(g.attrs["final_accuracy"])
-rows = [l for l in open(sys.argv[2]) if l.startswith("| fmnist")]
-header = [l for l in open(sys.argv[2]) if l.startswith("| task |")][0].strip("|\n").split("|")[1:]
+# The first table (final test accuracy): its rows until the first blank line after its header.
+lines = open(sys.argv[2]).read().split("\n")
+start = next(i for i, l in enumerate(lines) if l.startswith("| task | kind |"))
+header = lines[start].strip("|").split("|")[2:]
+rows = []
+for l in lines[start + 2:]:
+    if not l.startswith("|"):
+        break
+    rows.append(l)
 checked = 0
 for row in rows:
     cols = [c.strip().strip("*") for c in row.strip("|\n").split("|")]
     task = cols[0]
-    for init, text in zip([h.strip() for h in header], cols[1:]):
+    for init, text in zip([h.strip() for h in header], cols[2:]):
         seeds = [sum(v) / len(v) for v in acc[(task, init)].values()]
         want = "%.2f ± %.2f" % (100 * st.mean(seeds), 100 * st.stdev(seeds))
         assert text == want, (task, init, text, want)
         checked += 1
-assert checked == 12, checked
+assert checked == 14, checked
 import glob
 for png in glob.glob(sys.argv[3] + "/*.png"):
     w, h = struct.unpack(">II", open(png, "rb").read()[16:24])
     assert (w, h) == (960, 560), (png, w, h)
 print("ok", checked)
 PY
-check "report table = results file, PNGs 960x560 ($(tail -n1 "$work/table.txt"))" grep -q "^ok 12$" "$work/table.txt"
+check "report table = results file, PNGs 960x560 ($(tail -n1 "$work/table.txt"))" grep -q "^ok 14$" "$work/table.txt"
 check "report table: the best in bold" grep -q '\*\*[0-9.]* ± [0-9.]*\*\*' "$work/one/report.md"
 check "report: hypernet sizes" grep -q "| tal | \`$work/tal/ckpt/" "$work/one/report.md"
 "$tal" report "$work/tal" >"$work/report2.log" 2>&1
@@ -171,4 +186,70 @@ check "report of a training run: both stages" grep -q "| multitask |" "$work/tal
 "$tal" report "$work/logah" --gnuplot /nonexistent/gnuplot >"$work/report3.log" 2>&1
 check "report without gnuplot: exit 1, one line naming gnuplot-nox" grep -q "gnuplot-nox" "$work/report3.log"
 check "report without gnuplot: nothing written" bash -c "[ ! -e '$work/logah/report.md' ] && [ ! -e '$work/logah/report' ]"
+# 8. The fair protocol (DESIGN.md 4.4a). Learning rates are an axis, each (task, init) reported at the rate its
+#    validation score chose: the file's /chosen runs are exactly what the validation scores pick, recomputed here.
+"$tal" finetune "${grid[@]}" run.dir="$work/lr" finetune.inits=random,tal finetune.seeds=1 finetune.lr=0.0003,0.003 \
+  >"$work/lr.log" 2>&1
+check "learning-rate grid exits 0" [ $? -eq 0 ]
+check "the summary shows the chosen rates" grep -q " @0.003\| @0.0003" "$work/lr.log"
+$py - "$work/lr/finetune.h5" >"$work/lr.txt" 2>&1 <<'PY'
+import h5py, sys, collections
+f = h5py.File(sys.argv[1])
+val = collections.defaultdict(list)
+for g in f["cells"].values():
+    val[(g.attrs["task"], g.attrs["init"], g.attrs["head"], g.attrs["lr"])].append(g.attrs["val_accuracy"])
+best = {}
+for (task, init, head, lr), v in sorted(val.items(), key=lambda kv: kv[0][3]):
+    m = sum(v) / len(v)
+    if (task, init, head) not in best or m > best[(task, init, head)][0] + 1e-12:
+        best[(task, init, head)] = (m, lr)
+want = sorted(k for k, g in f["cells"].items() if best[(g.attrs["task"], g.attrs["init"], g.attrs["head"])][1] == g.attrs["lr"])
+got = sorted(s.decode() for s in f["chosen"][()])
+assert got == want, (got, want)
+assert len(got) == len(f["cells"]) // 2
+assert all(0 < g.attrs["val_accuracy"] <= 1 for g in f["cells"].values())
+print("ok")
+PY
+check "chosen rates are the validation scores' choice ($(tail -n1 "$work/lr.txt"))" grep -q "^ok$" "$work/lr.txt"
+"$tal" report "$work/lr" >/dev/null 2>&1
+check "report: the learning-rate table and plot" bash -c "grep -q 'Learning rates chosen on validation' '$work/lr/report.md' && [ -s '$work/lr/report/lr_fmnist-footwear.png' ]"
+
+#    With learning rate 0 nothing moves, so the saved weights are the initial ones: a reset head is the same tensor
+#    for every initialisation on the held-out task; a predicted one is kept; symmetry-breaking noise unties GHN-3's
+#    tiled q/k/v blocks (width 32 > its 64-row block's 32-row pieces: W_v = W_q) and beta 0 leaves them tied.
+init0=("${grid[@]}" finetune.seeds=1 finetune.steps=1 finetune.eval_every=1 finetune.lr=0 finetune.weight_decay=0)
+for heads in reset predicted; do
+  for beta in 0 0.01; do
+    "$tal" finetune "${init0[@]}" run.dir="$work/h_${heads}_$beta" finetune.heads=$heads finetune.noise_beta=$beta \
+      --save-weights "$work/h_${heads}_$beta/w.h5" >"$work/h.log" 2>&1
+    check "lr=0 grid ($heads, beta $beta) exits 0" [ $? -eq 0 ]
+  done
+done
+$py - "$work" >"$work/heads.txt" 2>&1 <<'PY'
+import h5py, sys, numpy as np
+w = sys.argv[1]
+def models(path, task):
+    g = h5py.File(path)[task]
+    return {k.split(".")[1]: g[k] for k in g}
+held = "fmnist-bags-trousers-rot180"
+reset = models(w + "/h_reset_0/w.h5", held)
+heads = {i: m["heads.head.weight"][()] for i, m in reset.items()}
+assert len(heads) == 7, sorted(heads)
+for i, h in heads.items():
+    assert np.array_equal(h, heads["random"]), i  # the same tensor for every initialisation
+pred = models(w + "/h_predicted_0/w.h5", held)
+assert not np.array_equal(pred["tal"]["heads.head.weight"][()], heads["random"])  # a predicted head is kept
+seen = models(w + "/h_reset_0/w.h5", "fmnist-footwear")
+assert not np.array_equal(seen["tal"]["heads.head.weight"][()], seen["random"]["heads.head.weight"][()])  # seen: own
+name = "encoder.layers.encoder_layer_0.self_attention.in_proj_weight"
+tied = models(w + "/h_reset_0/w.h5", held)["ghn3"][name][()]
+assert np.array_equal(tied[:32], tied[64:]), "GHN-3 at width 32 ties W_v to W_q"
+noisy = models(w + "/h_reset_0.01/w.h5", held)["ghn3"][name][()]
+assert not np.array_equal(noisy[:32], noisy[64:]), "noise left W_v = W_q"
+assert np.abs(noisy - tied).max() < 0.05 * np.abs(tied).max()
+assert np.array_equal(models(w + "/h_reset_0.01/w.h5", held)["random"][name][()], reset["random"][name][()])  # not predicted: no noise
+print("ok")
+PY
+check "reset head, predicted head, noise ($(tail -n1 "$work/heads.txt"))" grep -q "^ok$" "$work/heads.txt"
+
 finish

@@ -87,6 +87,11 @@ void add_finetune(OptionTable<O>& t) {
                "symmetry-breaking noise on predicted tensors, beta x std(corrcoef(W)) x N(0,1) as ppuda's init "
                "(classifier skipped); 0: off")
             .range(0, 1));
+  t.add(opt<O>("finetune.tiled_embeddings", [](auto& o) -> auto& { return o.finetune.tiled_embeddings; },
+               "a predicted embedding table longer than the hypernetwork's decoded block (GPT-2's wte, which would "
+               "repeat every hypernet.max_shape rows): ancestry (weight-selected from the ancestry), fresh (the "
+               "family's initialisation) or predicted (kept, periodic)")
+            .choices({"ancestry", "fresh", "predicted"}));
   t.add(opt<O>("finetune.weight_decay", [](auto& o) -> auto& { return o.finetune.weight_decay; },
                "AdamW weight decay")
             .range(0, 10));
@@ -187,6 +192,7 @@ const std::vector<std::string>& sections_read(const std::string& command) {
       {"predict", with(pipeline, {"predict"})},
       {"eval", with(pipeline, {"eval"})},
       {"ancestry train", pipeline},
+      {"ancestry import", pipeline},
       {"tasks embed", pipeline},
       {"bench step", with(pipeline, {"bench"})},
       {"bench plan", {"run", "zoo", "hypernet", "train", "bench"}},
@@ -208,7 +214,7 @@ const std::vector<std::string>& sections_read(const std::string& command) {
 
 const std::vector<std::string>& command_names() {
   static const std::vector<std::string> names = {
-      "train",         "predict",     "eval",        "ancestry train", "tasks embed",     "zoo sample",  "zoo show",
+      "train",         "predict",     "eval",        "ancestry train", "ancestry import", "tasks embed",     "zoo sample",  "zoo show",
       "hypernet info", "bench predict", "bench step", "bench plan", "bench allreduce", "bench loader", "data import",
       "finetune"};
   return names;
@@ -239,6 +245,11 @@ OptionTable<CommandOptions> build_table(const std::string& command) {
     add_eval(t);
   } else if (command == "finetune") {
     add_finetune(t);
+  } else if (command == "ancestry import") {
+    t.alias("ancestry.arch", "--arch");
+    t.alias("ancestry.checkpoint", "--out");
+    t.alias("ancestry.classes", "--classes");
+    t.alias("ancestry.dataset", "--dataset");
   } else if (command == "zoo sample") {
     add_sample(t);
   } else if (command == "bench predict") {

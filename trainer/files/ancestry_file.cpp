@@ -1,12 +1,14 @@
 #include "trainer/files/ancestry_file.h"
 
 #include <map>
+#include <set>
 
 #include "base/error.h"
 #include "base/hash.h"
 #include "datasets/atomic_file.h"
 #include "datasets/h5.h"
 #include "trainer/files/file_kind.h"
+#include "trainer/files/safetensors.h"
 
 namespace tal {
 
@@ -62,6 +64,38 @@ AncestryModel load_ancestry(const std::string& path) {
   m.content_hash = params_hash(m.params);
   TAL_REQUIRE(m.content_hash == f.attr_str("/", "content_hash"), path,
               ": parameters do not match the stored content hash (corrupt file?)");
+  return m;
+}
+
+AncestryModel import_ancestry(const std::string& path, const ArchSpec& spec, const std::vector<std::string>& classes) {
+  const SafetensorsFile file = read_safetensors(path);
+  AncestryModel m;
+  m.spec = spec;
+  std::set<std::string> expected;
+  for (const auto& p : param_table(spec)) {
+    expected.insert(p.name);
+    const auto it = file.tensors.find(p.name);
+    TAL_REQUIRE(it != file.tensors.end(), path, ": tensor '", p.name, "' missing (", spec.str(), " has it, of shape ",
+                shape_str(p.shape), ")");
+    const at::Tensor& t = it->second;
+    TAL_REQUIRE(at::isFloatingType(t.scalar_type()), path, ": tensor '", p.name, "' is ", t.scalar_type(),
+                ", not floating point");
+    TAL_REQUIRE(t.sizes().vec() == p.shape, path, ": tensor '", p.name, "' has shape ", shape_str(t.sizes().vec()),
+                ", but ", spec.str(), " needs ", shape_str(p.shape));
+    m.params[p.name] = t.to(at::kFloat).contiguous().clone();
+  }
+  auto ends_with = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  for (const auto& [name, t] : file.tensors)
+    TAL_REQUIRE(expected.count(name) || ends_with(name, ".attn.bias") || ends_with(name, ".attn.masked_bias"), path,
+                ": tensor '", name, "' is not a parameter of ", spec.str(), " (another architecture or layout?)");
+  if (!classes.empty()) {
+    TAL_REQUIRE(spec.has("classes") && spec.at("classes") == static_cast<int64_t>(classes.size()),
+                "key 'ancestry.classes': ", classes.size(), " class names for ", spec.str());
+    m.classes = classes;
+  }
+  m.content_hash = params_hash(m.params);
   return m;
 }
 

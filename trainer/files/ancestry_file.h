@@ -24,4 +24,12 @@ std::string params_hash(const ParamMap& params);
 void save_ancestry(const std::string& path, const AncestryModel& model, const std::string& dataset);
 AncestryModel load_ancestry(const std::string& path);
 
+// An ancestry brought from outside (tal ancestry import): the weights of a `spec` model in the layout tal export
+// writes and its reference library names them (torchvision's ViT, HF's GPT-2), from a safetensors file. Every
+// parameter must be there with its exact shape as a floating-point tensor; a missing, mis-shaped or unknown tensor
+// is one error naming the file and the tensor (HF's causal-mask buffers `.attn.bias` / `.attn.masked_bias` are
+// left out). `classes` names the head's classes (their count must be the spec's).
+AncestryModel import_ancestry(const std::string& safetensors_path, const ArchSpec& spec,
+                              const std::vector<std::string>& classes);
+
 }  // namespace tal

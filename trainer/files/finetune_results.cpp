@@ -97,6 +97,9 @@ void write_finetune_results(const std::string& path, const FinetuneResults& r) {
       f.set_attr(g, "in_zoo", static_cast<int64_t>(c.in_zoo));
       f.set_attr(g, "val_accuracy", c.val_accuracy);
       f.set_attr(g, "val_mcc", c.val_mcc);
+      f.set_attr(g, "body_cosine", c.body_cosine);
+      f.set_attr(g, "body_stable_rank", c.body_stable_rank);
+      f.set_attr(g, "body_std", c.body_std);
       f.set_attr(g, "params", c.params);
       f.set_attr(g, "seconds", c.seconds);
       f.set_attr(g, "init_ms", c.init_ms);
@@ -169,6 +172,9 @@ FinetuneResults read_finetune_results(const std::string& path) {
       c.in_zoo = f.attr_int(g, "in_zoo") != 0;
       c.val_accuracy = f.attr_float(g, "val_accuracy");
       c.val_mcc = f.attr_float(g, "val_mcc");
+      c.body_cosine = f.attr_float(g, "body_cosine");
+      c.body_stable_rank = f.attr_float(g, "body_stable_rank");
+      c.body_std = f.attr_float(g, "body_std");
     } else {
       c.task_kind = c.heldout ? "held-out" : "seen";
     }

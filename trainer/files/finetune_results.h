@@ -33,6 +33,8 @@ struct FinetuneCell {
   std::string metric = "accuracy";  // the task's headline metric (TaskDef::metric): accuracy | mcc
   std::vector<double> loss;         // training loss of every step
   double val_accuracy = -1, val_mcc = -1;  // on the validation slice after the last step (-1: none, a v1/v2 file)
+  // The initial weights' layers (protocol.h BodyStats): mean cross-layer |cosine|, stable rank, std (-1: none).
+  double body_cosine = -1, body_stable_rank = -1, body_std = -1;
   std::vector<int64_t> steps_to;    // per fraction: first eval step reaching it of the best final score, or -1
   double seconds = 0;               // wall time of the run (initialisation, training and evaluations)
   double init_ms = 0;               // of which making the initial weights (a prediction, a selection, an init)

@@ -60,17 +60,17 @@ std::vector<std::string> regroup_specs(const std::vector<std::string>& items) {
 // What every run of a grid shares (learning rates and head choices are axes, so they are in each cell's key).
 std::string recipe_text(const FinetuneOptions& r) {
   return strf("steps=%lld batch=%lld weight_decay=%g warmup=%lld label_smoothing=%g clip=%g eval_every=%lld "
-              "eval_images=%lld val_fraction=%g noise_beta=%g",
+              "eval_images=%lld val_fraction=%g noise_beta=%g tiled_embeddings=%s",
               static_cast<long long>(r.steps), static_cast<long long>(r.batch), r.weight_decay,
               static_cast<long long>(r.warmup), r.label_smoothing, r.clip, static_cast<long long>(r.eval_every),
-              static_cast<long long>(r.eval_images), r.val_fraction, r.noise_beta);
+              static_cast<long long>(r.eval_images), r.val_fraction, r.noise_beta, r.tiled_embeddings.c_str());
 }
 
-// [present, completed, cell, seconds, init ms, val accuracy, val mcc, accuracy x E, mcc x E, loss x steps]: the same
-// length on every rank.
-constexpr size_t kHeader = 7;
-at::Tensor pack(bool present, const RunOutcome& run, int64_t cell, double seconds, double init_ms, size_t evals,
-                int64_t steps) {
+// [present, completed, cell, seconds, init ms, val accuracy, val mcc, body cosine, stable rank, std, accuracy x E,
+// mcc x E, loss x steps]: the same length on every rank.
+constexpr size_t kHeader = 10;
+at::Tensor pack(bool present, const RunOutcome& run, int64_t cell, double seconds, double init_ms, const BodyStats& body,
+                size_t evals, int64_t steps) {
   auto t = at::zeros({static_cast<int64_t>(kHeader + 2 * evals) + steps}, at::kDouble);
   auto* p = t.data_ptr<double>();
   p[0] = present;
@@ -80,6 +80,9 @@ at::Tensor pack(bool present, const RunOutcome& run, int64_t cell, double second
   p[4] = init_ms;
   p[5] = run.val_accuracy;
   p[6] = run.val_mcc;
+  p[7] = body.cosine;
+  p[8] = body.stable_rank;
+  p[9] = body.std;
   for (size_t i = 0; i < run.accuracy.size() && i < evals; ++i) p[kHeader + i] = run.accuracy[i];
   for (size_t i = 0; i < run.mcc.size() && i < evals; ++i) p[kHeader + evals + i] = run.mcc[i];
   for (size_t i = 0; i < run.loss.size(); ++i) p[kHeader + 2 * evals + i] = run.loss[i];
@@ -374,6 +377,7 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
     const auto slot = static_cast<size_t>(std::max<int64_t>(0, slot_of_mine));
     RunOutcome run;
     double seconds = 0, init_ms = 0;
+    BodyStats body;
     ParamMap params;
     int64_t index = -1;
     if (mine && !preemption_requested()) {
@@ -383,12 +387,13 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
       const auto seed = static_cast<uint64_t>(o.run.seed * 1000003 + c.meta.seed);
       params = inits.make(c.meta.init, tasks[c.task], c.spec, seed, c.meta.head, f.noise_beta);
       init_ms = 1000 * std::chrono::duration<double>(Clock::now() - t0).count();
+      body = body_statistics(param_table(c.spec), params);
       run = finetune_run(c.spec, params, tasks[c.task], splits[c.task], f, c.meta.lr, seed,
                          [] { return preemption_requested(); });
       seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     }
     const auto all =
-        comm.allgather(pack(index >= 0, run, index, seconds, init_ms, evals.size(), f.steps), "finetune results");
+        comm.allgather(pack(index >= 0, run, index, seconds, init_ms, body, evals.size(), f.steps), "finetune results");
     std::vector<at::Tensor> weights;
     if (!f.save_weights.empty()) {
       std::vector<at::Tensor> flat;
@@ -414,6 +419,9 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
         out.init_ms = p[4];
         out.val_accuracy = p[5];
         out.val_mcc = p[6];
+        out.body_cosine = p[7];
+        out.body_stable_rank = p[8];
+        out.body_std = p[9];
         results.cells.push_back(out);
         cost_done += c.cost;
         ++cells_done;
@@ -440,8 +448,9 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
         if (!f.save_weights.empty()) {
           ArchiveModel m;
           m.task = out.task;
-          m.arch_id = out.arch_id + "." + out.init + (out.head == "own" ? "" : "." + out.head + "-head") + ".lr" +
-                      strf("%g", out.lr) + ".seed" + std::to_string(out.seed);
+          // arch.init[.head-HEAD].lrRATE.seedN: dot-separated, the rate written without a dot (3e-04).
+          m.arch_id = out.arch_id + "." + out.init + (out.head == "own" ? "" : ".head-" + out.head) + ".lr" +
+                      strf("%.0e", out.lr) + ".seed" + std::to_string(out.seed);
           m.spec = c.spec;
           int64_t offset = 0;
           for (const auto& info : param_table(c.spec)) {

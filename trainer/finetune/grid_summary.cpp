@@ -48,6 +48,16 @@ void print_grid_summary(const FinetuneResults& results, const std::vector<std::s
     print_tables(score_tables(mcc_runs, inits, [](const FinetuneCell& c) { return c.final_mcc(); }), inits,
                  "final test MCC (x100)", 100);
 
+  // The initial weights' layers (protocol.h BodyStats), per initialisation.
+  std::printf("finetune  initial weights' layers: mean cross-layer |cosine|, stable rank, std (over the grid's runs)\n");
+  for (const auto& init : inits) {
+    double cos = 0, rank = 0, sd = 0;
+    int n = 0;
+    for (const auto& c : selected.cells)
+      if (c.init == init && c.body_cosine >= 0) cos += c.body_cosine, rank += c.body_stable_rank, sd += c.body_std, ++n;
+    if (n > 0) std::printf("  %-16s cosine %.4f  stable rank %6.2f  std %.4f\n", init.c_str(), cos / n, rank / n, sd / n);
+  }
+
   // Against a random start: paired by (task, architecture, seed), each side at its own chosen rate.
   if (std::none_of(selected.cells.begin(), selected.cells.end(), [](const FinetuneCell& c) { return c.init == "random"; }))
     return;

@@ -1,5 +1,7 @@
 #include "trainer/finetune/initializers.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "base/error.h"
@@ -42,7 +44,7 @@ const char* expected_variant(const std::string& init) {
 
 Initializers::Initializers(const CommandOptions& o, const std::vector<std::string>& inits,
                            const std::vector<Task>& tasks, at::Device device)
-    : device_(device) {
+    : ancestry_path_(o.ancestry.checkpoint), tiled_embeddings_(o.finetune.tiled_embeddings), device_(device) {
   for (const auto& init : inits) {
     TAL_REQUIRE(is_one_of(init, finetune_init_names()), "key 'finetune.inits': unknown initialisation '", init,
                 "' (expected ", join_choices(finetune_init_names()), ")", did_you_mean(init, finetune_init_names()));
@@ -73,13 +75,21 @@ Initializers::Initializers(const CommandOptions& o, const std::vector<std::strin
       net.net->to(device_);
       nets_.emplace(init, std::move(net));
     } else if (init == "ancestry-select") {
-      ancestry_ = std::make_unique<AncestryModel>(load_ancestry(o.ancestry.checkpoint));
       info.source = o.ancestry.checkpoint;
-      info.source_hash = ancestry_->content_hash;
+      info.source_hash = ancestry().content_hash;
     }
     info_[init] = info;
     order_.push_back(init);
   }
+}
+
+const AncestryModel& Initializers::ancestry() {
+  if (!ancestry_) {
+    TAL_REQUIRE(std::filesystem::exists(ancestry_path_), "key 'ancestry.checkpoint': ", ancestry_path_,
+                ": no such file (weight selection and finetune.tiled_embeddings=ancestry read the ancestry model)");
+    ancestry_ = std::make_unique<AncestryModel>(load_ancestry(ancestry_path_));
+  }
+  return *ancestry_;
 }
 
 bool Initializers::has_head_choice(const std::string& init, const Task& task) const {
@@ -102,9 +112,9 @@ ParamMap Initializers::make(const std::string& init, const Task& task, const Arc
   if (init == "random") {
     out = std::move(fresh);
   } else if (init == "ancestry-select") {
-    TAL_REQUIRE(ancestry_->spec.family().name() == spec.family().name(), "ancestry-select: the ancestry model is a ",
-                ancestry_->spec.family().name(), ", not a ", spec.family().name());
-    out = select_weights(ancestry_->spec, ancestry_->params, spec, fresh);
+    TAL_REQUIRE(ancestry().spec.family().name() == spec.family().name(), "ancestry-select: the ancestry model is a ",
+                ancestry().spec.family().name(), ", not a ", spec.family().name());
+    out = select_weights(ancestry().spec, ancestry().params, spec, fresh);
   } else {
     auto& net = nets_.at(init);
     TAL_REQUIRE(net.run.zoo.family == spec.family().name(), "key '", hypernet_of_key(init), "': ", net.path,
@@ -120,6 +130,20 @@ ParamMap Initializers::make(const std::string& init, const Task& task, const Arc
     for (auto& [name, t] : fresh)
       if (!out.count(name)) out[name] = t;
     const Family& family = spec.family();
+    // Embedding tables the decoder tiled (a dimension beyond its block) repeat with a period of max_shape rows.
+    if (tiled_embeddings_ != "predicted")
+      for (const auto& info : param_table(spec)) {
+        const bool tiled = std::any_of(info.shape.begin(), info.shape.end(),
+                                       [&](int64_t d) { return d > net.run.hypernet.max_shape; });
+        if (!predicted.count(info.name) || !tiled || !family.scaling(spec, info.name).raw ||
+            family.is_classifier(info.name))
+          continue;
+        at::Tensor replacement;
+        if (tiled_embeddings_ == "ancestry")
+          replacement = select_tensor(ancestry().spec, ancestry().params, spec, info);
+        out[info.name] = replacement.defined() ? replacement : fresh.at(info.name);
+        predicted.erase(info.name);
+      }
     if (head == "reset")
       for (auto& [name, t] : out)
         if (family.is_classifier(name)) {

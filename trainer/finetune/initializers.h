@@ -9,6 +9,8 @@
 // initialisation with the run's seed. Under the fair protocol a hypernetwork's prediction then gets, on a label
 // space it was not trained on, either its predicted head or the family's fresh head (`reset`: the same tensor, from
 // the same seed, as `random` starts from), and the references' symmetry-breaking noise on its predicted tensors.
+// A predicted embedding table longer than the hypernetwork's decoded block (GPT-2's wte, which the decoder tiles, so
+// token t would share its row with t + max_shape) is replaced as finetune.tiled_embeddings says.
 #pragma once
 
 #include <map>
@@ -50,6 +52,8 @@ class Initializers {
   std::map<std::string, TrainedHypernet> nets_;  // by init name (tal-no-film shares tal's)
   std::map<std::string, at::Tensor> embeddings_;
   std::unique_ptr<AncestryModel> ancestry_;
+  std::string ancestry_path_, tiled_embeddings_;
+  const AncestryModel& ancestry();  // loaded on first use
   int64_t task_dim_ = 0;
   at::Device device_;
 };

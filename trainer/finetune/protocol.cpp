@@ -3,7 +3,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <map>
 
 #include "base/error.h"
 #include "datasets/tasks.h"
@@ -74,6 +76,50 @@ void break_symmetry(const std::vector<ParamInfo>& order, ParamMap& params, doubl
       if (const auto b = params.find(bias); b != params.end() && !skip(bias)) add_noise(b->second, last_std);
     }
   }
+}
+
+BodyStats body_statistics(const std::vector<ParamInfo>& order, const ParamMap& params) {
+  at::NoGradGuard no_grad;
+  std::map<std::pair<std::string, std::vector<int64_t>>, std::vector<at::Tensor>> groups;
+  for (const auto& info : order) {
+    if (info.shape.size() < 2 || !ends_with(info.name, "weight")) continue;
+    const auto it = params.find(info.name);
+    if (it == params.end()) continue;
+    std::string pattern;
+    for (size_t i = 0; i < info.name.size(); ++i) {
+      if (std::isdigit(static_cast<unsigned char>(info.name[i]))) {
+        pattern += '#';
+        while (i + 1 < info.name.size() && std::isdigit(static_cast<unsigned char>(info.name[i + 1]))) ++i;
+      } else {
+        pattern += info.name[i];
+      }
+    }
+    groups[{pattern, info.shape}].push_back(it->second.detach().to(at::kCPU, at::kDouble));
+  }
+  double cos_sum = 0, rank_sum = 0, std_sum = 0;
+  int64_t pairs = 0, tensors = 0;
+  for (const auto& [key, ts] : groups) {
+    if (ts.size() < 2) continue;
+    for (size_t i = 0; i < ts.size(); ++i) {
+      const auto m = ts[i].reshape({ts[i].size(0), -1});
+      const double fro2 = m.pow(2).sum().item<double>();
+      const double top = fro2 > 0 ? at::linalg_svdvals(m).max().item<double>() : 0;
+      rank_sum += top > 0 ? fro2 / (top * top) : 0;
+      std_sum += ts[i].std().item<double>();
+      ++tensors;
+      for (size_t j = i + 1; j < ts.size(); ++j) {
+        const double den = ts[i].norm().item<double>() * ts[j].norm().item<double>();
+        cos_sum += den > 0 ? std::abs((ts[i] * ts[j]).sum().item<double>()) / den : 1.0;
+        ++pairs;
+      }
+    }
+  }
+  BodyStats out;
+  if (tensors == 0) return out;
+  out.cosine = cos_sum / static_cast<double>(pairs);
+  out.stable_rank = rank_sum / static_cast<double>(tensors);
+  out.std = std_sum / static_cast<double>(tensors);
+  return out;
 }
 
 }  // namespace tal

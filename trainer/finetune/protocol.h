@@ -36,4 +36,14 @@ void break_symmetry(const std::vector<ParamInfo>& order, ParamMap& params, doubl
 // spaced; rows of zero variance are left out, and 0 is returned below two usable rows.
 double correlation_std(const at::Tensor& w, int64_t max_rows = 1024);
 
+// How varied a descendant's initial layers are (the "layer collapse" a hypernetwork can show): over the weight
+// matrices repeated across layers (tensors grouped by name with every number replaced, and by shape: each
+// layer's mlp.0.weight, in_proj_weight, ...), the mean |cosine| between two layers' copies of a tensor, the mean
+// stable rank ||W||_F^2 / ||W||_2^2 (W as a matrix of its first dimension by the rest) and the mean standard
+// deviation. -1 where the architecture has no repeated tensor (a single layer) or none of two dimensions.
+struct BodyStats {
+  double cosine = -1, stable_rank = -1, std = -1;
+};
+BodyStats body_statistics(const std::vector<ParamInfo>& order, const ParamMap& params);
+
 }  // namespace tal

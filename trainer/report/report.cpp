@@ -10,6 +10,7 @@
 #include <numeric>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "base/error.h"
 #include "datasets/atomic_file.h"
@@ -416,6 +417,27 @@ void report_finetune(const FinetuneResults& all_runs, Plots& plots, std::ostream
        << ")\n\n";
   }
 
+  // The layers of the initial weights: how alike a hypernetwork makes them, beside random and weight selection.
+  if (std::any_of(pv.cells.begin(), pv.cells.end(), [](const FinetuneCell& c) { return c.body_cosine >= 0; })) {
+    md << "### The initial weights' layers\n\nOver the weight matrices repeated across layers (each layer's `mlp.0.weight`, "
+          "`in_proj_weight`, ...), before any fine-tuning: the mean |cosine| between two layers' copies, the mean "
+          "stable rank (||W||_F^2 / ||W||_2^2) and the mean standard deviation; mean over the grid's runs.\n\n"
+          "| initialisation | cross-layer cosine | stable rank | std |\n|---|---|---|---|\n";
+    for (const auto& init : inits) {
+      std::vector<double> cos, rank, sd;
+      for (const auto& c : pv.cells)
+        if (c.init == init && c.body_cosine >= 0) {
+          cos.push_back(c.body_cosine);
+          rank.push_back(c.body_stable_rank);
+          sd.push_back(c.body_std);
+        }
+      if (!cos.empty())
+        md << "| " << init << " | " << fmt("%.4f", mean(cos)) << " | " << fmt("%.2f", mean(rank)) << " | "
+           << fmt("%.4f", mean(sd)) << " |\n";
+    }
+    md << "\n";
+  }
+
   md << "### Where the initial weights came from\n\n| initialisation | source | step | hypernet parameters | "
         "time to make one descendant's weights |\n|---|---|---|---|---|\n";
   for (const auto& i : r.inits)
@@ -425,14 +447,120 @@ void report_finetune(const FinetuneResults& all_runs, Plots& plots, std::ostream
   md << "\n";
 }
 
+// A budget curve: the fine-tuning grids of one directory's subdirectories, each made with hypernetworks trained for
+// another budget. Per hypernetwork initialisation and budget (its checkpoint's step), the paired gain over random and
+// over ancestry-select (each side at its chosen rate), per task.
+struct BudgetPoint {
+  std::string init, task, kind;
+  int64_t step = 0;
+  Paired vs_random, vs_select;
+};
+
+std::vector<BudgetPoint> budget_points(const std::vector<FinetuneResults>& grids) {
+  FinetuneResults baselines;
+  std::set<std::string> seen_keys;
+  for (const auto& g : grids)
+    for (const auto& c : g.cells)
+      if ((c.init == "random" || c.init == "ancestry-select") && seen_keys.insert(c.key).second)
+        baselines.cells.push_back(c);
+  std::vector<BudgetPoint> out;
+  for (const auto& g : grids)
+    for (const auto& init : g.inits) {
+      if (init.hypernet_params == 0) continue;
+      FinetuneResults one = baselines;
+      for (const auto& c : g.cells)
+        if (c.init == init.name) one.cells.push_back(c);
+      const FinetuneResults sel = selected_runs(one);
+      const FinetuneResults view = head_view(sel, head_choices(sel).front());
+      std::vector<std::pair<std::string, std::string>> tasks;
+      for (const auto& c : view.cells)
+        if (c.init == init.name &&
+            std::find(tasks.begin(), tasks.end(), std::make_pair(c.task, c.task_kind)) == tasks.end())
+          tasks.emplace_back(c.task, c.task_kind);
+      for (const auto& [task, kind] : tasks) {
+        BudgetPoint p;
+        p.init = init.name;
+        p.task = task;
+        p.kind = kind;
+        p.step = init.source_step;
+        p.vs_random = paired_against(view, task, init.name, "random");
+        p.vs_select = paired_against(view, task, init.name, "ancestry-select");
+        out.push_back(p);
+      }
+    }
+  std::sort(out.begin(), out.end(), [](const BudgetPoint& a, const BudgetPoint& b) {
+    return std::tie(a.task, a.init, a.step) < std::tie(b.task, b.init, b.step);
+  });
+  return out;
+}
+
+void report_budget(const std::vector<std::string>& dirs, const std::vector<FinetuneResults>& grids, Plots& plots,
+                   std::ostream& md) {
+  const auto points = budget_points(grids);
+  md << "## Budget curve\n\nThe fine-tuning grids of " << dirs.size() << " directories (";
+  for (size_t i = 0; i < dirs.size(); ++i) md << (i ? ", " : "") << "`" << dirs[i] << "`";
+  md << "), each with hypernetworks trained for another number of steps. Per task and hypernetwork: the final test "
+        "score's paired gain (points) over `random` and over `ancestry-select`, each side at the learning rate its "
+        "validation score chose: mean [bootstrap 95% interval], wins / pairs.\n\n"
+        "| task | kind | initialisation | hypernet steps | gain over random | gain over ancestry-select |\n"
+        "|---|---|---|---|---|---|\n";
+  for (const auto& p : points)
+    md << "| " << p.task << " | " << p.kind << " | " << p.init << " | " << p.step << " | " << paired_text(p.vs_random)
+       << " | " << paired_text(p.vs_select) << " |\n";
+  md << "\n";
+  std::vector<std::string> tasks;
+  for (const auto& p : points)
+    if (std::find(tasks.begin(), tasks.end(), p.task) == tasks.end()) tasks.push_back(p.task);
+  for (const auto& t : tasks) {
+    std::ostringstream data, script;
+    const std::string file = "budget_" + slug(t) + ".dat";
+    script << "set title " << quoted("Gain after fine-tuning vs hypernetwork training steps: " + t)
+           << "\nset logscale x\nset xlabel 'hypernetwork training steps'\nset ylabel 'final test score gain (points)'\n"
+           << "set xzeroaxis lt -1\nplot ";
+    int block = 0;
+    std::vector<std::string> inits;
+    for (const auto& p : points)
+      if (p.task == t && std::find(inits.begin(), inits.end(), p.init) == inits.end()) inits.push_back(p.init);
+    for (const auto& init : inits)
+      for (const bool vs_select : {false, true}) {
+        data << "# " << init << " over " << (vs_select ? "ancestry-select" : "random") << ": steps mean lo hi\n";
+        bool any = false;
+        for (const auto& p : points) {
+          const Paired& d = vs_select ? p.vs_select : p.vs_random;
+          if (p.task != t || p.init != init || d.pairs == 0) continue;
+          data << p.step << " " << 100 * d.diff.mean << " " << 100 * d.diff.lo << " " << 100 * d.diff.hi << "\n";
+          any = true;
+        }
+        if (!any) data << "NaN NaN NaN NaN\n";
+        data << "\n\n";
+        script << (block ? ", " : "") << "'" << file << "' index " << block
+               << " using 1:2:3:4 with yerrorlines lw 2 title "
+               << quoted(init + " over " + (vs_select ? "ancestry-select" : "random"));
+        ++block;
+      }
+    script << "\n";
+    md << "![gain vs hypernetwork steps, " << t << "](" << plots.draw("budget_" + slug(t), data.str(), script.str())
+       << ")\n\n";
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> write_report(const ReportOptions& o) {
   TAL_REQUIRE(fs::is_directory(o.run_dir), o.run_dir, ": not a run directory");
   const std::string metrics = o.run_dir + "/metrics.jsonl", results = o.run_dir + "/finetune.h5";
   const bool has_metrics = fs::exists(metrics), has_results = fs::exists(results);
-  TAL_REQUIRE(has_metrics || has_results, o.run_dir, ": holds neither metrics.jsonl nor finetune.h5 (run tal train or "
-              "tal finetune with run.dir=", o.run_dir, ")");
+  // A directory of fine-tuning grids (one per hypernetwork budget) gets a budget curve.
+  std::vector<std::string> grid_dirs;
+  if (!has_metrics && !has_results)
+    for (const auto& entry : fs::directory_iterator(o.run_dir))
+      if (entry.is_directory() && fs::exists(entry.path() / "finetune.h5")) grid_dirs.push_back(entry.path().string());
+  std::sort(grid_dirs.begin(), grid_dirs.end());
+  TAL_REQUIRE(has_metrics || has_results || !grid_dirs.empty(), o.run_dir, ": holds neither metrics.jsonl nor "
+              "finetune.h5, nor subdirectories with finetune.h5 (run tal train or tal finetune with run.dir=",
+              o.run_dir, ")");
+  std::vector<FinetuneResults> grids;
+  for (const auto& d : grid_dirs) grids.push_back(read_finetune_results(d + "/finetune.h5"));
   // Read every input before writing anything.
   std::map<std::string, std::vector<LossPoint>> losses;
   if (has_metrics) losses = read_losses(metrics);
@@ -448,9 +576,11 @@ std::vector<std::string> write_report(const ReportOptions& o) {
   std::ostringstream md;
   md << "# Report: " << fs::path(o.run_dir).filename().string() << "\n\nMade by `tal report " << o.run_dir
      << "` from " << (has_metrics ? "`metrics.jsonl`" : "") << (has_metrics && has_results ? " and " : "")
-     << (has_results ? "`finetune.h5`" : "") << ". Each plot's data and gnuplot script sit beside it in `report/`.\n\n";
+     << (has_results ? "`finetune.h5`" : "") << (grids.empty() ? "" : "the subdirectories' `finetune.h5`")
+     << ". Each plot's data and gnuplot script sit beside it in `report/`.\n\n";
   if (!losses.empty()) report_losses(losses, plots, md);
   if (has_results && !r.cells.empty()) report_finetune(r, plots, md);
+  if (!grids.empty()) report_budget(grid_dirs, grids, plots, md);
   const std::string out = o.run_dir + "/report.md";
   write_atomically(out, [&](const std::string& tmp) {
     std::ofstream f(tmp);
