@@ -113,6 +113,7 @@ std::string HypernetConfig::describe() const {
   out << " max_shape=" << max_shape << " s=" << spatial;
   if (film()) out << " task_dim=" << task_dim << (task_layer ? " task_layer=" + std::to_string(task_layer) : "");
   if (inherits()) out << " base=ancestry";
+  if (low_rank() && !factor_bias) out << " factor_bias=false";
   return out.str();
 }
 

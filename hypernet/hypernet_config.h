@@ -38,6 +38,9 @@ struct HypernetConfig {
   // (graph op, weight/bias) starting at zero, so at step 0 the prediction is weight selection; tensors the ancestry
   // lacks are predicted alone.
   std::string base = "none";
+  // The low-rank decoder's l2 bias, added to every node's factors as the reference does (true), or left out
+  // (false): the bias makes a term W_ij ⊃ c_i c_j that every layer's matrix shares (see README, layer collapse).
+  bool factor_bias = true;
 
   bool low_rank() const { return variant != "ghn3"; }
   bool film() const { return variant == "tal"; }

@@ -147,7 +147,8 @@ torch::Tensor TiledDecoderImpl::forward(const torch::Tensor& x, const std::vecto
   return h.slice(1, 0, key[0]);
 }
 
-LowRankDecoderImpl::LowRankDecoderImpl(int64_t dim, int64_t rank_, int64_t ck_) : rank(rank_), ck(ck_) {
+LowRankDecoderImpl::LowRankDecoderImpl(int64_t dim, int64_t rank_, int64_t ck_, bool shared_bias_)
+    : rank(rank_), ck(ck_), shared_bias(shared_bias_) {
   mlp = register_module("mlp", Mlp(dim, std::vector<int64_t>{4 * dim, 8 * dim, 2 * rank * rank}));
   l2 = register_module("l2", nn::Linear(rank, ck));
 }
@@ -165,7 +166,8 @@ torch::Tensor LowRankDecoderImpl::factor_rows(const torch::Tensor& basis, int64_
   std::vector<torch::Tensor> pieces;
   for (int64_t pos = start; pos < start + len;) {
     const int64_t row = pos / ck, c0 = pos % ck, c1 = std::min(ck, c0 + (start + len - pos));
-    pieces.push_back(torch::addmm(l2->bias.slice(0, c0, c1), basis.select(1, row), l2->weight.slice(0, c0, c1).t()));
+    const auto product = torch::mm(basis.select(1, row), l2->weight.slice(0, c0, c1).t());
+    pieces.push_back(shared_bias ? product + l2->bias.slice(0, c0, c1) : product);
     pos += c1 - c0;
   }
   auto flat = pieces.size() == 1 ? pieces[0] : torch::cat(pieces, 1);
@@ -185,7 +187,7 @@ HypernetImpl::HypernetImpl(const HypernetConfig& c, int64_t n_channels, int64_t 
     task_layer = register_module("task_layer", nn::Sequential(nn::Linear(cfg.task_dim, cfg.task_layer), nn::ReLU(),
                                                                nn::Linear(cfg.task_layer, cfg.task_dim)));
   if (cfg.low_rank()) {
-    low_rank = register_module("decoder", LowRankDecoder(d, cfg.rank, cfg.max_ck));
+    low_rank = register_module("decoder", LowRankDecoder(d, cfg.rank, cfg.max_ck, cfg.factor_bias));
     // Unused 1x1 placeholders the reference registers (they count in its published parameter totals).
     decoder_1d_placeholder = register_module("decoder_1d", nn::Sequential(nn::Linear(1, 1)));
     bias_class = register_module("bias_class", nn::Sequential(nn::ReLU(), nn::Linear(1, 1)));

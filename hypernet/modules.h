@@ -81,12 +81,15 @@ TORCH_MODULE(TiledDecoder);
 // LoGAH's decoder: W = A[:c_out k_out] · B[:, :c_in k_in] with A, B^T read from a [2r, ck] matrix reinterpreted as
 // [2ck, r]. Only the flat ranges of that matrix a target needs are computed.
 struct LowRankDecoderImpl : torch::nn::Module {
-  LowRankDecoderImpl(int64_t dim, int64_t rank, int64_t ck);
+  // shared_bias: l2's bias enters every factor (the reference); without it, a term every node's matrix shares is
+  // gone (the bias stays registered, unused, so checkpoints keep the reference's names).
+  LowRankDecoderImpl(int64_t dim, int64_t rank, int64_t ck, bool shared_bias = true);
   // relu(mlp(x)) viewed [n, 2r, r]: everything the factors depend on.
   torch::Tensor factor_basis(const torch::Tensor& x);
   // Rows [first, first + count) of A (b_side = false) or of B^T (b_side = true): [n, count, r].
   torch::Tensor factor_rows(const torch::Tensor& basis, int64_t first, int64_t count, bool b_side);
   int64_t rank, ck;
+  bool shared_bias = true;
   Mlp mlp{nullptr};
   torch::nn::Linear l2{nullptr};
 };

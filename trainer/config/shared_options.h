@@ -55,6 +55,9 @@ void add_hypernet_options(OptionTable<Opts>& t) {
                   "none (every tensor predicted) or ancestry (inheritance: the ancestry's weight-selected tensors plus "
                   "a gated, predicted correction; at step 0 the prediction is weight selection)")
             .choices(hypernet_base_names()));
+  t.add(opt<Opts>("hypernet.factor_bias", [](auto& o) -> auto& { return o.hypernet.factor_bias; },
+                  "logah/tal: add the low-rank decoder's l2 bias to every node's factors, as the reference does "
+                  "(false: leave that shared term out)"));
   t.add(opt<Opts>("hypernet.hidden", [](auto& o) -> auto& { return o.hypernet.hidden; }, "node embedding width d")
             .range(bound("hidden").min, bound("hidden").max));
   t.add(opt<Opts>("hypernet.layers", [](auto& o) -> auto& { return o.hypernet.layers; }, "Graphormer layers")
