@@ -334,7 +334,11 @@ void Hypernet::load(const std::function<at::Tensor(const std::string&)>& lookup)
 }
 
 void Hypernet::train(bool on) { impl_->train(on); }
-void Hypernet::to(at::Device device) { impl_->to(device); }
+void Hypernet::to(at::Device device) {
+  impl_->to(device);
+  if (base_)
+    for (auto& [name, t] : base_->params) t = t.to(device);
+}
 void Hypernet::to(at::ScalarType dtype) { impl_->to(dtype); }
 
 double predict_flops(const HypernetConfig& c, const Graph& graph) {

@@ -18,6 +18,18 @@ for v in logah ghn3; do
   setup "train $v" "$tal" train "${small[@]}" --config "$src/configs/${v}_vit_fmnist.yaml" run.dir="$work/$v" train.steps=2
 done
 setup "train tal" "$tal" train "${small[@]}" run.dir="$work/tal" train.stage=both train.pretrain_steps=2 train.steps=2
+# The class-disjoint held-out task's classes (T-shirt/top, Trouser, Shirt, Bag) never reach training: stage 1 reads the
+# six seen classes alone (6 x 6,000 images), and so does every stage-2 task; the ancestry was trained on them alone.
+check "stage 1 reads the six seen classes only" grep -q "^data  stage 1: fmnist (36,000 training examples; classes Pullover, Dress, Coat, Sandal, Sneaker, Ankle boot)" "$work/setup.log"
+check "no stage-2 task holds an unseen class" bash -c "! grep '^data  stage 2:' '$work/setup.log' | grep -Eq 'T-shirt|Trouser|Shirt|Bag'"
+check "the ancestry holds the six seen classes only" $py -c "
+import h5py, sys
+assert [c.decode() for c in h5py.File(sys.argv[1])['classes'][()]] == ['Pullover', 'Dress', 'Coat', 'Sandal', 'Sneaker', 'Ankle boot']" "$work/anc/anc.h5"
+sed 's/classes: \[Pullover, Dress, Coat\]/classes: [Pullover, Dress, Trouser]/' "$src/configs/tasks/fmnist_suite.yaml" >"$work/leaky.yaml"
+"$tal" train "${small[@]}" run.dir="$work/leaky" train.stage=both train.pretrain_steps=1 train.steps=1 \
+  tasks.suite="$work/leaky.yaml" >"$work/leaky.log" 2>&1
+check "a stage-2 task with an unseen class is refused, naming it" grep -q "key 'train.classes': stage-2 task 'fmnist-tops' uses class 'Trouser'" "$work/leaky.log"
+check "... before anything is written" test ! -e "$work/leaky"
 setup "train tal-inherit" "$tal" train "${small[@]}" --config "$src/configs/tal_inherit_vit_fmnist.yaml" \
   run.dir="$work/tal_inherit" train.stage=both train.pretrain_steps=2 train.steps=2
 

@@ -310,9 +310,14 @@ void CommandOptions::validate(const std::string& origin) const {
     throw Error(origin + ": " + e.what());
   }
   TAL_REQUIRE(!finetune.heads.empty(), origin, ": key 'finetune.heads': give reset, predicted or both");
-  for (const auto& h : finetune.heads)
+  for (size_t i = 0; i < finetune.heads.size(); ++i) {
+    const auto& h = finetune.heads[i];
     TAL_REQUIRE(h == "reset" || h == "predicted", origin, ": key 'finetune.heads': '", h.substr(0, 64),
                 "' is not one of: reset, predicted");
+    TAL_REQUIRE(std::find(finetune.heads.begin(), finetune.heads.begin() + static_cast<int64_t>(i), h) ==
+                    finetune.heads.begin() + static_cast<int64_t>(i),
+                origin, ": key 'finetune.heads': ", h, " is named twice");
+  }
   TAL_REQUIRE(finetune.lr.size() == 1 || finetune.val_fraction > 0, origin, ": key 'finetune.val_fraction': 0 leaves "
               "nothing to choose among ", finetune.lr.size(), " learning rates with; give a fraction > 0 or one rate");
   TAL_REQUIRE(resume.from.empty() || !resume.disabled, origin,

@@ -66,11 +66,11 @@ std::string recipe_text(const FinetuneOptions& r) {
               static_cast<long long>(r.eval_images), r.val_fraction, r.noise_beta, r.tiled_embeddings.c_str());
 }
 
-// [present, completed, cell, seconds, init ms, val accuracy, val mcc, body cosine, stable rank, std, accuracy x E,
-// mcc x E, loss x steps]: the same length on every rank.
-constexpr size_t kHeader = 10;
+// [present, completed, cell, seconds, init ms, val accuracy, val mcc, body cosine, stable rank, std, failed,
+// accuracy x E, mcc x E, loss x steps]: the same length on every rank.
+constexpr size_t kHeader = 11;
 at::Tensor pack(bool present, const RunOutcome& run, int64_t cell, double seconds, double init_ms, const BodyStats& body,
-                size_t evals, int64_t steps) {
+                size_t evals, int64_t steps, bool failed) {
   auto t = at::zeros({static_cast<int64_t>(kHeader + 2 * evals) + steps}, at::kDouble);
   auto* p = t.data_ptr<double>();
   p[0] = present;
@@ -83,6 +83,7 @@ at::Tensor pack(bool present, const RunOutcome& run, int64_t cell, double second
   p[7] = body.cosine;
   p[8] = body.stable_rank;
   p[9] = body.std;
+  p[10] = failed;
   for (size_t i = 0; i < run.accuracy.size() && i < evals; ++i) p[kHeader + i] = run.accuracy[i];
   for (size_t i = 0; i < run.mcc.size() && i < evals; ++i) p[kHeader + evals + i] = run.mcc[i];
   for (size_t i = 0; i < run.loss.size(); ++i) p[kHeader + 2 * evals + i] = run.loss[i];
@@ -213,6 +214,9 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   for (const auto& task : tasks) {
     splits.push_back(validation_split(task.size(Split::Train), f.val_fraction,
                                       stable_hash(task.def().hash()) ^ static_cast<uint64_t>(o.run.seed)));
+    TAL_REQUIRE(rates.size() == 1 || !splits.back().val.empty(), "key 'finetune.val_fraction': ", f.val_fraction,
+                " of task '", task.def().name, "''s ", task.size(Split::Train), " training examples is no example: ",
+                "nothing to choose among ", rates.size(), " learning rates with");
     TAL_REQUIRE(static_cast<int64_t>(splits.back().train.size()) >= f.batch, "key 'finetune.batch': ", f.batch,
                 " is larger than task '", task.def().name, "''s ", splits.back().train.size(),
                 " training images left after its validation slice (finetune.val_fraction=", f.val_fraction, ")");
@@ -258,6 +262,7 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
                                .add(std::to_string(seed) + " " + std::to_string(o.run.seed))
                                .add(recipe)
                                .add(strf("lr=%.17g head=%s", lr, head.c_str()))
+                               .add(inits.tiled_source(init, spec))
                                .hex();
               const auto fc = spec.family().forward_cost(spec);
               c.cost = (fc.flops + fc.elements) *
@@ -313,7 +318,12 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
                                          [&](FinetuneCell& c) {
                                            const auto it = by_key.find(c.key);
                                            if (it == by_key.end()) return false;
+                                           // What the grid now says of the cell (the task's metric and kind,
+                                           // the zoo) wins over what an earlier run recorded.
                                            c.metric = it->second->meta.metric;
+                                           c.task_kind = it->second->meta.task_kind;
+                                           c.heldout = it->second->meta.heldout;
+                                           c.in_zoo = it->second->meta.in_zoo;
                                            const Task& task = tasks[it->second->task];
                                            return c.mcc.empty() && !task.def().pack &&
                                                   task.num_classes() <= kConfusionClasses;
@@ -380,20 +390,37 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
     BodyStats body;
     ParamMap params;
     int64_t index = -1;
+    std::string failure;
     if (mine && !preemption_requested()) {
       index = static_cast<int64_t>(pending[slot]);
       const Cell& c = cells[pending[slot]];
       const auto t0 = Clock::now();
       const auto seed = static_cast<uint64_t>(o.run.seed * 1000003 + c.meta.seed);
-      params = inits.make(c.meta.init, tasks[c.task], c.spec, seed, c.meta.head, f.noise_beta);
-      init_ms = 1000 * std::chrono::duration<double>(Clock::now() - t0).count();
-      body = body_statistics(param_table(c.spec), params);
-      run = finetune_run(c.spec, params, tasks[c.task], splits[c.task], f, c.meta.lr, seed,
-                         [] { return preemption_requested(); });
+      // A run that fails fails on this rank alone: it is said at the round's gather, so no rank waits forever.
+      try {
+        params = inits.make(c.meta.init, tasks[c.task], c.spec, seed, c.meta.head, f.noise_beta);
+        init_ms = 1000 * std::chrono::duration<double>(Clock::now() - t0).count();
+        body = body_statistics(param_table(c.spec), params);
+        run = finetune_run(c.spec, params, tasks[c.task], splits[c.task], f, c.meta.lr, seed,
+                           [] { return preemption_requested(); });
+      } catch (const std::exception& e) {
+        failure = strf("rank %d: run (%s, %s, %s, lr %g, seed %lld): %s", comm.rank(), c.meta.task.c_str(),
+                       c.meta.arch.c_str(), c.meta.init.c_str(), c.meta.lr, static_cast<long long>(c.meta.seed),
+                       e.what());
+        std::fprintf(stderr, "tal: error: %s\n", failure.c_str());
+        run = RunOutcome();
+      }
       seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     }
-    const auto all =
-        comm.allgather(pack(index >= 0, run, index, seconds, init_ms, body, evals.size(), f.steps), "finetune results");
+    const auto all = comm.allgather(
+        pack(index >= 0, run, index, seconds, init_ms, body, evals.size(), f.steps, !failure.empty()), "finetune results");
+    for (int r = 0; r < world; ++r)
+      if (all[r].data_ptr<double>()[10] != 0) {
+        if (!failure.empty()) throw Error(failure);
+        throw Error(strf("rank %d failed a fine-tuning run (its error is above); the results file keeps the runs "
+                         "finished before this round",
+                         r));
+      }
     std::vector<at::Tensor> weights;
     if (!f.save_weights.empty()) {
       std::vector<at::Tensor> flat;
@@ -448,9 +475,11 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
         if (!f.save_weights.empty()) {
           ArchiveModel m;
           m.task = out.task;
-          // arch.init[.head-HEAD].lrRATE.seedN: dot-separated, the rate written without a dot (3e-04).
-          m.arch_id = out.arch_id + "." + out.init + (out.head == "own" ? "" : ".head-" + out.head) + ".lr" +
-                      strf("%.0e", out.lr) + ".seed" + std::to_string(out.seed);
+          // arch.init[.head-HEAD].lrRATE.seedN: dot-separated, the rate's dot written as 'p' (lr0p003).
+          std::string rate = strf("%.10g", out.lr);
+          std::replace(rate.begin(), rate.end(), '.', 'p');
+          m.arch_id = out.arch_id + "." + out.init + (out.head == "own" ? "" : ".head-" + out.head) + ".lr" + rate +
+                      ".seed" + std::to_string(out.seed);
           m.spec = c.spec;
           int64_t offset = 0;
           for (const auto& info : param_table(c.spec)) {
@@ -496,11 +525,7 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
       average_init_times(results);
       std::printf("finetune: every cell was already done (%s)\n", results_path.c_str());
     }
-    FinetuneResults current = results;
-    current.cells.erase(std::remove_if(current.cells.begin(), current.cells.end(),
-                                       [&](const FinetuneCell& c) { return !wanted.count(c.key); }),
-                        current.cells.end());
-    print_grid_summary(current, f.inits);
+    print_grid_summary(results, f.inits, [&](const FinetuneCell& c) { return wanted.count(c.key) > 0; });
   }
   return 0;
 }

@@ -36,8 +36,12 @@ void print_tables(const std::vector<ScoreTable>& tables, const std::vector<std::
 
 }  // namespace
 
-void print_grid_summary(const FinetuneResults& results, const std::vector<std::string>& inits) {
-  const FinetuneResults selected = selected_runs(results);
+void print_grid_summary(const FinetuneResults& results, const std::vector<std::string>& inits,
+                        const std::function<bool(const FinetuneCell&)>& show) {
+  FinetuneResults selected = selected_runs(results);
+  selected.cells.erase(std::remove_if(selected.cells.begin(), selected.cells.end(),
+                                      [&](const FinetuneCell& c) { return !show(c); }),
+                       selected.cells.end());
   print_tables(score_tables(selected, inits, [](const FinetuneCell& c) { return c.final_accuracy(); }), inits,
                "final test accuracy (%)", 100);
   FinetuneResults mcc_runs = selected;

@@ -5,6 +5,7 @@
 // architectures and for those inside and outside the hypernetworks' training zoo.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@
 
 namespace tal {
 
-void print_grid_summary(const FinetuneResults& results, const std::vector<std::string>& inits);
+// The rates are chosen over every run of the file (as tal report chooses them); `show` picks the runs printed.
+void print_grid_summary(const FinetuneResults& results, const std::vector<std::string>& inits,
+                        const std::function<bool(const FinetuneCell&)>& show);
 
 }  // namespace tal

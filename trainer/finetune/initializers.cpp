@@ -66,7 +66,7 @@ Initializers::Initializers(const CommandOptions& o, const std::vector<std::strin
       info.source_step = net.step;
       info.hypernet_params = net.net->num_parameters();
       if (net.run.hypernet.film()) {
-        task_dim_ = net.run.hypernet.task_dim;
+        task_dims_[init] = net.run.hypernet.task_dim;
         if ((init == "tal" || init == "tal-inherit") && embeddings_.empty()) {
           embeddings_ = load_task_embeddings(o.tasks.embeddings, tasks, "");
           for (auto& [name, e] : embeddings_) e = e.to(device_);
@@ -93,13 +93,32 @@ const AncestryModel& Initializers::ancestry() {
 }
 
 bool Initializers::has_head_choice(const std::string& init, const Task& task) const {
-  return nets_.count(init) > 0 && task.def().heldout;
+  return nets_.count(init) > 0 && task.def().heldout && !task.def().pack;  // a corpus has no classifier
 }
 
 const ZooOptions* Initializers::training_zoo() const {
   for (const auto& name : order_)
     if (const auto it = nets_.find(name); it != nets_.end()) return &it->second.run.zoo;
   return nullptr;
+}
+
+namespace {
+
+// The tensors of `spec` a hypernetwork with blocks of `max_shape` predicts by tiling an embedding table.
+bool tiled_embedding(const ArchSpec& spec, const ParamInfo& info, int64_t max_shape) {
+  const Family& family = spec.family();
+  return std::any_of(info.shape.begin(), info.shape.end(), [&](int64_t d) { return d > max_shape; }) &&
+         family.scaling(spec, info.name).raw && !family.is_classifier(info.name) && is_predicted(spec, info.name);
+}
+
+}  // namespace
+
+std::string Initializers::tiled_source(const std::string& init, const ArchSpec& spec) {
+  const auto it = nets_.find(init);
+  if (it == nets_.end() || tiled_embeddings_ != "ancestry") return "";
+  for (const auto& info : param_table(spec))
+    if (tiled_embedding(spec, info, it->second.run.hypernet.max_shape)) return ancestry().content_hash;
+  return "";
 }
 
 ParamMap Initializers::make(const std::string& init, const Task& task, const ArchSpec& spec, uint64_t seed,
@@ -121,7 +140,7 @@ ParamMap Initializers::make(const std::string& init, const Task& task, const Arc
                 " was trained on the ", net.run.zoo.family, " family, not on ", spec.family().name());
     at::Tensor embedding;
     if (net.run.hypernet.film())
-      embedding = init == "tal-no-film" ? at::zeros({task_dim_}, at::TensorOptions().device(device_))
+      embedding = init == "tal-no-film" ? at::zeros({task_dims_.at(init)}, at::TensorOptions().device(device_))
                                         : embeddings_.at(task.def().name);
     at::NoGradGuard no_grad;
     const Graph g = build_graph(spec);
@@ -133,11 +152,7 @@ ParamMap Initializers::make(const std::string& init, const Task& task, const Arc
     // Embedding tables the decoder tiled (a dimension beyond its block) repeat with a period of max_shape rows.
     if (tiled_embeddings_ != "predicted")
       for (const auto& info : param_table(spec)) {
-        const bool tiled = std::any_of(info.shape.begin(), info.shape.end(),
-                                       [&](int64_t d) { return d > net.run.hypernet.max_shape; });
-        if (!predicted.count(info.name) || !tiled || !family.scaling(spec, info.name).raw ||
-            family.is_classifier(info.name))
-          continue;
+        if (!predicted.count(info.name) || !tiled_embedding(spec, info, net.run.hypernet.max_shape)) continue;
         at::Tensor replacement;
         if (tiled_embeddings_ == "ancestry")
           replacement = select_tensor(ancestry().spec, ancestry().params, spec, info);

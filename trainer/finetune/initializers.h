@@ -39,6 +39,9 @@ class Initializers {
                 const std::string& head = "own", double noise_beta = 0);
   // Whether `init` has a predicted head to keep or reset on `task`: a hypernetwork's, on a held-out task.
   bool has_head_choice(const std::string& init, const Task& task) const;
+  // The content hash of the ancestry tensors `init`'s weights of `spec` take in place of tiled embedding tables
+  // (finetune.tiled_embeddings=ancestry), "" when none: part of what defines a cell.
+  std::string tiled_source(const std::string& init, const ArchSpec& spec);
   // The training zoo of the first hypernetwork the grid names (empty rules when it names none): what "inside the
   // zoo" means in the results.
   const ZooOptions* training_zoo() const;
@@ -54,7 +57,7 @@ class Initializers {
   std::unique_ptr<AncestryModel> ancestry_;
   std::string ancestry_path_, tiled_embeddings_;
   const AncestryModel& ancestry();  // loaded on first use
-  int64_t task_dim_ = 0;
+  std::map<std::string, int64_t> task_dims_;  // per FiLM initialisation
   at::Device device_;
 };
 

@@ -101,6 +101,7 @@ BodyStats body_statistics(const std::vector<ParamInfo>& order, const ParamMap& p
   for (const auto& [key, ts] : groups) {
     if (ts.size() < 2) continue;
     for (size_t i = 0; i < ts.size(); ++i) {
+      if (!at::isfinite(ts[i]).all().item<bool>()) return BodyStats();  // nothing to say of non-finite weights
       const auto m = ts[i].reshape({ts[i].size(0), -1});
       const double fro2 = m.pow(2).sum().item<double>();
       const double top = fro2 > 0 ? at::linalg_svdvals(m).max().item<double>() : 0;

@@ -368,6 +368,18 @@ int Trainer::run() {
   if (m.comm.world() > 1) m.say("ranks  " + m.comm.describe_hosts());
   m.say("device  " + m.device.device.str() + " (" + m.device.reason + "); target models in " +
         (m.bf16 ? "bf16 autocast" : "float32") + " (train.autocast=" + m.o.train.autocast + ")");
+  // What each stage reads: the classes a class-disjoint held-out task relies on never reaching training.
+  auto describe = [&](int64_t t) {
+    const Task& task = m.data.tasks[static_cast<size_t>(t)];
+    std::string classes;
+    for (const auto& c : task.class_names()) classes += (classes.empty() ? "" : ", ") + c;
+    return task.def().name + " (" + with_commas(task.size(Split::Train)) + " training examples" +
+           (task.def().pack ? "" : "; classes " + classes) + ")";
+  };
+  for (const int64_t t : m.data.pretrain_tasks) m.say("data  stage 1: " + describe(t));
+  for (const int64_t t : m.data.multitask_tasks) m.say("data  stage 2: " + describe(t));
+  if (m.o.hypernet.inherits()) m.say("inherit  from the ancestry " + m.o.ancestry.checkpoint + " (content hash " +
+                                     m.net->base_hash() + "); every gate starts at 0: step 0 predicts weight selection");
   const int64_t first = m.state.step;
   LoopSchedule schedule;
   schedule.total_steps = m.total_steps;
