@@ -128,7 +128,7 @@ Hypernet::Hypernet(Hypernet&&) noexcept = default;
 const HypernetConfig& Hypernet::config() const { return impl_->cfg; }
 
 void Hypernet::set_base(const ArchSpec& spec, const ParamMap& params, const std::string& content_hash) {
-  TAL_REQUIRE(impl_->cfg.inherits(), "set_base: a hypernet.base=none hypernetwork starts from nothing");
+  TAL_REQUIRE(impl_->cfg.inherits(), "set_base: only a hypernet.base=ancestry hypernetwork starts from an ancestry");
   auto base = std::make_shared<Base>();
   base->spec = spec;
   base->hash = content_hash;
@@ -243,15 +243,23 @@ std::vector<ParamMap> Hypernet::predict(const std::vector<const Graph*>& graphs,
   const auto xs_all = flat.index_select(0, at::tensor(rows, at::kLong).to(flat.device()));
   const auto basis_all = impl_->cfg.low_rank() ? impl_->low_rank->factor_basis(xs_all) : at::Tensor();
 
-  const bool inherit = impl_->cfg.inherits();
-  TAL_REQUIRE(!inherit || base_, "predict: an inheriting hypernetwork (hypernet.base=ancestry) needs its ancestry "
-              "model (set_base) before it predicts");
-  // Inheritance: the ancestry's weight-selected tensor of `t` for graph b, or undefined where it has none.
+  const bool inherit = impl_->cfg.gated();
+  TAL_REQUIRE(!impl_->cfg.inherits() || base_, "predict: an inheriting hypernetwork (hypernet.base=ancestry) needs its "
+              "ancestry model (set_base) before it predicts");
+  // The base of a residual prediction: the ancestry's weight-selected tensor of `t` for graph b (undefined where it
+  // has none), or the family's initialisation of the graph's architecture, seeded by its spec.
   std::vector<std::unordered_map<std::string, ParamInfo>> tables(graphs.size());
+  std::vector<ParamMap> inits(graphs.size());
   if (inherit)
-    for (size_t b = 0; b < graphs.size(); ++b)
+    for (size_t b = 0; b < graphs.size(); ++b) {
       for (auto& info : param_table(graphs[b]->spec)) tables[b].emplace(info.name, std::move(info));
+      if (!impl_->cfg.inherits()) {
+        inits[b] = init_params(graphs[b]->spec, spec_seed(graphs[b]->spec));
+        for (auto& [name, t] : inits[b]) t = t.detach().to(flat.device());
+      }
+    }
   auto inherited = [&](size_t b, const std::string& name) {
+    if (!impl_->cfg.inherits()) return inits[b].at(name);
     return select_tensor(base_->spec, base_->params, graphs[b]->spec, tables[b].at(name));
   };
 

@@ -15,7 +15,7 @@ const std::vector<std::string>& hypernet_variant_names() {
 }
 
 const std::vector<std::string>& hypernet_base_names() {
-  static const std::vector<std::string> names = {"none", "ancestry"};
+  static const std::vector<std::string> names = {"none", "ancestry", "init"};
   return names;
 }
 
@@ -102,7 +102,7 @@ int64_t HypernetConfig::parameter_count() const {
     n += linear(d, 2 * d) + linear(2 * d, 2 * max_shape);     // decoder_1d
     n += linear(max_shape, num_classes);                       // bias_class
   }
-  if (inherits()) n += 15 * 2;  // inherit_gate: one per (op, weight/bias)
+  if (gated()) n += 15 * 2;  // inherit_gate: one per (op, weight/bias)
   return n;
 }
 
@@ -112,7 +112,7 @@ std::string HypernetConfig::describe() const {
   if (low_rank()) out << " r=" << rank << " ck=" << max_ck;
   out << " max_shape=" << max_shape << " s=" << spatial;
   if (film()) out << " task_dim=" << task_dim << (task_layer ? " task_layer=" + std::to_string(task_layer) : "");
-  if (inherits()) out << " base=ancestry";
+  if (gated()) out << " base=" << base;
   if (low_rank() && !factor_bias) out << " factor_bias=false";
   return out.str();
 }

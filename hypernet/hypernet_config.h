@@ -36,7 +36,8 @@ struct HypernetConfig {
   // What a prediction starts from. none: the decoder's output is the tensor. ancestry: a tensor the ancestry model
   // has is its weight-selected copy plus gate x (the decoder's output - its value at zero), with one gate per
   // (graph op, weight/bias) starting at zero, so at step 0 the prediction is weight selection; tensors the ancestry
-  // lacks are predicted alone.
+  // lacks are predicted alone. init: the same residual on the family's own initialisation of the architecture
+  // (seeded by its spec), so at step 0 the prediction is a random start.
   std::string base = "none";
   // The low-rank decoder's l2 bias, added to every node's factors as the reference does (true), or left out
   // (false): the bias makes a term W_ij ⊃ c_i c_j that every layer's matrix shares (see README, layer collapse).
@@ -44,7 +45,8 @@ struct HypernetConfig {
 
   bool low_rank() const { return variant != "ghn3"; }
   bool film() const { return variant == "tal"; }
-  bool inherits() const { return base == "ancestry"; }
+  bool inherits() const { return base == "ancestry"; }  // needs an ancestry model
+  bool gated() const { return base != "none"; }          // a residual on a base, with inherit_gate
   std::array<int64_t, 4> max_shape4() const { return {max_shape, max_shape, spatial, spatial}; }
   // Throws tal::Error naming `origin` and the key on sizes outside their bounds or inconsistent with each other.
   void validate(const std::string& origin = "hypernet config") const;

@@ -203,7 +203,7 @@ HypernetImpl::HypernetImpl(const HypernetConfig& c, int64_t n_channels, int64_t 
     }
     bias_class = register_module("bias_class", nn::Sequential(nn::ReLU(), nn::Linear(max_ch, cfg.num_classes)));
   }
-  if (cfg.inherits()) inherit_gate = register_parameter("inherit_gate", torch::zeros({15, 2}));
+  if (cfg.gated()) inherit_gate = register_parameter("inherit_gate", torch::zeros({15, 2}));
 }
 
 }  // namespace tal::modules

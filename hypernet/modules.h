@@ -108,7 +108,7 @@ struct HypernetImpl : torch::nn::Module {
   Mlp decoder_1d{nullptr};                                   // ghn3
   torch::nn::Sequential decoder_1d_placeholder{nullptr};     // logah/tal: the reference's unused 1x1 Linear
   torch::nn::Sequential bias_class{nullptr};                 // ghn3: classifier-bias head; else a 1x1 placeholder
-  torch::Tensor inherit_gate;                                // base=ancestry: [15 ops, weight/bias], zero at start
+  torch::Tensor inherit_gate;                                // base=ancestry|init: [15 ops, weight/bias], zero at start
 };
 TORCH_MODULE(Hypernet);
 

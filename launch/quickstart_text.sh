@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The GPT-2 text pipeline, end to end on this machine, on Debian's fortunes collection and 2 MPI ranks:
 #   1. set-up and build                        5. TAL (stage 1 LM + KD, stage 2 text tasks with FiLM), then
-#   2. fortunes -> text stores (GPT-2 BPE ids):   LoGAH and GHN-3 with the same budget
+#   2. fortunes -> text stores (GPT-2 BPE ids):   LoGAH, GHN-3 and TAL with inheritance with the same budget
 #      4-class tasks, and a CoLA-like          6. predicted GPT-2s -> archive, evaluated, exported as safetensors;
 #      acceptability task in CoLA's layout        predicted language models and their test perplexity
 #   3. the ancestry GPT-2 (a causal LM)        7. the fine-tuning grid on a seen, a held-out and the acceptability
 #   4. task embeddings (its mean hidden state)    task (accuracy; MCC for acceptability)
 #                                              8. the report and the results tables
 # Usage: launch/quickstart_text.sh [--full]
-#   default  about 20 minutes after the build on 2 cores (1221 s measured): the ancestry for 100 steps of 16 sequences,
-#            each hypernetwork 20 + 60 steps, a grid of 3 GPT-2s x 3 tasks x 6 initialisations x 3 seeds of 60
-#            steps, language models predicted by each hypernetwork; everything under runs/quick_text/
+#   default  about 25 minutes after the build on 2 cores: the ancestry for 100 steps of 16 sequences, each
+#            hypernetwork 20 + 60 steps, a grid of 3 GPT-2s x 3 tasks x 7 initialisations x 3 seeds of 60 steps
+#            under the fair protocol (a validation slice per task), language models predicted by each hypernetwork;
+#            everything under runs/quick_text/
 #   --full   the configs as they are (ancestry 2 epochs, hypernets 100 + 200 steps); under runs/
 # Stages are reused and resumed as in launch/quickstart.sh.
 set -euo pipefail
@@ -51,8 +52,8 @@ banner "Task embeddings ($suite)"
 stage embeddings configs/tal_gpt2_fortunes.yaml "$tal" tasks embed --config configs/tal_gpt2_fortunes.yaml threads=2 \
   ancestry.checkpoint="$ancestry" tasks.embeddings="$embeddings"
 
-for v in tal logah ghn3; do
-  banner "$(echo $v | tr a-z A-Z) for GPT-2: 2 MPI ranks, configs/${v}_gpt2_fortunes.yaml"
+for v in tal logah ghn3 tal_inherit; do
+  banner "$(echo $v | tr a-z_ A-Z\ ) for GPT-2: 2 MPI ranks, configs/${v}_gpt2_fortunes.yaml"
   stage "$v" "configs/${v}_gpt2_fortunes.yaml" "$root/launch/tal-mpirun" 2 train --config "configs/${v}_gpt2_fortunes.yaml" \
     run.dir="$runs/${v}_gpt2_fortunes" ancestry.checkpoint="$ancestry" tasks.embeddings="$embeddings" "${hyp[@]}"
 done
@@ -75,7 +76,7 @@ banner "The fine-tuning grid on 2 ranks (configs/finetune_fortunes.yaml; resumes
 stage finetune configs/finetune_fortunes.yaml "$root/launch/tal-mpirun" 2 finetune --config configs/finetune_fortunes.yaml \
   run.dir="$runs/finetune_fortunes" ancestry.checkpoint="$ancestry" tasks.embeddings="$embeddings" \
   finetune.tal="$runs/tal_gpt2_fortunes" finetune.logah="$runs/logah_gpt2_fortunes" finetune.ghn3="$runs/ghn3_gpt2_fortunes" \
-  "${grid[@]}"
+  finetune.tal_inherit="$runs/tal_inherit_gpt2_fortunes" "${grid[@]}"
 
 banner "The report"
 "$tal" report "$runs/finetune_fortunes"

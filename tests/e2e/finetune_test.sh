@@ -198,6 +198,18 @@ check "report of a training run: both stages" grep -q "| multitask |" "$work/tal
 "$tal" report "$work/logah" --gnuplot /nonexistent/gnuplot >"$work/report3.log" 2>&1
 check "report without gnuplot: exit 1, one line naming gnuplot-nox" grep -q "gnuplot-nox" "$work/report3.log"
 check "report without gnuplot: nothing written" bash -c "[ ! -e '$work/logah/report.md' ] && [ ! -e '$work/logah/report' ]"
+# 7b. A budget curve: a directory of grids made with the same recipe from hypernetworks trained for other budgets.
+setup "train tal longer" "$tal" train "${small[@]}" run.dir="$work/tal6" train.stage=both train.pretrain_steps=2 train.steps=4
+"$tal" finetune "${grid[@]}" run.dir="$work/b6" finetune.inits=tal finetune.tal="$work/tal6" >"$work/b6.log" 2>&1
+check "a grid from the longer-trained hypernetwork" [ $? -eq 0 ]
+mkdir -p "$work/budget"; ln -s "$work/one" "$work/budget/a"; ln -s "$work/b6" "$work/budget/b"
+"$tal" report "$work/budget" >"$work/budget.log" 2>&1
+check "budget report exits 0 ($(tail -n1 "$work/budget.log"))" grep -q "^report: wrote" "$work/budget.log"
+check "budget report: tal at 4 and at 6 steps, each against random" bash -c "
+  grep -Eq '^\| fmnist-footwear \| seen \| tal \| 4 \| [-+][0-9.]+ \[' '$work/budget/report.md' &&
+  grep -Eq '^\| fmnist-footwear \| seen \| tal \| 6 \| [-+][0-9.]+ \[' '$work/budget/report.md'"
+check "budget report: a plot per task" test -s "$work/budget/report/budget_fmnist-footwear.png"
+
 # 8. The fair protocol (DESIGN.md 4.4a). Learning rates are an axis, each (task, init) reported at the rate its
 #    validation score chose: the file's /chosen runs are exactly what the validation scores pick, recomputed here.
 "$tal" finetune "${grid[@]}" run.dir="$work/lr" finetune.inits=random,tal finetune.seeds=1 finetune.lr=0.0003,0.003 \
@@ -263,5 +275,8 @@ assert np.array_equal(models(w + "/h_reset_0.01/w.h5", held)["random"][name][()]
 print("ok")
 PY
 check "reset head, predicted head, noise ($(tail -n1 "$work/heads.txt"))" grep -q "^ok$" "$work/heads.txt"
+ln -s "$work/h_reset_0" "$work/budget/c"  # 1 step at rate 0: another recipe
+"$tal" report "$work/budget" >"$work/budget2.log" 2>&1
+check "a budget curve refuses grids of another recipe" grep -q "made with another recipe" "$work/budget2.log"
 
 finish

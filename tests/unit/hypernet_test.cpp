@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "base/error.h"
+#include "base/hash.h"
 #include "hypernet/family.h"
 #include "hypernet/hypernet.h"
 #include "hypernet/param_binding.h"
@@ -277,6 +278,27 @@ TEST(Hypernet, InheritanceStartsAtWeightSelectionAndLearnsACorrection) {
   // A hypernetwork without inheritance refuses an ancestry.
   Hypernet plain(tiny("tal"), 5);
   EXPECT_THROW(plain.set_base(ancestry_spec, ancestry, "hash"), Error);
+}
+
+// base=init: the same residual on the family's own initialisation (seeded by the spec): at step 0 a random start.
+TEST(Hypernet, ResidualOnTheFamilyInitStartsAtThatInit) {
+  HypernetConfig c = tiny("logah");
+  c.base = "init";
+  Hypernet net(c, 5);
+  const Graph graph = build_graph(kVit);
+  const ParamMap p = net.predict({&graph})[0];
+  const ParamMap init = init_params(kVit, stable_hash(kVit.str()));
+  for (const auto& info : param_table(kVit)) {
+    SCOPED_TRACE(info.name);
+    ASSERT_TRUE(p.count(info.name));
+    EXPECT_TRUE(at::equal(p.at(info.name), init.at(info.name)));
+  }
+  EXPECT_EQ(c.parameter_count(), net.num_parameters());
+  Hypernet other(c, 5);
+  const ArchSpec wider = ArchSpec::parse("vit:depth=1,width=32,heads=2,mlp=48,patch=4,image=8,channels=1,classes=3");
+  const Graph g2 = build_graph(wider);
+  EXPECT_FALSE(at::equal(other.predict({&g2})[0].at("encoder.layers.encoder_layer_0.mlp.0.weight").narrow(1, 0, 24),
+                         p.at("encoder.layers.encoder_layer_0.mlp.0.weight")));  // another spec, another init
 }
 
 }  // namespace

@@ -52,8 +52,9 @@ void add_hypernet_options(OptionTable<Opts>& t) {
                   "ghn3 (tiled decoder), logah (low-rank decoder) or tal (logah + task FiLM)")
             .choices(hypernet_variant_names()));
   t.add(opt<Opts>("hypernet.base", [](auto& o) -> auto& { return o.hypernet.base; },
-                  "none (every tensor predicted) or ancestry (inheritance: the ancestry's weight-selected tensors plus "
-                  "a gated, predicted correction; at step 0 the prediction is weight selection)")
+                  "none (every tensor predicted), ancestry (inheritance: the ancestry's weight-selected tensors plus "
+                  "a gated, predicted correction; at step 0 the prediction is weight selection) or init (the same "
+                  "residual on the family's initialisation of each architecture; at step 0 a random start)")
             .choices(hypernet_base_names()));
   t.add(opt<Opts>("hypernet.factor_bias", [](auto& o) -> auto& { return o.hypernet.factor_bias; },
                   "logah/tal: add the low-rank decoder's l2 bias to every node's factors, as the reference does "

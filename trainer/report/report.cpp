@@ -560,7 +560,13 @@ std::vector<std::string> write_report(const ReportOptions& o) {
               "finetune.h5, nor subdirectories with finetune.h5 (run tal train or tal finetune with run.dir=",
               o.run_dir, ")");
   std::vector<FinetuneResults> grids;
-  for (const auto& d : grid_dirs) grids.push_back(read_finetune_results(d + "/finetune.h5"));
+  for (const auto& d : grid_dirs) {
+    grids.push_back(read_finetune_results(d + "/finetune.h5"));
+    // One budget curve compares like with like: every grid fine-tunes with the same recipe (its baselines are shared).
+    TAL_REQUIRE(grids.back().recipe == grids.front().recipe, d, "/finetune.h5: made with another recipe (",
+                grids.back().recipe, ") than ", grid_dirs.front(), "/finetune.h5 (", grids.front().recipe,
+                "); a budget curve needs one");
+  }
   // Read every input before writing anything.
   std::map<std::string, std::vector<LossPoint>> losses;
   if (has_metrics) losses = read_losses(metrics);
