@@ -167,7 +167,7 @@ train 2 tal inherit hypernet.base=ancestry zoo.max_width=32 train.pretrain_steps
 check "GPT-2 inheritance trains on 2 ranks" grep -q "train  done: 2 steps" "$work/inherit.log"
 "$tal" finetune --config "$src/configs/finetune_fortunes.yaml" "${common[@]}" finetune.tasks=computers-work \
   "finetune.archs=gpt2:depth=1,width=32,heads=2" finetune.inits=tal,tal-inherit,ancestry-select finetune.tal="$work/tal" \
-  finetune.tal_inherit="$work/inherit" finetune.seeds=1 finetune.steps=1 finetune.eval_every=1 finetune.lr=0 \
+  finetune.tal_inherit="$work/inherit" finetune.tiled_embeddings=ancestry finetune.seeds=1 finetune.steps=1 finetune.eval_every=1 finetune.lr=0 \
   finetune.weight_decay=0 finetune.batch=8 finetune.eval_images=40 run.dir="$work/ft_inh" \
   --save-weights "$work/ft_inh/w.h5" >"$work/ft_inh.log" 2>&1
 check "finetune with tal-inherit on GPT-2 exits 0" [ $? -eq 0 ]

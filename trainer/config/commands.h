@@ -59,7 +59,7 @@ struct FinetuneOptions {
                                                    // reset (the family's fresh head, the same for every
                                                    // initialisation) | predicted (kept as predicted)
   double noise_beta = 1e-5;        // symmetry-breaking noise on predicted tensors (ppuda's init(beta)); 0: off
-  std::string tiled_embeddings = "ancestry";  // a predicted embedding table longer than the decoder's block (GPT-2's
+  std::string tiled_embeddings = "predicted";  // a predicted embedding table longer than the decoder's block (GPT-2's
                                               // 50,257-row wte, repeating every max_shape rows): ancestry (weight
                                               // selection from the ancestry) | fresh (the family's init) | predicted
   double weight_decay = 0.05;
