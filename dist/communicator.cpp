@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 
 namespace tal {
@@ -34,6 +35,22 @@ std::vector<std::string> LocalCommunicator::hosts() const {
   char name[256] = {};
   gethostname(name, sizeof name - 1);
   return {name};
+}
+
+CollectiveSignature collective_signature(const at::Tensor& t) {
+  CollectiveSignature s;
+  s.v[0] = static_cast<int64_t>(t.scalar_type());
+  s.v[1] = static_cast<int64_t>(t.device().type());
+  s.v[2] = t.dim();
+  s.v[3] = t.numel();
+  for (int64_t d = 0; d < std::min<int64_t>(t.dim(), 3); ++d) s.v[4 + d] = t.size(d);
+  return s;
+}
+
+std::string describe_signature(const CollectiveSignature& s) {
+  return std::string(c10::toString(static_cast<at::ScalarType>(s.v[0]))) + " on " +
+         c10::DeviceTypeName(static_cast<c10::DeviceType>(s.v[1]), true) + " with " + std::to_string(s.v[3]) +
+         " elements";
 }
 
 }  // namespace tal

@@ -49,6 +49,16 @@ class Communicator {
   }
 };
 
+// What every rank must agree on before a collective: dtype, device type, rank, element count and the first three
+// dims. A CPU tensor on one rank and a CUDA tensor on another (one rank fell back to the CPU) disagree here.
+constexpr int kSignatureLength = 7;
+struct CollectiveSignature {
+  int64_t v[kSignatureLength] = {};
+};
+CollectiveSignature collective_signature(const at::Tensor& t);
+// "Float on cpu with 12 elements".
+std::string describe_signature(const CollectiveSignature& s);
+
 // World size 1: every collective is the identity.
 class LocalCommunicator final : public Communicator {
  public:

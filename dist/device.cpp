@@ -1,7 +1,9 @@
 #include "dist/device.h"
 
 #include <ATen/Context.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include "base/error.h"
@@ -24,14 +26,20 @@ DeviceChoice choose_device(const std::string& key, const DeviceFacts& f) {
     TAL_REQUIRE(key == "auto", "key 'device': cuda requested but ", why);
     return {"cpu", "device=auto: " + why};
   }
+  const bool own_gpu = f.visible_gpus == 1 && f.visibility_set;  // each rank was given its own
+  TAL_REQUIRE(own_gpu || f.env.local_world <= f.visible_gpus, "key 'device': ", f.env.local_world,
+              " ranks on this node but only ", f.visible_gpus, " GPU(s) visible to each (start one rank per GPU, give each its own with "
+              "CUDA_VISIBLE_DEVICES or SLURM's --gpus-per-task, or device=cpu)");
   if (f.visible_gpus == 1)
     return {"cuda:0", "device=" + key + ": the one visible GPU (local rank " + std::to_string(f.env.local_rank) + ")"};
-  TAL_REQUIRE(f.env.local_rank < f.visible_gpus, "key 'device': local rank ", f.env.local_rank, " of ",
-              f.env.local_world, " on this node but only ", f.visible_gpus,
-              " GPUs visible (start one rank per GPU, or device=cpu)");
   return {"cuda:" + std::to_string(f.env.local_rank),
           "device=" + key + ": GPU " + std::to_string(f.env.local_rank) + " of " + std::to_string(f.visible_gpus) +
               " visible, by local rank"};
+}
+
+void synchronize(const std::string& device) {
+  const c10::Device d(device);
+  if (d.is_cuda()) at::detail::getCUDAHooks().deviceSynchronize(d.has_index() ? d.index() : 0);
 }
 
 std::string cpu_bf16_flags() {
@@ -53,6 +61,8 @@ DeviceFacts probe_device_facts(const LaunchEnv& env) {
   f.cuda_built = true;
 #endif
   f.visible_gpus = f.cuda_built && at::hasCUDA() ? static_cast<int>(at::getNumGPUs()) : 0;
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  f.visibility_set = visible != nullptr && *visible != '\0';
   return f;
 }
 

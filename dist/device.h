@@ -15,6 +15,7 @@ const std::vector<std::string>& device_names();
 struct DeviceFacts {
   bool cuda_built = false;  // LibTorch was built with CUDA
   int visible_gpus = 0;     // devices this process sees
+  bool visibility_set = false;  // CUDA_VISIBLE_DEVICES is set (per rank under SLURM's --gpus-per-task)
   LaunchEnv env;            // local rank and local world size
 };
 
@@ -23,10 +24,15 @@ struct DeviceChoice {
   std::string reason;          // one line: why this device
 };
 
-// Throws naming key 'device' when the request cannot be met (cuda without a CUDA build or a visible GPU, more
-// ranks on a node than GPUs it sees). A rank that sees one GPU uses it whatever its local rank (SLURM's
-// --gpus-per-task); a rank that sees several takes the one at its local rank.
+// Throws naming key 'device' when the request cannot be met: cuda without a CUDA build or a visible GPU, or more
+// ranks on a node than GPUs they see (on every rank alike, so no rank starts alone). A rank that sees one GPU
+// because CUDA_VISIBLE_DEVICES gave it one (SLURM's --gpus-per-task) uses it whatever its local rank; a rank that
+// sees several takes the one at its local rank.
 DeviceChoice choose_device(const std::string& key, const DeviceFacts& facts);
+
+// Waits until the work queued on `device` is done (a GPU runs asynchronously; a no-op on the CPU), so a clock read
+// after it times the work and not its launch.
+void synchronize(const std::string& device);
 
 // The processor's bf16 instructions from /proc/cpuinfo ("avx512_bf16 amx_bf16"; "" where none or unreadable).
 std::string cpu_bf16_flags();

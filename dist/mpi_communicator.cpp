@@ -1,5 +1,6 @@
 #include "dist/mpi_communicator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdio>
@@ -183,24 +184,16 @@ void MpiCommunicator::announce(const char* what) {
 }
 
 void MpiCommunicator::check_signature(const at::Tensor& t, const char* what) {
-  // dtype, rank and the first dims (enough to tell shapes apart), gathered from every rank.
-  int64_t sig[6] = {static_cast<int64_t>(t.scalar_type()), t.dim(), t.numel(), 0, 0, 0};
-  for (int64_t d = 0; d < std::min<int64_t>(t.dim(), 3); ++d) sig[3 + d] = t.size(d);
-  std::vector<int64_t> all(static_cast<size_t>(6 * world_));
+  // Enough to tell tensors apart (collective_signature), gathered from every rank.
+  const CollectiveSignature mine = collective_signature(t);
+  std::vector<CollectiveSignature> all(static_cast<size_t>(world_));
   arm(what);
-  MPI_CHECK(MPI_Allgather(sig, 6, MPI_INT64_T, all.data(), 6, MPI_INT64_T, comm_));
+  MPI_CHECK(MPI_Allgather(mine.v, kSignatureLength, MPI_INT64_T, all.data(), kSignatureLength, MPI_INT64_T, comm_));
   disarm();
   for (int r = 1; r < world_; ++r)
-    for (int k = 0; k < 6; ++k)
-      if (all[static_cast<size_t>(6 * r + k)] != all[static_cast<size_t>(k)]) {
-        auto describe = [&](int q) {
-          std::string s = c10::toString(static_cast<at::ScalarType>(all[static_cast<size_t>(6 * q)]));
-          s += " with " + std::to_string(all[static_cast<size_t>(6 * q + 2)]) + " elements";
-          return s;
-        };
-        throw Error(std::string("collective '") + what + "': ranks disagree: rank 0 has " + describe(0) + ", rank " +
-                    std::to_string(r) + " has " + describe(r));
-      }
+    if (!std::equal(all[static_cast<size_t>(r)].v, all[static_cast<size_t>(r)].v + kSignatureLength, all[0].v))
+      throw Error(std::string("collective '") + what + "': ranks disagree: rank 0 has " + describe_signature(all[0]) +
+                  ", rank " + std::to_string(r) + " has " + describe_signature(all[static_cast<size_t>(r)]));
 }
 
 void MpiCommunicator::chunked(at::Tensor& t, const char* what, const std::function<void(void*, int, MPI_Datatype)>& op) {

@@ -189,6 +189,19 @@ out=$("$tal" bench step --config "$src/configs/bench_logah_step.yaml" data.root=
   train.batch=8 2>&1)
 check "bench step runs" grep -q "hypernet backward" <<<"$out"
 check "bench step --steps 2 times 2 steps" grep -q " 2 steps after 0 warm-up" <<<"$out"
+# Synthetic inputs of the zoo's size (no dataset read: data.root points nowhere), for images and for tokens, with a
+# random task embedding for TAL; the data is removed afterwards.
+mkdir -p "$work/tmp"
+out=$(TMPDIR="$work/tmp" "$tal" bench step --config "$src/configs/tal_vit_fmnist.yaml" data.root="$work/nowhere" zoo.image=48 zoo.channels=3 \
+  --synthetic --steps 1 --warmup 0 train.batch=4 train.meta_batch=2 2>&1)
+check "bench step --synthetic: random 3x48x48 images and a task embedding" \
+  grep -q "inputs  *64 random 3x48x48 images, a random 64-d task embedding" <<<"$out"
+out=$(TMPDIR="$work/tmp" "$tal" bench step --config "$src/configs/tal_gpt2_fortunes.yaml" data.root="$work/nowhere" --synthetic --steps 1 \
+  --warmup 0 2>&1)
+check "bench step --synthetic: random tokens" grep -q "random sequences of 64 tokens from a 50257-token vocabulary" <<<"$out"
+TMPDIR="$work/tmp" "$tal" bench step --config "$src/configs/tal_gpt2_fortunes.yaml" --synthetic \
+  hypernet.base=ancestry ancestry.checkpoint="$work/nowhere/anc.h5" >/dev/null 2>&1
+check "bench step --synthetic leaves no data behind, failed or not" test -z "$(ls -A "$work/tmp")"
 
 # Train briefly (stage 1 then 2), predict an archive, evaluate it, and load it into torchvision.
 run=(--config "$src/configs/tal_vit_fmnist.yaml" data.root="$work/data" ancestry.checkpoint="$work/anc/ancestry.h5"

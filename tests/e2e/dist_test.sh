@@ -71,6 +71,23 @@ check "train.autocast=auto picks $want here" grep -q "target models in $want (tr
 train 2 nan2 train.steps=3 train.max_bad_steps=2 debug.nan_steps=0:1,0:2
 check "abort after K non-finite steps" grep -q "aborting: 2 consecutive steps with non-finite" "$work/nan2.log"
 
+# 1e. Out of memory on one rank (injected after its first unit's target gradient) in steps whose one unit is shared
+#     by both ranks: every rank skips the step, none is left inside the shared unit's exchange, the run goes on and
+#     ends with the hypernetwork of a run that skipped the same step by design (a non-finite loss there). K in a row
+#     end the job in one line naming the rank, the step and the memory it had.
+oom=(train.stage=pretrain train.steps=3 train.meta_batch=1 train.chunk_images=2 train.autocast=off)
+train 2 oom "${oom[@]}" debug.oom_steps=1:2
+check "out of memory: the step is skipped on every rank" \
+  grep -q "step 2: out of memory on 1 rank(s): rank 1 (.* resident: std::bad_alloc.*); step skipped (1 in a row)" "$work/oom.log"
+check "out of memory: the run continues" grep -q "train  done: 3 steps .* 1 skipped" "$work/oom.log"
+train 2 oom_by_design "${oom[@]}" debug.nan_steps=1:2
+check "out of memory: same hypernetwork as the step skipped by design (bytes)" \
+  $py "$cmp_py" "$(ckpt oom)" "$(ckpt oom_by_design)" 0
+train 2 oom2 "${oom[@]}" train.max_bad_steps=2 debug.oom_steps=1:2,1:3
+check "out of memory K times: ends the job" bash -c "! grep -q 'train  done' '$work/oom2.log'"
+check "... in one line naming the rank, the step and its memory" \
+  grep -q "aborting: 2 consecutive steps skipped (train.max_bad_steps=2), the last, step 3, for out of memory on rank 1 ([0-9.]* MiB resident" "$work/oom2.log"
+
 # 2. Bit-exact resume: 4 steps straight == 2 steps + checkpoint + new process + 2 steps, on 1 and on 2 ranks.
 for np in 1 2; do
   train $np "straight_$np" train.steps=4

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "dist/communicator.h"
 #include "dist/device.h"
 #include "dist/launch_env.h"
 #include "base/error.h"
@@ -41,10 +42,12 @@ TEST(LaunchEnv, RejectsInconsistentEnvironments) {
 }
 
 // The device is a pure function of (key, build, visible GPUs, the launcher's local rank).
-DeviceChoice choose(const std::string& key, bool cuda, int gpus, const std::map<std::string, std::string>& vars) {
+DeviceChoice choose(const std::string& key, bool cuda, int gpus, const std::map<std::string, std::string>& vars,
+                    bool visibility_set = false) {
   DeviceFacts f;
   f.cuda_built = cuda;
   f.visible_gpus = gpus;
+  f.visibility_set = visibility_set;
   f.env = detect(vars);
   return choose_device(key, f);
 }
@@ -63,7 +66,8 @@ TEST(Device, ChoosesByBuildGpusAndLocalRank) {
   EXPECT_EQ(choose("auto", true, 4, ompi_rank3).device, "cuda:3");      // one GPU per local rank
   EXPECT_EQ(choose("cuda", true, 4, slurm_local1).device, "cuda:1");
   EXPECT_EQ(choose("auto", true, 4, pmix_local2).device, "cuda:2");
-  EXPECT_EQ(choose("auto", true, 1, ompi_rank3).device, "cuda:0");      // CUDA_VISIBLE_DEVICES gave it one GPU
+  EXPECT_EQ(choose("auto", true, 1, ompi_rank3, true).device, "cuda:0");  // CUDA_VISIBLE_DEVICES gave it one GPU
+  EXPECT_EQ(choose("auto", true, 1, {}).device, "cuda:0");              // one process, one GPU
   EXPECT_EQ(choose("cpu", true, 4, ompi_rank3).device, "cpu");          // asked for the CPU
   EXPECT_EQ(choose("auto", true, 2, {}).device, "cuda:0");              // one process, no launcher
   EXPECT_NE(choose("auto", false, 0, {}).reason.find("without CUDA"), std::string::npos);
@@ -84,8 +88,28 @@ TEST(Device, RefusesWhatCannotBeMet) {
   EXPECT_NE(message([&] { choose("cuda", false, 0, {}); }).find("key 'device': cuda requested but this binary"),
             std::string::npos);
   EXPECT_NE(message([&] { choose("cuda", true, 0, {}); }).find("no CUDA device is visible"), std::string::npos);
-  EXPECT_NE(message([&] { choose("auto", true, 2, local3); }).find("local rank 3 of 4"), std::string::npos);
+  // More ranks on a node than GPUs: refused on every rank (rank 0 too), naming the counts.
+  const std::map<std::string, std::string> local0 = {{"OMPI_COMM_WORLD_SIZE", "4"}, {"OMPI_COMM_WORLD_RANK", "0"},
+                                                     {"OMPI_COMM_WORLD_LOCAL_RANK", "0"},
+                                                     {"OMPI_COMM_WORLD_LOCAL_SIZE", "4"}};
+  for (const auto* env : {&local3, &local0})
+    EXPECT_NE(message([&] { choose("auto", true, 2, *env); }).find("4 ranks on this node but only 2 GPU(s) visible"),
+              std::string::npos);
+  // Four ranks that all see the node's one GPU (no CUDA_VISIBLE_DEVICES of their own) would share it.
+  EXPECT_NE(message([&] { choose("cuda", true, 1, local0); }).find("4 ranks on this node but only 1 GPU(s)"),
+            std::string::npos);
   EXPECT_NE(message([&] { choose("gpu", true, 2, {}); }).find("key 'device': 'gpu'"), std::string::npos);
+}
+
+// Collectives compare dtype, device type and shape on every rank: a rank that fell back to the CPU is named.
+TEST(Collective, SignatureHasTheDeviceType) {
+  const auto cpu = collective_signature(at::zeros({3, 4}));
+  const auto meta = collective_signature(at::empty({3, 4}, at::TensorOptions().device(at::kMeta)));
+  const auto other = collective_signature(at::zeros({4, 3}));
+  EXPECT_NE(cpu.v[1], meta.v[1]);
+  EXPECT_NE(cpu.v[4], other.v[4]);
+  EXPECT_EQ(describe_signature(cpu), "Float on cpu with 12 elements");
+  EXPECT_EQ(describe_signature(meta), "Float on meta with 12 elements");
 }
 
 }  // namespace

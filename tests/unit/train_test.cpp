@@ -22,6 +22,7 @@
 #include "trainer/train/step_plan.h"
 #include "trainer/train/trainer.h"
 #include "trainer/train/update.h"
+#include "trainer/train/out_of_memory.h"
 
 namespace tal {
 namespace {
@@ -241,17 +242,49 @@ TEST(Update, BufferTotalsAndTheSkipRule) {
   buffer.grads().copy_(at::tensor({1.0, 2.0, 3.0}, at::kDouble));
   buffer.set_totals(0.5, 12, 2);
   EXPECT_EQ(buffer.bad_ranks(), 0);
+  EXPECT_EQ(buffer.out_of_memory_ranks(), 0);
   EXPECT_DOUBLE_EQ(buffer.loss(), 0.5);
   EXPECT_EQ(buffer.images(), 12);
+  buffer.set_totals(0.5, 12, 2, true);  // out of memory: flagged apart from non-finite, its loss not counted
+  EXPECT_EQ(buffer.bad_ranks(), 0);
+  EXPECT_EQ(buffer.out_of_memory_ranks(), 1);
+  EXPECT_DOUBLE_EQ(buffer.loss(), 0.0);
   buffer.grads()[1] = std::nan("");
   buffer.set_totals(0.5, 12, 2);
   EXPECT_EQ(buffer.bad_ranks(), 1);  // a non-finite gradient flags the rank even with a finite loss
   EXPECT_DOUBLE_EQ(buffer.loss(), 0.0);
+  buffer.zero();
+  EXPECT_EQ(buffer.flat.abs().sum().item<double>(), 0.0);
   TrainState state;
-  skip_step(state, 0, 1, 3, false);
-  skip_step(state, 1, 1, 3, false);
+  skip_step(state, 0, {1, 0, ""}, 3, false);
+  skip_step(state, 1, {1, 0, ""}, 3, false);
   EXPECT_EQ(state.skipped_steps, 2);
-  EXPECT_THROW(skip_step(state, 2, 1, 3, false), Error);  // the third in a row aborts
+  EXPECT_THROW(skip_step(state, 2, {1, 0, ""}, 3, false), Error);  // the third in a row aborts
+  // K skips for out of memory: one line naming the rank, the step and the memory it had.
+  TrainState oom;
+  skip_step(oom, 4, {0, 1, "rank 1 (612.0 MiB resident: std::bad_alloc)"}, 2, false);
+  try {
+    skip_step(oom, 5, {0, 1, "rank 1 (613.0 MiB resident: std::bad_alloc)"}, 2, false);
+    ADD_FAILURE() << "no abort";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("step 6, for out of memory on rank 1 (613.0 MiB resident"), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos);
+  }
+}
+
+// Allocation failures are told apart from other errors: the host's (std::bad_alloc, LibTorch's CPU allocator, here
+// asked for a petabyte) and a GPU's message; anything else is rethrown.
+TEST(Update, OutOfMemoryIsToldApart) {
+  EXPECT_NE(run_unless_out_of_memory([] { throw std::bad_alloc(); }).find("bad_alloc"), std::string::npos);
+  const std::string cpu = run_unless_out_of_memory([] { at::empty({int64_t{1} << 50}, at::kByte).fill_(1); });
+  EXPECT_FALSE(cpu.empty());
+  EXPECT_EQ(cpu.find('\n'), std::string::npos);
+  const c10::Error cuda({"f", "file.cpp", 1}, "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.1 GiB total)\nmore");
+  EXPECT_EQ(out_of_memory_text(cuda), "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.1 GiB total)");
+  EXPECT_EQ(run_unless_out_of_memory([] {}), "");
+  EXPECT_THROW(run_unless_out_of_memory([] { throw Error("a shape mismatch"); }), Error);
+  EXPECT_THROW(run_unless_out_of_memory([] { at::ones({2}).view({3}); }), std::exception);  // a shape error
 }
 
 // The schedule's decisions, with the consensus hook standing in for a preemption signal.

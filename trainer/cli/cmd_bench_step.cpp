@@ -19,6 +19,7 @@
 #include "trainer/train/progress.h"
 #include "trainer/train/resources.h"
 #include "trainer/train/step_plan.h"
+#include "trainer/train/synthetic_data.h"
 #include "trainer/train/trainer.h"
 
 namespace tal {
@@ -55,6 +56,17 @@ int bench_step(const Args& args, Runtime& runtime) {
   if (o.threads > 0) at::set_num_threads(static_cast<int>(o.threads));
   auto& comm = runtime.dist(o.dist).comm();
   o.run.dir = (std::filesystem::temp_directory_path() / ("tal-bench-" + std::to_string(::getpid()))).string();
+  // Each rank's directory (its own process id): rank 0's run files, and each rank's synthetic data; removed
+  // however the benchmark ends.
+  struct RemoveOnExit {
+    std::string dir;
+    ~RemoveOnExit() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } cleanup{o.run.dir};
+  std::string synthetic;
+  if (o.bench.synthetic) synthetic = use_synthetic_data(o, (std::filesystem::path(o.run.dir) / "data").string());
   o.train.steps = std::max(o.train.steps, steps + warmup + 1);
   o.train.eval_archs = 0;
   Trainer trainer(o, run_config_table().dump(o), comm, ResumeRequest{false, ""});
@@ -87,6 +99,10 @@ int bench_step(const Args& args, Runtime& runtime) {
                 o.hypernet.describe().c_str(), static_cast<long long>(o.train.meta_batch),
                 static_cast<long long>(o.train.batch), static_cast<long long>(o.train.chunk_images), comm.world(),
                 at::get_num_threads(), static_cast<long long>(t.steps), static_cast<long long>(warmup));
+    std::printf("  %-24s %s, on %s, target models in %s\n", "inputs",
+                o.bench.synthetic ? synthetic.substr(synthetic.find("  ") + 2).c_str()
+                                  : ("stage " + o.train.stage + " of the configured data").c_str(),
+                trainer.device().c_str(), trainer.autocast_bf16() ? "bf16 autocast" : "float32");
     auto row = [&](const char* name, double sec) { std::printf("  %-24s %8.1f ms\n", name, sec * per); };
     row("planning + data wait", t.plan);
     row("graph building", t.graphs);
@@ -132,9 +148,7 @@ int bench_step(const Args& args, Runtime& runtime) {
     std::printf("  %-24s %8.2f s to the start of step 1, %.2f s to its end (after LibTorch's own load)\n",
                 "time to first step", setup, first_step);
   }
-  std::error_code ignored;
   comm.barrier("bench done");
-  if (comm.rank() == 0) std::filesystem::remove_all(o.run.dir, ignored);
   return 0;
 }
 

@@ -161,6 +161,10 @@ void add_bench_step(OptionTable<O>& t) {
   t.add(opt<O>("bench.warmup", [](auto& o) -> auto& { return o.bench.warmup; }, "untimed steps first")
             .alias("--warmup")
             .range(0));
+  t.add(opt<O>("bench.synthetic", [](auto& o) -> auto& { return o.bench.synthetic; },
+               "random images of zoo.image/zoo.channels (or random tokens) instead of the configured data: stage 2 "
+               "on one synthetic task")
+            .alias("--synthetic"));
 }
 
 void add_bench_repeats(OptionTable<O>& t) {

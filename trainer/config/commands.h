@@ -18,6 +18,7 @@ struct ResumeOptions {       // tal train
 struct BenchOptions {        // tal bench ...
   int64_t steps = 5;         // step: timed steps
   int64_t warmup = 2;        // step: untimed steps first
+  bool synthetic = false;    // step: random inputs of the zoo's size instead of the configured data
   std::string arch = "vit:depth=12,width=192,heads=3,patch=16,image=224,channels=3,classes=1000";  // predict
   int64_t repeats = 20;      // predict, allreduce
   int64_t batches = 100;     // loader

@@ -52,24 +52,31 @@ ZooRules ZooOptions::rules_for(const DataShape& data) const {
   return r;
 }
 
-std::set<std::pair<int64_t, int64_t>> DebugOptions::nan_step_set() const {
+namespace {
+
+std::set<std::pair<int64_t, int64_t>> rank_steps(const std::string& key, const std::string& text) {
   std::set<std::pair<int64_t, int64_t>> out;
   size_t start = 0;
-  while (start < nan_steps.size()) {
-    const auto end = std::min(nan_steps.find(',', start), nan_steps.size());
-    const std::string item = nan_steps.substr(start, end - start);
+  while (start < text.size()) {
+    const auto end = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, end - start);
     const auto colon = item.find(':');
     char* e1 = nullptr;
     char* e2 = nullptr;
     const long long rank = colon == std::string::npos ? -1 : std::strtoll(item.c_str(), &e1, 10);
     const long long step = colon == std::string::npos ? -1 : std::strtoll(item.c_str() + colon + 1, &e2, 10);
     TAL_REQUIRE(colon != std::string::npos && e1 == item.c_str() + colon && *e2 == '\0' && rank >= 0 && step >= 1,
-                "key 'debug.nan_steps': expected 'rank:step,...' (steps from 1), got '", nan_steps, "'");
+                "key '", key, "': expected 'rank:step,...' (steps from 1), got '", text, "'");
     out.emplace(rank, step);
     start = end + 1;
   }
   return out;
 }
+
+}  // namespace
+
+std::set<std::pair<int64_t, int64_t>> DebugOptions::nan_step_set() const { return rank_steps("debug.nan_steps", nan_steps); }
+std::set<std::pair<int64_t, int64_t>> DebugOptions::oom_step_set() const { return rank_steps("debug.oom_steps", oom_steps); }
 
 int64_t physical_memory_bytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
@@ -107,6 +114,7 @@ void TalOptions::validate(const std::string& origin) const {
   zoo.validate(origin);
   hypernet.validate(origin);
   debug.nan_step_set();
+  debug.oom_step_set();
   try {
     ArchSpec::parse(ancestry.arch);
   } catch (const Error& e) {

@@ -119,9 +119,11 @@ struct DistOptions {
 // Fault injection for the end-to-end tests; off by default.
 struct DebugOptions {
   std::string nan_steps;            // "rank:step,...": that rank's loss is non-finite at that (1-based) step
+  std::string oom_steps;            // "rank:step,...": that rank runs out of memory in that (1-based) step
   int64_t checkpoint_delay_ms = 0;  // stall each checkpoint write half-way (to kill the writer mid-write)
-  // nan_steps as (rank, step) pairs; throws naming the key when malformed.
+  // nan_steps and oom_steps as (rank, step) pairs; throw naming the key when malformed.
   std::set<std::pair<int64_t, int64_t>> nan_step_set() const;
+  std::set<std::pair<int64_t, int64_t>> oom_step_set() const;
 };
 
 // Every section the commands share: one declarative table, so one config file serves every command.

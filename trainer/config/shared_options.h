@@ -210,6 +210,8 @@ void add_tal_options(OptionTable<Opts>& t) {
   // debug
   t.add(opt<Opts>("debug.nan_steps", [](auto& o) -> auto& { return o.debug.nan_steps; },
                   "fault injection for tests: 'rank:step,...' makes that rank's loss non-finite at that step"));
+  t.add(opt<Opts>("debug.oom_steps", [](auto& o) -> auto& { return o.debug.oom_steps; },
+                  "fault injection for tests: 'rank:step,...' makes that rank run out of memory in that step"));
   t.add(opt<Opts>("debug.checkpoint_delay_ms", [](auto& o) -> auto& { return o.debug.checkpoint_delay_ms; },
                   "fault injection for tests: stall each checkpoint write half-way")
             .range(0, 600000));

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -24,6 +25,7 @@
 #include "trainer/train/preemption.h"
 #include "trainer/train/model_state.h"
 #include "trainer/train/progress.h"
+#include "trainer/train/resources.h"
 #include "trainer/train/run_device.h"
 #include "trainer/train/run_loop.h"
 #include "trainer/train/optimizer.h"
@@ -67,7 +69,8 @@ struct Trainer::Impl {
   int64_t next_step = -1;
   std::vector<int64_t> cursors_before_next;
   double last_loss = 0, last_grad_norm = 0, last_wait = 0;
-  std::set<std::pair<int64_t, int64_t>> nan_steps;
+  std::set<std::pair<int64_t, int64_t>> nan_steps, oom_steps;
+  std::unique_ptr<GradientBuffer> buffer;  // one for the run: allocated before the first step, reused by every step
 
   Impl(const TalOptions& opts, std::string yaml, Communicator& c) : o(opts), config_yaml(std::move(yaml)), comm(c) {
     seed = static_cast<uint64_t>(o.run.seed);
@@ -75,6 +78,7 @@ struct Trainer::Impl {
     pretrain_steps = o.train.stage == "pretrain" ? o.train.steps : both ? o.train.pretrain_steps : 0;
     total_steps = pretrain_steps + (o.train.stage == "pretrain" ? 0 : o.train.steps);
     nan_steps = o.debug.nan_step_set();
+    oom_steps = o.debug.oom_step_set();
     o.check_memory(true);
     device = run_device(o.device, comm.backend(), comm.world());
     // Rank 0 decides for all: ranks on hosts with other processors must still do the same arithmetic.
@@ -94,6 +98,7 @@ struct Trainer::Impl {
     attach_ancestry(*net, o.zoo.family, o.ancestry.checkpoint, "", "key 'hypernet.base'");
     model = std::make_unique<ModelState>(net->named_parameters(), o.train.weight_decay, o.train.ema > 0);
     model->broadcast_from_rank0(comm);  // every rank starts from rank 0's weights
+    buffer = std::make_unique<GradientBuffer>(model->numel(), device.device);
   }
 
   PlannerConfig planner_config() const {
@@ -179,29 +184,33 @@ struct Trainer::Impl {
 
     // This rank's units (chunks of them, when shared) into one double buffer: each chunk's gradient is the same
     // bits whatever the rank layout, and sums over chunks, units and ranks are exact to float precision.
-    GradientBuffer buffer(model->numel(), device.device);
-    auto grads = buffer.grads();
+    buffer->zero();
+    auto grads = buffer->grads();
     const LossWeights weights{o.train.label_smoothing, plan.pretrain ? o.train.kd_weight : 0.0,
                               o.train.kd_temperature, o.train.reg_weight, bf16};
+    const StepFaults faults{oom_steps.count({comm.rank(), step + 1}) > 0};
     const auto mine = step_gradient(*net, model->params, plan, d.work, d.pieces, task_embedding(plan.task, plan.pretrain),
-                                    plan.pretrain ? data.teacher.get() : nullptr, weights, comm, grads, timings);
+                                    plan.pretrain ? data.teacher.get() : nullptr, weights, comm, grads, timings, faults);
     double local_loss = mine.loss;
 
-    // One flat buffer: gradients, then the loss, a non-finite flag and counts for the progress line.
+    // One flat buffer: gradients, then the loss, a non-finite flag, counts for the progress line and an
+    // out-of-memory flag. The step is skipped on every rank when any rank's was bad.
     t0 = Clock::now();
     if (nan_steps.count({comm.rank(), step + 1})) local_loss = std::nan("");
-    buffer.set_totals(local_loss, mine.images, mine.units);
-    comm.allreduce_sum(buffer.flat, "hypernet gradients");
+    buffer->set_totals(local_loss, mine.images, mine.units, !mine.out_of_memory.empty());
+    comm.allreduce_sum(buffer->flat, "hypernet gradients");
     timings.allreduce += seconds_since(t0);
 
     t0 = Clock::now();
-    last_loss = buffer.loss();
-    if (buffer.bad_ranks() > 0) {
-      skip_step(state, step, buffer.bad_ranks(), o.train.max_bad_steps, comm.rank() == 0);
+    last_loss = buffer->loss();
+    if (buffer->bad_ranks() > 0 || buffer->out_of_memory_ranks() > 0) {
+      SkippedStep why{buffer->bad_ranks(), buffer->out_of_memory_ranks(), ""};
+      if (why.out_of_memory_ranks > 0) why.out_of_memory = out_of_memory_report(mine.out_of_memory);
+      skip_step(state, step, why, o.train.max_bad_steps, comm.rank() == 0);
       for (auto& p : model->params) p.mutable_grad() = at::Tensor();
     } else {
       state.bad_steps = 0;
-      set_gradients(buffer.grads(), model->params);
+      set_gradients(buffer->grads(), model->params);
       model->optim->set_steps(state.optimizer_steps);
       last_grad_norm = apply_update(model->params, *model->optim, learning_rate(step), o.train.clip, o.train.ema,
                                     model->ema);
@@ -212,7 +221,7 @@ struct Trainer::Impl {
     last_wait = timings.waiting() - wait0;
     timings.total += seconds_since(t_step);
     timings.steps += 1;
-    timings.images += buffer.images();
+    timings.images += buffer->images();
     timings.archs += m;
     std::vector<UnitCost> costs;
     for (const auto& u : plan.units) costs.push_back(u.cost);
@@ -220,6 +229,25 @@ struct Trainer::Impl {
     timings.duplicated += d.work.duplicated_predict(costs);
     for (int64_t u = 0; u < m; ++u) timings.shared_units += d.work.split(u);
   }
+
+  // Which ranks ran out of memory in this step and what each had (its resident memory and the allocator's
+  // message), gathered from every rank: every rank calls this once the reduce said some rank ran out.
+  std::string out_of_memory_report(const std::string& mine) const {
+    auto figures = at::tensor({mine.empty() ? 0.0 : 1.0, static_cast<double>(current_rss_bytes())}, at::kDouble);
+    auto text = at::zeros({kReportChars}, at::kByte);
+    std::memcpy(text.data_ptr(), mine.data(), std::min<size_t>(mine.size(), kReportChars - 1));
+    const auto all = comm.allgather(figures, "out-of-memory report");
+    const auto texts = comm.allgather(text, "out-of-memory messages");
+    std::string out;
+    for (int r = 0; r < comm.world(); ++r) {
+      if (all[r][0].item<double>() == 0) continue;
+      const auto* chars = reinterpret_cast<const char*>(texts[r].data_ptr());
+      out += (out.empty() ? "" : "; ") + strf("rank %d (%s resident: %s)", r,
+                                             mib(static_cast<int64_t>(all[r][1].item<double>())).c_str(), chars);
+    }
+    return out;
+  }
+  static constexpr int64_t kReportChars = 256;
 
   // Each stage has its own warm-up and cosine decay.
   double learning_rate(int64_t step) const {
@@ -425,6 +453,8 @@ void Trainer::run_steps(int64_t n) {
 const StepTimings& Trainer::timings() const { return impl_->timings; }
 void Trainer::reset_timings() { impl_->timings = StepTimings(); }
 int64_t Trainer::step() const { return impl_->state.step; }
+std::string Trainer::device() const { return impl_->device.device.str(); }
+bool Trainer::autocast_bf16() const { return impl_->bf16; }
 
 std::vector<std::pair<std::string, at::Tensor>> Trainer::hypernet_parameters() const {
   std::vector<std::pair<std::string, at::Tensor>> out;

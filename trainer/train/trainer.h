@@ -34,6 +34,9 @@ class Trainer {
   // The hypernetwork's parameters in registration order (values, not copies).
   std::vector<std::pair<std::string, at::Tensor>> hypernet_parameters() const;
   int64_t step() const;
+  // Where the steps run ("cpu", "cuda:0") and whether the target models run in bf16 autocast.
+  std::string device() const;
+  bool autocast_bf16() const;
 
  private:
   struct Impl;
