@@ -61,7 +61,11 @@ usr=$prefix/usr
 arch=x86_64-linux-gnu
 export PATH=$usr/bin:$PATH
 export LD_LIBRARY_PATH=$usr/lib/$arch:$usr/lib/$arch/openmpi/lib:$usr/lib/$arch/hdf5/serial:${LD_LIBRARY_PATH:-}
-export OPAL_PREFIX=$usr/lib/$arch/openmpi  # Open MPI relocated: its wrappers and plugins follow this prefix
+export OPAL_PREFIX=$usr  # Open MPI relocated: its wrappers and plugins follow this prefix
+# Debian installs mpicc/mpirun as alternatives (links in /etc, not in the packages): link them in the prefix.
+for w in mpicc mpicxx mpirun mpiexec; do
+  [ -e "$usr/bin/$w" ] || [ ! -e "$usr/bin/$w.openmpi" ] || ln -s "$w.openmpi" "$usr/bin/$w"
+done
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # NCCL: the wheel's nvidia-nccl package, else a CUDA toolkit's.
 nccl=$($py -c "import nvidia.nccl, os; print(os.path.dirname(nvidia.nccl.__file__))" 2>/dev/null || true)
@@ -70,15 +74,20 @@ cuda_home=${CUDA_HOME:-/usr/local/cuda}
 # ---- 2. configure and build -----------------------------------------------------------------------------------
 t0=$SECONDS
 cmake_args=(-S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
-  "-DCMAKE_PREFIX_PATH=$torch_prefix;$usr;$usr/lib/$arch/cmake"
+  "-DCMAKE_PREFIX_PATH=$usr;$usr/lib/$arch/cmake;$torch_prefix"
   "-DCMAKE_INCLUDE_PATH=$usr/include;$usr/include/hdf5/serial;$usr/include/$arch"
   "-DCMAKE_LIBRARY_PATH=$usr/lib/$arch;$usr/lib/$arch/hdf5/serial"
-  "-DMPI_C_COMPILER=$usr/bin/mpicc" "-DHDF5_ROOT=$usr" "-DGTEST_ROOT=$usr")
+  "-DMPI_C_COMPILER=$usr/bin/mpicc.openmpi" "-DHDF5_ROOT=$usr/lib/$arch/hdf5/serial" "-DGTEST_ROOT=$usr")
 [ -n "$nccl" ] && cmake_args+=("-DNCCL_INCLUDE_DIR=$nccl/include" "-DNCCL_LIBRARY=$(ls "$nccl"/lib/libnccl.so* | head -n1)")
 [ -d "$cuda_home" ] && cmake_args+=("-DCUDAToolkit_ROOT=$cuda_home")
 command -v cmake >/dev/null || die "configure" "no cmake (is cmake among the unpacked packages?)"
 cmake "${cmake_args[@]}" >"$out/configure.log" 2>&1 || die "configure" "see $out/configure.log: $(grep -m1 -i error "$out/configure.log")"
 row "configure" "OK with $(command -v cmake) ($(cmake --version | head -n1))"
+# Every library TAL links besides LibTorch must come from the unpacked packages: the GPU machine has no others.
+outside=$(grep -E "^(nlohmann_json_DIR|GTest_DIR|yaml-cpp_DIR|ICU_INCLUDE_DIR|ICU_UC_LIBRARY_RELEASE|HDF5_C_INCLUDE_DIR|PNG_LIBRARY_RELEASE|JPEG_LIBRARY_RELEASE|ZLIB_LIBRARY_RELEASE|MPI_C_HEADER_DIR|MPI_mpi_LIBRARY):" \
+  "$build/CMakeCache.txt" | grep -v "=$prefix/" | cut -d: -f1 | tr '\n' ' ')
+[ -z "$outside" ] && row "dependencies" "every one from the unpacked packages" ||
+  row "dependencies" "FAILED: found outside $prefix (add their packages to launch/gpu_debs.sh): $outside"
 grep -q "TAL: NCCL backend ON" "$out/configure.log" && row "NCCL backend" "built" || row "NCCL backend" "not found (configure.log)"
 if [ $dry -eq 1 ] && [ -n "${TAL_DRY_RUN_BINARY:-}" ]; then
   tal=$(cd "$(dirname "$TAL_DRY_RUN_BINARY")" && pwd)/$(basename "$TAL_DRY_RUN_BINARY")
@@ -148,7 +157,7 @@ PY
 bench() {  # NAME ARGS...
   local name=$1; shift
   "$tal" "$@" >"$out/bench_$name.log" 2>&1 || { row "$name" "FAILED: $(tail -n1 "$out/bench_$name.log")"; return; }
-  row "$name" "$(grep -E 'median|ms per|per step|peak' "$out/bench_$name.log" | tail -n2 | tr -s ' ' | tr '\n' ';')"
+  row "$name" "$(grep -E 'step \(total\)|predict \(no grad\)|peak resident' "$out/bench_$name.log" | tr -s ' ' | tr '\n' ';')"
 }
 paper=(--config configs/bench_tal_paper_step.yaml --synthetic)
 if [ $dry -eq 1 ]; then

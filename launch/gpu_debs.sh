@@ -15,6 +15,7 @@ pkgs=(
   libnl-route-3-200 libnuma1 libmunge2
   libhdf5-dev libhdf5-103-1 libhdf5-hl-100 libsz2 libaec0 libaec-dev
   libyaml-cpp-dev libyaml-cpp0.7
+  libicu-dev libicu72 icu-devtools nlohmann-json3-dev
   libgtest-dev libgmock-dev
   libpng-dev libpng16-16 libjpeg62-turbo-dev libjpeg62-turbo zlib1g-dev
   dataset-fashion-mnist   # the real data the check trains on (30 MB)
