@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <tuple>
 
 #include "base/error.h"
 #include "datasets/h5.h"
@@ -10,6 +11,8 @@
 #include "tests/test_util.h"
 #include "trainer/files/finetune_results.h"
 #include "trainer/finetune/finetune.h"
+#include "trainer/finetune/reconcile.h"
+#include "trainer/finetune/run_record.h"
 #include "hypernet/weight_selection.h"
 
 namespace tal {
@@ -132,6 +135,97 @@ TEST(FinetuneResults, StepsToFractionsOfTheBestInitialisationsMeanFinal) {
 
 // Dealing the pending runs out over 1..8 ranks in rounds: every run exactly once, each round's runs adjacent in the
 // cost order (so of similar cost), and the same rounds whatever the rank asking.
+// The rules of resuming a grid from its results file (reconcile.h), one by one.
+FinetuneCell run_of_cell(const std::string& key, const std::string& task, int64_t seed, bool with_mcc) {
+  FinetuneCell c;
+  c.key = key;
+  c.task = task;
+  c.spec = "vit:depth=2";
+  c.init = "tal";
+  c.seed = seed;
+  c.lr = 0.001;
+  c.accuracy = {0.1, 0.5};
+  if (with_mcc) c.mcc = {0.0, 0.3};
+  return c;
+}
+
+TEST(FinetuneGrid, ReconcilesAnEarlierResultsFile) {
+  // The grid: seed 0 and 1 of task a (MCC wanted), seed 0 of task b (no MCC: a corpus).
+  std::vector<GridCell> grid;
+  for (auto [key, task, seed, mcc] : std::vector<std::tuple<std::string, std::string, int64_t, bool>>{
+           {"k-a0", "a", 0, true}, {"k-a1", "a", 1, true}, {"k-b0", "b", 0, false}}) {
+    GridCell g{run_of_cell(key, task, seed, false), mcc};
+    g.meta.metric = "mcc";
+    g.meta.task_kind = "class-disjoint";
+    g.meta.heldout = true;
+    g.meta.in_zoo = true;
+    grid.push_back(g);
+  }
+  FinetuneResults file;
+  file.recipe = "steps=60";
+  file.cells = {run_of_cell("k-a0", "a", 0, true),         // kept, and takes the grid's facts
+                run_of_cell("old-a1", "a", 1, true),       // made from another checkpoint: dropped
+                run_of_cell("k-b0", "b", 0, false),        // no MCC, none wanted: kept
+                run_of_cell("k-other", "c", 0, true)};     // another grid's run: kept as it is
+  auto r = reconcile_results(file, "steps=60", grid, "f.h5");
+  EXPECT_EQ(r.done, (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(r.other_checkpoint, 1u);
+  EXPECT_EQ(r.without_mcc, 0u);
+  ASSERT_EQ(r.results.cells.size(), 3u);
+  EXPECT_EQ(r.results.cells[0].metric, "mcc");
+  EXPECT_EQ(r.results.cells[0].task_kind, "class-disjoint");
+  EXPECT_TRUE(r.results.cells[0].heldout && r.results.cells[0].in_zoo);
+  EXPECT_EQ(r.results.cells[2].key, "k-other");
+  EXPECT_EQ(r.results.cells[2].metric, "accuracy");  // not this grid's: untouched
+
+  // A run with no MCC curve where the grid wants one (a version 1 file) is run again.
+  file.cells = {run_of_cell("k-a0", "a", 0, false)};
+  r = reconcile_results(file, "steps=60", grid, "f.h5");
+  EXPECT_EQ(r.done, (std::vector<bool>{false, false, false}));
+  EXPECT_EQ(r.without_mcc, 1u);
+  EXPECT_TRUE(r.results.cells.empty());
+
+  // Another recipe: refused in one line naming the file; an empty file of another recipe is not.
+  file.cells = {run_of_cell("k-a0", "a", 0, true)};
+  try {
+    reconcile_results(file, "steps=120", grid, "runs/x/finetune.h5");
+    ADD_FAILURE() << "another recipe was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("runs/x/finetune.h5: holds 1 runs made with another recipe (steps=60)"),
+              std::string::npos) << e.what();
+  }
+  file.cells.clear();
+  EXPECT_NO_THROW(reconcile_results(file, "steps=120", grid, "f.h5"));
+}
+
+// A round's record goes through the gather unchanged; shorter curves are padded, a wrong length is refused.
+TEST(FinetuneGrid, RunRecordRoundTrip) {
+  RunOutcome run;
+  run.completed = true;
+  run.accuracy = {0.1, 0.4, 0.7};
+  run.mcc = {0.0, 0.2};
+  run.loss = {2.0, 1.5, 1.0, 0.5};
+  run.val_accuracy = 0.65;
+  run.val_mcc = 0.3;
+  auto rec = RunRecord::of(7, run, 1.25, 40.5, BodyStats{0.9, 5.5, 0.02});
+  rec.failed = false;
+  const auto back = RunRecord::unpack(rec.pack(3, 4), 3, 4);
+  EXPECT_TRUE(back.present && back.completed && !back.failed);
+  EXPECT_EQ(back.cell, 7);
+  EXPECT_DOUBLE_EQ(back.seconds, 1.25);
+  EXPECT_DOUBLE_EQ(back.init_ms, 40.5);
+  EXPECT_DOUBLE_EQ(back.val_accuracy, 0.65);
+  EXPECT_DOUBLE_EQ(back.val_mcc, 0.3);
+  EXPECT_DOUBLE_EQ(back.body.stable_rank, 5.5);
+  EXPECT_EQ(back.accuracy, run.accuracy);
+  EXPECT_EQ(back.mcc, (std::vector<double>{0.0, 0.2, 0.0}));
+  EXPECT_EQ(back.loss, run.loss);
+  const auto none = RunRecord::unpack(RunRecord().pack(3, 4), 3, 4);
+  EXPECT_FALSE(none.present);
+  EXPECT_EQ(none.cell, -1);
+  EXPECT_THROW(RunRecord::unpack(rec.pack(3, 4), 3, 5), Error);
+}
+
 TEST(FinetuneGrid, EveryRunExactlyOnceOnOneToEightRanks) {
   for (size_t pending : {0u, 1u, 7u, 24u, 216u})
     for (int world = 1; world <= 8; ++world) {
