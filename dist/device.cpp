@@ -27,9 +27,14 @@ DeviceChoice choose_device(const std::string& key, const DeviceFacts& f) {
     return {"cpu", "device=auto: " + why};
   }
   const bool own_gpu = f.visible_gpus == 1 && f.visibility_set;  // each rank was given its own
-  TAL_REQUIRE(own_gpu || f.env.local_world <= f.visible_gpus, "key 'device': ", f.env.local_world,
-              " ranks on this node but only ", f.visible_gpus, " GPU(s) visible to each (start one rank per GPU, give each its own with "
-              "CUDA_VISIBLE_DEVICES or SLURM's --gpus-per-task, or device=cpu)");
+  if (!own_gpu && f.env.local_world > f.visible_gpus) {
+    // The same answer on every rank of the node: none starts alone.
+    const std::string why = std::to_string(f.env.local_world) + " ranks on this node but only " +
+                            std::to_string(f.visible_gpus) + " GPU(s) visible to each";
+    TAL_REQUIRE(key == "auto", "key 'device': ", why, " (start one rank per GPU, give each its own with "
+                "CUDA_VISIBLE_DEVICES or SLURM's --gpus-per-task, or device=cpu)");
+    return {"cpu", "device=auto: " + why};
+  }
   if (f.visible_gpus == 1)
     return {"cuda:0", "device=" + key + ": the one visible GPU (local rank " + std::to_string(f.env.local_rank) + ")"};
   return {"cuda:" + std::to_string(f.env.local_rank),

@@ -25,9 +25,9 @@ struct DeviceChoice {
 };
 
 // Throws naming key 'device' when the request cannot be met: cuda without a CUDA build or a visible GPU, or more
-// ranks on a node than GPUs they see (on every rank alike, so no rank starts alone). A rank that sees one GPU
-// because CUDA_VISIBLE_DEVICES gave it one (SLURM's --gpus-per-task) uses it whatever its local rank; a rank that
-// sees several takes the one at its local rank.
+// ranks on a node than GPUs they see (on every rank alike, so no rank starts alone; `auto` takes the CPU there). A
+// rank that sees one GPU because CUDA_VISIBLE_DEVICES gave it one (SLURM's --gpus-per-task) uses it whatever its
+// local rank; a rank that sees several takes the one at its local rank.
 DeviceChoice choose_device(const std::string& key, const DeviceFacts& facts);
 
 // Waits until the work queued on `device` is done (a GPU runs asynchronously; a no-op on the CPU), so a clock read

@@ -88,16 +88,22 @@ TEST(Device, RefusesWhatCannotBeMet) {
   EXPECT_NE(message([&] { choose("cuda", false, 0, {}); }).find("key 'device': cuda requested but this binary"),
             std::string::npos);
   EXPECT_NE(message([&] { choose("cuda", true, 0, {}); }).find("no CUDA device is visible"), std::string::npos);
-  // More ranks on a node than GPUs: refused on every rank (rank 0 too), naming the counts.
+  // More ranks on a node than GPUs: device=cuda is refused on every rank (rank 0 too), naming the counts; auto
+  // takes the CPU on every rank and says why.
   const std::map<std::string, std::string> local0 = {{"OMPI_COMM_WORLD_SIZE", "4"}, {"OMPI_COMM_WORLD_RANK", "0"},
                                                      {"OMPI_COMM_WORLD_LOCAL_RANK", "0"},
                                                      {"OMPI_COMM_WORLD_LOCAL_SIZE", "4"}};
-  for (const auto* env : {&local3, &local0})
-    EXPECT_NE(message([&] { choose("auto", true, 2, *env); }).find("4 ranks on this node but only 2 GPU(s) visible"),
+  for (const auto* env : {&local3, &local0}) {
+    EXPECT_NE(message([&] { choose("cuda", true, 2, *env); }).find("4 ranks on this node but only 2 GPU(s) visible"),
               std::string::npos);
+    const auto fallback = choose("auto", true, 2, *env);
+    EXPECT_EQ(fallback.device, "cpu");
+    EXPECT_NE(fallback.reason.find("4 ranks on this node but only 2 GPU(s)"), std::string::npos) << fallback.reason;
+  }
   // Four ranks that all see the node's one GPU (no CUDA_VISIBLE_DEVICES of their own) would share it.
   EXPECT_NE(message([&] { choose("cuda", true, 1, local0); }).find("4 ranks on this node but only 1 GPU(s)"),
             std::string::npos);
+  EXPECT_EQ(choose("auto", true, 1, local0).device, "cpu");  // mpirun -np 4 with the defaults on a one-GPU node
   EXPECT_NE(message([&] { choose("gpu", true, 2, {}); }).find("key 'device': 'gpu'"), std::string::npos);
 }
 

@@ -29,6 +29,7 @@
 #include "trainer/train/run_device.h"
 #include "trainer/train/run_loop.h"
 #include "trainer/train/optimizer.h"
+#include "trainer/train/out_of_memory.h"
 #include "trainer/train/step_plan.h"
 #include "trainer/train/trained_hypernet.h"
 #include "trainer/train/training_data.h"
@@ -197,7 +198,11 @@ struct Trainer::Impl {
     // out-of-memory flag. The step is skipped on every rank when any rank's was bad.
     t0 = Clock::now();
     if (nan_steps.count({comm.rank(), step + 1})) local_loss = std::nan("");
-    buffer->set_totals(local_loss, mine.images, mine.units, !mine.out_of_memory.empty());
+    // The totals' own check allocates a flag per parameter: guarded too (flagging needs no allocation).
+    std::string out_of_memory = mine.out_of_memory;
+    if (out_of_memory.empty())
+      out_of_memory = run_unless_out_of_memory([&] { buffer->set_totals(local_loss, mine.images, mine.units); });
+    if (!out_of_memory.empty()) buffer->set_totals(0, mine.images, mine.units, true);
     comm.allreduce_sum(buffer->flat, "hypernet gradients");
     timings.allreduce += seconds_since(t0);
 
@@ -205,7 +210,7 @@ struct Trainer::Impl {
     last_loss = buffer->loss();
     if (buffer->bad_ranks() > 0 || buffer->out_of_memory_ranks() > 0) {
       SkippedStep why{buffer->bad_ranks(), buffer->out_of_memory_ranks(), ""};
-      if (why.out_of_memory_ranks > 0) why.out_of_memory = out_of_memory_report(mine.out_of_memory);
+      if (why.out_of_memory_ranks > 0) why.out_of_memory = out_of_memory_report(out_of_memory);
       skip_step(state, step, why, o.train.max_bad_steps, comm.rank() == 0);
       for (auto& p : model->params) p.mutable_grad() = at::Tensor();
     } else {
