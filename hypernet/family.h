@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "hypernet/arch_spec.h"
+#include "hypernet/block_hooks.h"
 #include "hypernet/family_registry.h"
 #include "hypernet/targets.h"
 
@@ -63,16 +64,31 @@ class Family {
   // The configuration file the reference library builds the model from before loading its weights (HF's
   // config.json), "" where its constructor arguments are all it needs (torchvision's ViT).
   virtual std::string library_config(const ArchSpec& spec) const;
+  // Where the transfer methods' modules attach and how they are named and merged: the name prefix of block `l`
+  // ("encoder.layers.encoder_layer_0."), its packed q | k | v projection weight, and whether that weight is stored
+  // [in, out] (HF's Conv1D) rather than [out, in].
+  virtual std::string block_prefix(int64_t l) const = 0;
+  virtual std::string qkv_weight(int64_t l) const = 0;
+  virtual bool qkv_stored_in_by_out() const { return false; }
+  // Token and position embedding tables shared by every task (GPT-2's wte, wpe: 97% of a small GPT-2), which
+  // parameter counts are also given without.
+  virtual bool is_shared_embedding(const std::string& name) const {
+    (void)name;
+    return false;
+  }
   virtual PredictedScaling scaling(const ArchSpec& spec, const std::string& name) const = 0;
 
   // Zoo rules this family samples (vits-1k, ...), and one draw from them.
   virtual std::vector<std::string> zoo_rules() const = 0;
   virtual ArchSpec sample(const ZooRules& rules, SplitMix& rng) const = 0;
 
-  // input -> logits (images [B,C,H,W] -> [B, classes]; tokens [B,T] -> [B, T, vocab]).
-  virtual at::Tensor forward(const ArchSpec& spec, const ParamMap& params, const at::Tensor& input) const = 0;
+  // input -> logits (images [B,C,H,W] -> [B, classes]; tokens [B,T] -> [B, T, vocab]). `hooks` (may be null): the
+  // transfer methods' insertion points in every block (block_hooks.h).
+  virtual at::Tensor forward(const ArchSpec& spec, const ParamMap& params, const at::Tensor& input,
+                             const BlockHooks* hooks) const = 0;
   // The representation a task embedding averages: [B, width].
-  virtual at::Tensor features(const ArchSpec& spec, const ParamMap& params, const at::Tensor& input) const = 0;
+  virtual at::Tensor features(const ArchSpec& spec, const ParamMap& params, const at::Tensor& input,
+                              const BlockHooks* hooks) const = 0;
   // Fresh parameters with the family's reference initialisation, as leaves.
   virtual ParamMap init(const ArchSpec& spec, uint64_t seed) const = 0;
   // Per-example training loss (cross-entropy with label smoothing), one value per example: [B].

@@ -35,7 +35,9 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 
 // The final hidden states, [B, T, width].
-at::Tensor hidden_states(const ArchSpec& s, const ParamMap& p, const at::Tensor& tokens) {
+at::Tensor hidden_states(const ArchSpec& s, const ParamMap& p, const at::Tensor& tokens, const BlockHooks* hooks) {
+  static const BlockHooks identity;
+  const BlockHooks& h = hooks ? *hooks : identity;
   const Gpt2 g(s);
   TAL_REQUIRE(tokens.dim() == 2 && tokens.scalar_type() == at::kLong && tokens.size(1) <= g.context,
               "tokens of shape ", shape_str(tokens.sizes().vec()), " do not fit ", s.str(),
@@ -53,12 +55,13 @@ at::Tensor hidden_states(const ArchSpec& s, const ParamMap& p, const at::Tensor&
   for (int64_t l = 0; l < g.depth; ++l) {
     const std::string pre = block(l);
     auto y = at::layer_norm(x, {c}, at_(pre + "ln_1.weight"), at_(pre + "ln_1.bias"), eps);
-    auto qkv = conv1d(y, pre + "attn.c_attn").chunk(3, -1);
+    auto qkv = h.qkv(l, y, conv1d(y, pre + "attn.c_attn")).chunk(3, -1);
     y = multi_head_attention(qkv[0], qkv[1], qkv[2], g.heads, /*causal=*/true);
-    x = x + conv1d(y, pre + "attn.c_proj");
+    x = x + h.attention(l, conv1d(y, pre + "attn.c_proj"));
+    x = h.residual(l, x);
     y = at::layer_norm(x, {c}, at_(pre + "ln_2.weight"), at_(pre + "ln_2.bias"), eps);
     y = at::gelu(conv1d(y, pre + "mlp.c_fc"), "tanh");  // HF "gelu_new"
-    x = x + conv1d(y, pre + "mlp.c_proj");
+    x = x + h.mlp(l, conv1d(y, pre + "mlp.c_proj"));
   }
   return at::layer_norm(x, {c}, at_("transformer.ln_f.weight"), at_("transformer.ln_f.bias"), eps);
 }
@@ -72,6 +75,12 @@ class Gpt2Family final : public Family {
   bool reads_text() const override { return true; }
   // The language-model head's rows are the vocabulary, the same for every GPT-2: it is selected like any tensor.
   bool is_classifier(const std::string& name) const override { return name.rfind("score.", 0) == 0; }
+  std::string block_prefix(int64_t l) const override { return block(l); }
+  std::string qkv_weight(int64_t l) const override { return block(l) + "attn.c_attn.weight"; }
+  bool qkv_stored_in_by_out() const override { return true; }
+  bool is_shared_embedding(const std::string& name) const override {
+    return name == "transformer.wte.weight" || name == "transformer.wpe.weight";
+  }
 
   // HF's GPT2Config for GPT2LMHeadModel.from_pretrained: the sizes, gelu_new, eps 1e-5, and the head untied (the
   // hypernetwork predicts lm_head.weight apart from transformer.wte.weight).
@@ -220,8 +229,9 @@ class Gpt2Family final : public Family {
   }
 
   // tokens [B, T] -> next-token logits [B, T, vocab], or class logits [B, classes] with classes > 0.
-  at::Tensor forward(const ArchSpec& s, const ParamMap& p, const at::Tensor& tokens) const override {
-    const auto h = hidden_states(s, p, tokens);
+  at::Tensor forward(const ArchSpec& s, const ParamMap& p, const at::Tensor& tokens,
+                     const BlockHooks* hooks) const override {
+    const auto h = hidden_states(s, p, tokens, hooks);
     if (s.at("classes") == 0) return at::matmul(h, param_at(s, p, "lm_head.weight").t());
     // The last token before the first <|endoftext|> (the last one when there is none).
     const auto last = (text_mask(tokens).sum(1).to(at::kLong) - 1).clamp_min(0);
@@ -230,8 +240,9 @@ class Gpt2Family final : public Family {
   }
 
   // The mean final hidden state over the text (the positions before its first <|endoftext|>), [B, width].
-  at::Tensor features(const ArchSpec& s, const ParamMap& p, const at::Tensor& tokens) const override {
-    const auto h = hidden_states(s, p, tokens);
+  at::Tensor features(const ArchSpec& s, const ParamMap& p, const at::Tensor& tokens,
+                      const BlockHooks* hooks) const override {
+    const auto h = hidden_states(s, p, tokens, hooks);
     const auto mask = text_mask(tokens).to(h.scalar_type());
     return (h * mask.unsqueeze(2)).sum(1) / mask.sum(1, true).clamp_min(1);
   }

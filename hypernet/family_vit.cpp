@@ -129,6 +129,8 @@ class VitFamily final : public Family {
   // No graph node predicts the class token; it stays torchvision's initial zeros.
   bool is_predicted(const ArchSpec&, const std::string& name) const override { return name != "class_token"; }
   bool is_classifier(const std::string& name) const override { return name.rfind("heads.head.", 0) == 0; }
+  std::string block_prefix(int64_t l) const override { return layer(l); }
+  std::string qkv_weight(int64_t l) const override { return layer(l) + "self_attention.in_proj_weight"; }
 
   Graph graph(const ArchSpec& s, int cutoff) const override {
     const Vit v(s);
@@ -187,12 +189,16 @@ class VitFamily final : public Family {
     return s;
   }
 
-  at::Tensor forward(const ArchSpec& s, const ParamMap& p, const at::Tensor& images) const override {
-    return at::linear(features(s, p, images), param_at(s, p, "heads.head.weight"), param_at(s, p, "heads.head.bias"));
+  at::Tensor forward(const ArchSpec& s, const ParamMap& p, const at::Tensor& images,
+                     const BlockHooks* hooks) const override {
+    return at::linear(features(s, p, images, hooks), param_at(s, p, "heads.head.weight"), param_at(s, p, "heads.head.bias"));
   }
 
   // The class token after the final LayerNorm, [B, width].
-  at::Tensor features(const ArchSpec& s, const ParamMap& p, const at::Tensor& images) const override {
+  at::Tensor features(const ArchSpec& s, const ParamMap& p, const at::Tensor& images,
+                      const BlockHooks* hooks) const override {
+    static const BlockHooks identity;
+    const BlockHooks& h = hooks ? *hooks : identity;
     const Vit v(s);
     TAL_REQUIRE(images.dim() == 4 && images.size(1) == v.channels && images.size(2) == v.image &&
                     images.size(3) == v.image,
@@ -211,13 +217,16 @@ class VitFamily final : public Family {
     for (int64_t l = 0; l < v.depth; ++l) {
       const std::string pre = layer(l);
       auto y = at::layer_norm(x, {c}, at_(pre + "ln_1.weight"), at_(pre + "ln_1.bias"), eps);
-      auto qkv = at::linear(y, at_(pre + "self_attention.in_proj_weight"), at_(pre + "self_attention.in_proj_bias"))
+      auto qkv = h.qkv(l, y, at::linear(y, at_(pre + "self_attention.in_proj_weight"),
+                                          at_(pre + "self_attention.in_proj_bias")))
                      .chunk(3, -1);
       y = multi_head_attention(qkv[0], qkv[1], qkv[2], v.heads, /*causal=*/false);
-      x = x + at::linear(y, at_(pre + "self_attention.out_proj.weight"), at_(pre + "self_attention.out_proj.bias"));
+      x = x + h.attention(l, at::linear(y, at_(pre + "self_attention.out_proj.weight"),
+                                        at_(pre + "self_attention.out_proj.bias")));
+      x = h.residual(l, x);
       y = at::layer_norm(x, {c}, at_(pre + "ln_2.weight"), at_(pre + "ln_2.bias"), eps);
       y = at::gelu(at::linear(y, at_(pre + "mlp.0.weight"), at_(pre + "mlp.0.bias")));
-      x = x + at::linear(y, at_(pre + "mlp.3.weight"), at_(pre + "mlp.3.bias"));
+      x = x + h.mlp(l, at::linear(y, at_(pre + "mlp.3.weight"), at_(pre + "mlp.3.bias")));
     }
     x = at::layer_norm(x, {c}, at_("encoder.ln.weight"), at_("encoder.ln.bias"), eps);
     return x.select(1, 0);

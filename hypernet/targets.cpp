@@ -8,12 +8,14 @@
 
 namespace tal {
 
-at::Tensor target_forward(const ArchSpec& spec, const ParamMap& params, const at::Tensor& input) {
-  return spec.family().forward(spec, params, input);
+at::Tensor target_forward(const ArchSpec& spec, const ParamMap& params, const at::Tensor& input,
+                          const BlockHooks* hooks) {
+  return spec.family().forward(spec, params, input, hooks);
 }
 
-at::Tensor target_features(const ArchSpec& spec, const ParamMap& params, const at::Tensor& input) {
-  return spec.family().features(spec, params, input);
+at::Tensor target_features(const ArchSpec& spec, const ParamMap& params, const at::Tensor& input,
+                           const BlockHooks* hooks) {
+  return spec.family().features(spec, params, input, hooks);
 }
 
 ParamMap init_params(const ArchSpec& spec, uint64_t seed) { return spec.family().init(spec, seed); }

@@ -9,15 +9,19 @@
 #include <unordered_map>
 
 #include "hypernet/arch_spec.h"
+#include "hypernet/block_hooks.h"
 
 namespace tal {
 
 using ParamMap = std::unordered_map<std::string, at::Tensor>;
 
-// input -> logits, as the spec's family defines it (ViT: images -> [B, classes]; GPT-2: tokens -> [B, T, vocab]).
-at::Tensor target_forward(const ArchSpec& spec, const ParamMap& params, const at::Tensor& input);
+// input -> logits, as the spec's family defines it (ViT: images -> [B, classes]; GPT-2: tokens -> [B, T, vocab]),
+// with a transfer method's modules in every block where `hooks` is given.
+at::Tensor target_forward(const ArchSpec& spec, const ParamMap& params, const at::Tensor& input,
+                          const BlockHooks* hooks = nullptr);
 // The representation a task embedding averages, [B, width] (ViT: the class token after the final LayerNorm).
-at::Tensor target_features(const ArchSpec& spec, const ParamMap& params, const at::Tensor& input);
+at::Tensor target_features(const ArchSpec& spec, const ParamMap& params, const at::Tensor& input,
+                           const BlockHooks* hooks = nullptr);
 // Fresh parameters with the family's reference initialisation (torchvision ViT / HF GPT-2), as leaves.
 ParamMap init_params(const ArchSpec& spec, uint64_t seed);
 

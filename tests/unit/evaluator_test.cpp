@@ -218,9 +218,9 @@ TEST(FinetuneResults, MccTasksRankByMccAndVersionOneFilesStillRead) {
   EXPECT_TRUE(back.cells[1].mcc.empty());
   {
     H5File f(path, H5File::Mode::ReadWrite);
-    f.set_attr("/", "format_version", int64_t{4});
+    f.set_attr("/", "format_version", int64_t{5});
   }
-  EXPECT_NE(error_of([&] { read_finetune_results(path); }).find("format version 4; this build reads version 1 to 3"),
+  EXPECT_NE(error_of([&] { read_finetune_results(path); }).find("format version 5; this build reads version 1 to 4"),
             std::string::npos);
 }
 

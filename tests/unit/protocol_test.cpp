@@ -58,15 +58,15 @@ TEST(Protocol, LearningRateIsChosenOnValidationOnly) {
     r.cells.push_back(run("y", 3e-3, s, 0.55, 0.40));
   }
   const auto chosen = choose_learning_rates(r.cells);
-  EXPECT_EQ(chosen.at({"t", "x", "own"}), 1e-3);
-  EXPECT_EQ(chosen.at({"t", "y", "own"}), 3e-3);
+  EXPECT_EQ(chosen.at({"t", "x", "own", "full"}), 1e-3);
+  EXPECT_EQ(chosen.at({"t", "y", "own", "full"}), 3e-3);
   const auto sel = selected_runs(r);
   ASSERT_EQ(sel.cells.size(), 6u);
   for (const auto& c : sel.cells) EXPECT_EQ(c.lr, c.init == "x" ? 1e-3 : 3e-3);
   // A tie goes to the smaller rate.
   FinetuneResults tie;
   tie.cells = {run("z", 1e-3, 0, 0.5, 0.1), run("z", 1e-4, 0, 0.5, 0.9)};
-  EXPECT_EQ(choose_learning_rates(tie.cells).at({"t", "z", "own"}), 1e-4);
+  EXPECT_EQ(choose_learning_rates(tie.cells).at({"t", "z", "own", "full"}), 1e-4);
 }
 
 TEST(Protocol, PairedDifferenceAgainstABaselineWithABootstrapInterval) {

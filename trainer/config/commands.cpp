@@ -83,6 +83,9 @@ void add_finetune(OptionTable<O>& t) {
   t.add(opt<O>("finetune.heads", [](auto& o) -> auto& { return o.finetune.heads; },
                "the head on a label space an initialisation was not trained on: reset (the family's fresh head, the "
                "same tensor for every initialisation) and/or predicted (kept); a grid axis"));
+  t.add(opt<O>("finetune.methods", [](auto& o) -> auto& { return o.finetune.methods; },
+               "how each descendant is adapted, a grid axis, each with its budget: full, head, ln, lora[:r=4,alpha=,"
+               "targets=qv], adapter[:m=,placement=pfeiffer|houlsby], two-stage[:k=,split=0.5,examples=512,ln=frozen]"));
   t.add(opt<O>("finetune.noise_beta", [](auto& o) -> auto& { return o.finetune.noise_beta; },
                "symmetry-breaking noise on predicted tensors, beta x std(corrcoef(W)) x N(0,1) as ppuda's init "
                "(classifier skipped); 0: off")

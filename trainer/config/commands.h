@@ -59,6 +59,8 @@ struct FinetuneOptions {
   std::vector<std::string> heads = {"predicted"};  // on a label space an initialisation was not trained on:
                                                    // reset (the family's fresh head, the same for every
                                                    // initialisation) | predicted (kept as predicted)
+  std::vector<std::string> methods = {"full"};  // transfer methods with their budgets, a grid axis
+                                                // (trainer/finetune/methods/method.h): full, head, ln, lora:r=4, ...
   double noise_beta = 1e-5;        // symmetry-breaking noise on predicted tensors (ppuda's init(beta)); 0: off
   std::string tiled_embeddings = "predicted";  // a predicted embedding table longer than the decoder's block (GPT-2's
                                               // 50,257-row wte, repeating every max_shape rows): ancestry (weight

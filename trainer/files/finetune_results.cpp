@@ -16,7 +16,7 @@
 namespace tal {
 namespace {
 
-constexpr int64_t kResultsFormat = 3, kOldestResultsFormat = 1;
+constexpr int64_t kResultsFormat = 4, kOldestResultsFormat = 1;
 
 at::Tensor doubles(const std::vector<double>& v) {
   return at::tensor(at::ArrayRef<double>(v.data(), v.size()), at::kDouble).clone();
@@ -36,8 +36,8 @@ void compute_steps_to(FinetuneResults& r) {
   const auto chosen = choose_learning_rates(r.cells);
   std::map<std::pair<std::string, std::string>, std::map<std::string, std::pair<double, int>>> finals;
   for (const auto& c : r.cells) {
-    if (chosen.at({c.task, c.init, c.head}) != c.lr) continue;
-    auto& [sum, n] = finals[{c.task, c.arch_id}][c.init + "|" + c.head];
+    if (chosen.at({c.task, c.init, c.head, c.method}) != c.lr) continue;
+    auto& [sum, n] = finals[{c.task, c.arch_id}][c.init + "|" + c.head + "|" + c.method];
     sum += c.final_score();
     ++n;
   }
@@ -101,6 +101,10 @@ void write_finetune_results(const std::string& path, const FinetuneResults& r) {
       f.set_attr(g, "body_stable_rank", c.body_stable_rank);
       f.set_attr(g, "body_std", c.body_std);
       f.set_attr(g, "params", c.params);
+      f.set_attr(g, "method", c.method);
+      f.set_attr(g, "trainable", c.trainable);
+      f.set_attr(g, "stored", c.stored);
+      f.set_attr(g, "shared_embeddings", c.shared_embeddings);
       f.set_attr(g, "seconds", c.seconds);
       f.set_attr(g, "init_ms", c.init_ms);
       f.set_attr(g, "final_accuracy", c.final_accuracy());
@@ -177,6 +181,19 @@ FinetuneResults read_finetune_results(const std::string& path) {
       c.body_std = f.attr_float(g, "body_std");
     } else {
       c.task_kind = c.heldout ? "held-out" : "seen";
+    }
+    if (version >= 4) {
+      c.method = f.attr_str(g, "method");
+      TAL_REQUIRE(!c.method.empty() && c.method.size() <= 256, path, ": cell ", key, ": method '",
+                  c.method.substr(0, 64), "' is empty or too long");
+      c.trainable = f.attr_int(g, "trainable");
+      c.stored = f.attr_int(g, "stored");
+      c.shared_embeddings = f.attr_int(g, "shared_embeddings");
+      TAL_REQUIRE(c.trainable >= 0 && c.stored >= 0 && c.shared_embeddings >= -1 && c.shared_embeddings <= c.params,
+                  path, ": cell ", key, ": parameter counts trainable ", c.trainable, ", stored ", c.stored,
+                  ", shared_embeddings ", c.shared_embeddings, " do not fit its ", c.params, " parameters");
+    } else {
+      c.trainable = c.stored = c.params;
     }
     r.cells.push_back(std::move(c));
   }

@@ -6,7 +6,9 @@
 // Version 2 adds each classification cell's Matthews-correlation curve and the task's headline metric (accuracy, or
 // MCC for a CoLA-like task). Version 3 adds the fair protocol (DESIGN.md 4.4a): each cell's learning rate (a grid
 // axis), its head choice, its final validation scores, whether its architecture lies inside the hypernetworks'
-// training zoo, and the task's kind (seen, held out, class-disjoint held out). Versions 1 and 2 are still read.
+// training zoo, and the task's kind (seen, held out, class-disjoint held out). Version 4 adds the transfer method
+// of each cell with its budget (a grid axis: full, head, ln, lora:r=4, ...) and its parameter counts (trained,
+// stored per task, and the host's shared embedding tables). Versions 1 to 3 are still read (their cells: full).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +29,11 @@ struct FinetuneCell {
                                     // "own" where there is no choice (a seen task; an init with no predicted head)
   bool in_zoo = false;              // the architecture can be drawn from the hypernetworks' training zoo
   int64_t params = 0;
+  std::string method = "full";      // the transfer method with its budget (methods/method.h), e.g. lora:r=4,...
+  int64_t trainable = 0;            // parameters the optimiser updated over the run (full: params)
+  int64_t stored = 0;               // parameters stored per task to rebuild its model from the shared host
+  int64_t shared_embeddings = -1;   // of params, the token/position tables every task shares (GPT-2's wte, wpe);
+                                    // -1: not recorded (files before version 4)
   std::vector<int64_t> eval_steps;  // 0 (zero-shot), eval_every, ..., steps
   std::vector<double> accuracy;     // test accuracy after each of them (the last on the whole test split)
   std::vector<double> mcc;          // classification: the Matthews correlation at the same evaluations

@@ -17,14 +17,14 @@
 
 namespace tal {
 
-using LrChoiceKey = std::tuple<std::string, std::string, std::string>;  // task, init, head
+using LrChoiceKey = std::tuple<std::string, std::string, std::string, std::string>;  // task, init, head, method
 
-// Per (task, init, head): the learning rate whose runs have the best mean final validation score (the task's
+// Per (task, init, head, method): the learning rate whose runs have the best mean final validation score (the task's
 // headline metric) over architectures and seeds; ties go to the smaller rate. Runs without a validation score (older
 // files) count as their rate's only candidate.
 std::map<LrChoiceKey, double> choose_learning_rates(const std::vector<FinetuneCell>& cells);
 
-// The runs at each (task, init, head)'s chosen rate, in file order.
+// The runs at each (task, init, head, method)'s chosen rate, in file order.
 FinetuneResults selected_runs(const FinetuneResults& results);
 
 // The runs a table with head choice `head` shows: those with that head, and those with no choice ("own").

@@ -26,6 +26,7 @@
 #include "trainer/finetune/reconcile.h"
 #include "trainer/finetune/run_record.h"
 #include "trainer/finetune/initializers.h"
+#include "trainer/finetune/methods/method.h"
 #include "trainer/train/format.h"
 #include "trainer/train/evaluator.h"
 #include "trainer/train/metrics.h"
@@ -126,6 +127,11 @@ struct Grid {
   std::vector<double> rates;
   std::vector<int64_t> evals;
   std::string recipe;
+  std::vector<std::string> methods;  // canonical (methods/method.h), in the grid's order
+  struct Counts {
+    int64_t trainable = 0, stored = 0, shared_embeddings = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Counts> counts;  // (spec, method) -> its parameter counts
   std::vector<Cell> cells;
 };
 
@@ -181,6 +187,39 @@ void check_initialisations(const Grid& g, const FinetuneOptions& f, Initializers
       }
 }
 
+// Every method fits every architecture of the grid (a budget above the width is refused here, before anything is
+// run or written), and each one's parameter counts on it.
+void check_methods(Grid& g, const FinetuneOptions& f) {
+  for (const auto& text : regroup_methods(f.methods)) {
+    const std::string m = parse_method(text).str();
+    TAL_REQUIRE(std::find(g.methods.begin(), g.methods.end(), m) == g.methods.end(), "key 'finetune.methods': ", m,
+                " is named twice");
+    g.methods.push_back(m);
+  }
+  TAL_REQUIRE(!g.methods.empty(), "key 'finetune.methods': give at least one method (",
+              join_choices(method_names()), ")");
+  for (const auto& specs : g.specs)
+    for (const auto& spec : specs) {
+      int64_t shared = 0;
+      for (const auto& p : param_table(spec))
+        if (spec.family().is_shared_embedding(p.name)) shared += p.numel();
+      for (const auto& m : g.methods) {
+        if (g.counts.count({spec.str(), m})) continue;
+        ParamMap host = init_params(spec, 0);
+        std::unique_ptr<Adaptation> a;
+        try {
+          a = attach_method(m, spec, host, 0);
+        } catch (const Error& e) {
+          throw Error(std::string(e.what()) + " (for " + spec.str() + ")");
+        }
+        TAL_REQUIRE(f.save_weights.empty() || a->mergeable(), "key 'finetune.save_weights': method '", m,
+                    "' adds modules that do not fold into ", spec.family().reference_layout(),
+                    "'s tensors; leave it out of finetune.methods or finetune.save_weights out");
+        g.counts[{spec.str(), m}] = {a->trainable_count(), a->stored_count(), shared};
+      }
+    }
+}
+
 // What the protocol needs per task: the validation slice (the same for every initialisation, seed, rank and
 // resume) and the task's kind.
 void add_protocol(Grid& g, const CommandOptions& o) {
@@ -212,6 +251,7 @@ void add_cells(Grid& g, const CommandOptions& o, Initializers& inits) {
       for (const auto& init : f.inits) {
         const std::vector<std::string> heads =
             inits.has_head_choice(init, g.tasks[t]) ? f.heads : std::vector<std::string>{"own"};
+        for (const auto& method : g.methods)
         for (const auto& head : heads)
           for (const double lr : g.rates)
             for (int64_t seed = 0; seed < f.seeds; ++seed) {
@@ -231,6 +271,11 @@ void add_cells(Grid& g, const CommandOptions& o, Initializers& inits) {
               c.meta.in_zoo = in_zoo;
               c.meta.metric = g.tasks[t].def().metric;
               c.meta.params = count_params(spec, false);
+              c.meta.method = method;
+              const auto& counts = g.counts.at({spec.str(), method});
+              c.meta.trainable = counts.trainable;
+              c.meta.stored = counts.stored;
+              c.meta.shared_embeddings = counts.shared_embeddings;
               c.meta.key = Fnv1a()
                                .add(g.tasks[t].def().hash())
                                .add(spec.str())
@@ -240,6 +285,7 @@ void add_cells(Grid& g, const CommandOptions& o, Initializers& inits) {
                                .add(g.recipe)
                                .add(strf("lr=%.17g head=%s", lr, head.c_str()))
                                .add(inits.tiled_source(init, spec))
+                               .add(method == "full" ? std::string() : "method=" + method)
                                .hex();
               const auto fc = spec.family().forward_cost(spec);
               c.cost = (fc.flops + fc.elements) *
@@ -254,7 +300,7 @@ void add_cells(Grid& g, const CommandOptions& o, Initializers& inits) {
   for (const auto& c : g.cells) {
     const auto [it, fresh] = seen.emplace(c.meta.key, &c);
     TAL_REQUIRE(fresh, "keys 'finetune.tasks' and 'finetune.archs': the run (", c.meta.task, ", ", c.meta.spec, ", ",
-                c.meta.init, ", lr ", c.meta.lr, ", seed ", c.meta.seed, ") is named twice (", it->second->meta.arch,
+                c.meta.init, ", ", c.meta.method, ", lr ", c.meta.lr, ", seed ", c.meta.seed, ") is named twice (", it->second->meta.arch,
                 " and ", c.meta.arch, ")");
   }
 }
@@ -309,11 +355,13 @@ RunRecord run_cell(const Grid& g, size_t index, const CommandOptions& o, Initial
     params = inits.make(c.meta.init, g.tasks[c.task], c.spec, seed, c.meta.head, f.noise_beta);
     init_ms = 1000 * std::chrono::duration<double>(Clock::now() - t0).count();
     body = body_statistics(param_table(c.spec), params);
+    const auto method = attach_method(c.meta.method, c.spec, params, seed);
     run = finetune_run(c.spec, params, g.tasks[c.task], g.splits[c.task], f, c.meta.lr, seed,
-                       [] { return preemption_requested(); });
+                       [] { return preemption_requested(); }, method.get());
+    if (run.completed && !f.save_weights.empty()) method->merge_into(params);
   } catch (const std::exception& e) {
-    failure = strf("rank %d: run (%s, %s, %s, lr %g, seed %lld): %s", rank, c.meta.task.c_str(), c.meta.arch.c_str(),
-                   c.meta.init.c_str(), c.meta.lr, static_cast<long long>(c.meta.seed), e.what());
+    failure = strf("rank %d: run (%s, %s, %s, %s, lr %g, seed %lld): %s", rank, c.meta.task.c_str(),
+                   c.meta.arch.c_str(), c.meta.init.c_str(), c.meta.method.c_str(), c.meta.lr, static_cast<long long>(c.meta.seed), e.what());
     std::fprintf(stderr, "tal: error: %s\n", failure.c_str());
     run = RunOutcome();
   }
@@ -384,9 +432,10 @@ class GridRecorder {
   }
 
   void say(const FinetuneCell& out) {
-    std::printf("finetune  %-26s %-34s %-16s %s lr %-7g seed %lld  zero-shot %5.1f%%  val %5.1f%%  final %5.1f%%%s  "
-                "(%.1f s)\n",
+    std::printf("finetune  %-26s %-34s %-16s %s%s lr %-7g seed %lld  zero-shot %5.1f%%  val %5.1f%%  final "
+                "%5.1f%%%s  (%.1f s)\n",
                 out.task.c_str(), out.arch_id.c_str(), out.init.c_str(),
+                out.method == "full" ? "" : (out.method + " (" + with_commas(out.trainable) + " trained) ").c_str(),
                 out.head == "own" ? "         " : strf("%-9s", (out.head + "-head").c_str()).c_str(), out.lr,
                 static_cast<long long>(out.seed), 100 * out.zero_shot(), 100 * out.val_accuracy,
                 100 * out.final_accuracy(), out.metric == "mcc" ? strf("  MCC %.3f", out.final_mcc()).c_str() : "",
@@ -396,6 +445,8 @@ class GridRecorder {
         .add("task", out.task)
         .add("arch", out.arch_id)
         .add("init", out.init)
+        .add("method", out.method)
+        .add("trainable", out.trainable)
         .add("lr", out.lr)
         .add("head", out.head)
         .add("seed", out.seed)
@@ -412,8 +463,11 @@ class GridRecorder {
     m.task = out.task;
     std::string rate = strf("%.10g", out.lr);
     std::replace(rate.begin(), rate.end(), '.', 'p');
-    m.arch_id = out.arch_id + "." + out.init + (out.head == "own" ? "" : ".head-" + out.head) + ".lr" + rate +
-                ".seed" + std::to_string(out.seed);
+    std::string method = out.method;  // lora:r=4,alpha=auto -> lora-r4-alphaauto: no dots, colons or commas
+    method.erase(std::remove(method.begin(), method.end(), '='), method.end());
+    std::replace_if(method.begin(), method.end(), [](char ch) { return ch == ':' || ch == ',' || ch == '.'; }, '-');
+    m.arch_id = out.arch_id + "." + out.init + (out.head == "own" ? "" : ".head-" + out.head) +
+                (out.method == "full" ? "" : "." + method) + ".lr" + rate + ".seed" + std::to_string(out.seed);
     m.spec = c.spec;
     int64_t offset = 0;
     for (const auto& info : param_table(c.spec)) {
@@ -468,6 +522,7 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   const RunDevice device = run_device(o.device, comm.backend(), comm.world());
   Initializers inits(o, f.inits, g.tasks, device.device);
   check_initialisations(g, f, inits);
+  check_methods(g, f);
   add_protocol(g, o);
   add_cells(g, o, inits);
 
@@ -487,10 +542,10 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   const size_t rounds = rounds_for(pending.size(), world);
   const ZooOptions* zoo = inits.training_zoo();
   if (root) {
-    std::printf("finetune: %zu cells (%zu tasks x %zu architectures x %zu initialisations x %zu learning rates x %lld "
-                "seeds, and head choices on held-out tasks), %zu done, %zu to run on %d rank(s) in %zu rounds; %lld "
-                "steps of %lld images each, %d thread(s) per rank -> %s\n",
-                g.cells.size(), g.tasks.size(), g.archs.size(), f.inits.size(), g.rates.size(),
+    std::printf("finetune: %zu cells (%zu tasks x %zu architectures x %zu initialisations x %zu methods x %zu learning "
+                "rates x %lld seeds, and head choices on held-out tasks), %zu done, %zu to run on %d rank(s) in %zu "
+                "rounds; %lld steps of %lld images each, %d thread(s) per rank -> %s\n",
+                g.cells.size(), g.tasks.size(), g.archs.size(), f.inits.size(), g.methods.size(), g.rates.size(),
                 static_cast<long long>(f.seeds), g.cells.size() - pending.size(), pending.size(), world, rounds,
                 static_cast<long long>(f.steps), static_cast<long long>(f.batch), at::get_num_threads(),
                 results_path.c_str());
@@ -557,7 +612,13 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
     }
     std::set<std::string> wanted;
     for (const auto& c : g.cells) wanted.insert(c.meta.key);
-    print_grid_summary(results, f.inits, [&](const FinetuneCell& c) { return wanted.count(c.key) > 0; });
+    for (const auto& method : g.methods) {
+      if (g.methods.size() > 1) std::printf("finetune  method %s\n", method.c_str());
+      print_grid_summary(results, f.inits,
+                         [&](const FinetuneCell& c) { return wanted.count(c.key) > 0 && c.method == method; });
+    }
+    if (g.methods.size() > 1) print_method_table(results, f.inits, g.methods,
+                                                 [&](const FinetuneCell& c) { return wanted.count(c.key) > 0; });
   }
   return 0;
 }

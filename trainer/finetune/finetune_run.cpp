@@ -7,8 +7,7 @@
 #include "trainer/train/epoch_batches.h"
 #include "trainer/train/evaluator.h"
 #include "trainer/train/optimizer.h"
-#include "trainer/train/run_device.h"
-#include "trainer/train/update.h"
+#include "trainer/train/target_step.h"
 
 namespace tal {
 
@@ -20,19 +19,22 @@ std::vector<int64_t> evaluation_steps(const FinetuneOptions& r) {
 }
 
 RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task, const TrainValSplit& split,
-                        const FinetuneOptions& r, double lr, uint64_t seed, const std::function<bool()>& stop) {
+                        const FinetuneOptions& r, double lr, uint64_t seed, const std::function<bool()>& stop,
+                        Adaptation* method) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const auto n_train = static_cast<int64_t>(split.train.size());
   TAL_REQUIRE(n_train >= r.batch, "key 'finetune.batch': ", r.batch, " is larger than task '", task.def().name,
               "''s ", n_train, " training images (its validation slice left out)");
   RunOutcome out;
-  std::vector<at::Tensor> leaves;
-  for (const auto& p : param_table(spec)) leaves.push_back(params.at(p.name));
+  std::unique_ptr<Adaptation> every_parameter;
+  if (!method) {
+    every_parameter = attach_method("full", spec, params, seed);
+    method = every_parameter.get();
+  }
+  const BlockHooks* hooks = method->hooks();
   AdamWConfig cfg;
   cfg.weight_decay = r.weight_decay;
-  AdamW optim(leaves, cfg);
-  std::vector<at::Tensor> no_ema;
   EpochBatches batches(task, split.train, r.batch, seed);
   const int64_t n_test = task.size(Split::Test);
   const auto interim = first_positions(r.eval_images > 0 ? std::min(r.eval_images, n_test) : n_test);
@@ -41,24 +43,29 @@ RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task
   size_t next_eval = 0;
   auto record_evaluation = [&](int64_t done) {
     out.eval_steps.push_back(done);
-    const Evaluation e = evaluate(spec, params, task, Split::Test, done == r.steps ? all : interim);
+    const Evaluation e =
+        evaluate(spec, params, task, Split::Test, done == r.steps ? all : interim, kEvaluationBatch, hooks);
     out.accuracy.push_back(e.accuracy());
     if (!e.language_model) out.mcc.push_back(e.mcc());
   };
-  const Family& family = spec.family();
-  for (int64_t step = 0; step < r.steps; ++step) {
-    if (evals[next_eval] == step) {
-      record_evaluation(step);
-      ++next_eval;
+  const auto stages = method->stage_steps(r.steps);
+  int64_t step = 0;
+  for (size_t stage = 0; stage < stages.size(); ++stage) {
+    if (stage > 0) method->begin_stage(static_cast<int>(stage), StageContext{spec, params, task, split.train});
+    std::vector<at::Tensor> trained = method->trainable();
+    AdamW optim(trained, cfg);
+    const int64_t first = step, length = stages[stage];
+    for (; step < first + length; ++step) {
+      if (evals[next_eval] == step) {
+        record_evaluation(step);
+        ++next_eval;
+      }
+      if (stop()) return out;
+      const TargetStep done = target_step(spec, params, batches.at(step), trained, optim,
+                                          cosine_lr(lr, step - first, r.warmup, length), r.clip, r.label_smoothing,
+                                          hooks);
+      out.loss.push_back(done.loss);
     }
-    if (stop()) return out;
-    const Batch b = batches.at(step);
-    const auto images = to_device(b.inputs, leaves.front().device()), labels = to_device(b.labels, leaves.front().device());
-    const auto loss = family.loss(target_forward(spec, params, images), labels, r.label_smoothing).mean();
-    optim.zero_grad();
-    loss.backward();
-    apply_update(leaves, optim, cosine_lr(lr, step, r.warmup, r.steps), r.clip, 0, no_ema);
-    out.loss.push_back(loss.item<double>());
   }
   record_evaluation(r.steps);
   if (!split.val.empty()) {

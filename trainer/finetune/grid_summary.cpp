@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cmath>
 #include <set>
 
 #include "trainer/files/finetune_statistics.h"
+#include "trainer/train/format.h"
 #include "trainer/train/progress.h"
 
 namespace tal {
@@ -93,6 +95,41 @@ void print_grid_summary(const FinetuneResults& results, const std::vector<std::s
         std::printf("  %-30s %-16s %-10s %-32s | %-32s | %s\n", task.c_str(), init.c_str(),
                     has_head ? (head + "-head").c_str() : "", text(all).c_str(), text(in).c_str(), text(out).c_str());
       }
+  }
+  std::fflush(stdout);
+}
+
+void print_method_table(const FinetuneResults& results, const std::vector<std::string>& inits,
+                        const std::vector<std::string>& methods, const std::function<bool(const FinetuneCell&)>& show) {
+  const FinetuneResults selected = selected_runs(results);
+  std::printf("finetune  parameters per method (mean over the grid's architectures): trained | stored per task | "
+              "%% of the descendant | without shared embedding tables\n");
+  for (const auto& m : methods) {
+    double trained = 0, stored = 0, params = 0, shared = 0;
+    int n = 0;
+    for (const auto& c : selected.cells)
+      if (show(c) && c.method == m) {
+        trained += static_cast<double>(c.trainable), stored += static_cast<double>(c.stored);
+        params += static_cast<double>(c.params), shared += static_cast<double>(std::max<int64_t>(0, c.shared_embeddings));
+        ++n;
+      }
+    if (n == 0) continue;
+    std::printf("  %-40s %12s | %12s | %6.2f%% | %6.2f%%\n", m.c_str(), with_commas(std::llround(trained / n)).c_str(),
+                with_commas(std::llround(stored / n)).c_str(), 100 * stored / params,
+                params > shared ? 100 * (stored - std::min(stored, shared)) / (params - shared) : 0.0);
+  }
+  for (const auto& init : inits) {
+    FinetuneResults view = selected;
+    view.cells.clear();
+    for (auto c : selected.cells)
+      if (show(c) && c.init == init) {
+        c.init = c.method;  // the columns are the methods
+        view.cells.push_back(std::move(c));
+      }
+    if (view.cells.empty()) continue;
+    print_tables(score_tables(view, methods, [](const FinetuneCell& c) { return c.final_score(); }), methods,
+                 ("initialisation " + init + ": final test score by method (%; MCC x100 where the task's metric)").c_str(),
+                 100);
   }
   std::fflush(stdout);
 }

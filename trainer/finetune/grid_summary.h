@@ -17,4 +17,10 @@ namespace tal {
 void print_grid_summary(const FinetuneResults& results, const std::vector<std::string>& inits,
                         const std::function<bool(const FinetuneCell&)>& show);
 
+// With several transfer methods: per initialisation, a task x method table of the final score (each method at its
+// chosen rate), and each method's parameter counts (trained, stored per task; without the shared embedding tables
+// where the family has them).
+void print_method_table(const FinetuneResults& results, const std::vector<std::string>& inits,
+                        const std::vector<std::string>& methods, const std::function<bool(const FinetuneCell&)>& show);
+
 }  // namespace tal

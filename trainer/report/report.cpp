@@ -264,7 +264,7 @@ void report_finetune(const FinetuneResults& all_runs, Plots& plots, std::ostream
     md << "\n";
     const auto chosen = choose_learning_rates(all_runs.cells);
     for (const auto& [key, lr] : chosen) {
-      const auto& [task, init, head] = key;
+      const auto& [task, init, head, method] = key;
       md << "| " << task << " | " << init << " | " << (head == "own" ? "-" : head) << " | " << fmt("%g", lr) << " |";
       const auto curve = lr_curve(all_runs, task, init, head);
       for (const double rate : rates) {
@@ -282,7 +282,7 @@ void report_finetune(const FinetuneResults& all_runs, Plots& plots, std::ostream
                << "set xlabel 'peak learning rate'\nset ylabel 'final validation score (%)'\nplot ";
         int block = 0;
         for (const auto& [key, lr] : chosen) {
-          const auto& [task, init, head] = key;
+          const auto& [task, init, head, method] = key;
           if (task != t) continue;
           data << "# " << init << (head == "own" ? "" : " (" + head + " head)") << ": lr val test (chosen " << lr << ")\n";
           for (const auto& p : lr_curve(all_runs, task, init, head))

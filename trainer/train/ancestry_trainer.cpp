@@ -23,6 +23,7 @@
 #include "trainer/train/progress.h"
 #include "trainer/train/run_device.h"
 #include "trainer/train/run_loop.h"
+#include "trainer/train/target_step.h"
 #include "trainer/train/training_data.h"
 #include "trainer/train/update.h"
 
@@ -112,7 +113,6 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
     return strf("test accuracy %.2f%%", 100 * e.accuracy()) +
            (e.language_model ? strf(" (next token), perplexity %.2f", e.perplexity()) : "");
   };
-  std::vector<at::Tensor> no_ema;
 
   LoopSchedule schedule;
   schedule.total_steps = total;
@@ -122,15 +122,13 @@ int train_ancestry(const TalOptions& o, const std::string& config_yaml) {
   LoopHooks hooks;
   hooks.step = [&](int64_t step) {
     const Batch b = loader.get(step);
-    const auto logits = target_forward(model.spec, model.params, b.inputs);
-    const auto loss = model.spec.family().loss(logits, b.labels, a.label_smoothing).mean();
-    state.optim->zero_grad();
-    loss.backward();
     state.optim->set_steps(ts.optimizer_steps);
-    last_norm = apply_update(state.params, *state.optim, cosine_lr(a.lr, step, a.warmup, total), a.clip, 0, no_ema);
+    const TargetStep done = target_step(model.spec, model.params, b, state.params, *state.optim,
+                                        cosine_lr(a.lr, step, a.warmup, total), a.clip, a.label_smoothing);
+    last_norm = done.grad_norm;
     ts.optimizer_steps = state.optim->steps();
     ts.step = step + 1;
-    window_loss += loss.item<double>();
+    window_loss += done.loss;
     ++window_steps;
   };
   hooks.log = [&](int64_t done, double, double elapsed, int64_t done_here) {

@@ -57,7 +57,7 @@ int64_t evaluation_batch(const ArchSpec& spec, int64_t batch) {
 }
 
 Evaluation evaluate(const ArchSpec& spec, const ParamMap& params, const Task& task, Split split,
-                    const std::vector<int64_t>& positions, int64_t batch) {
+                    const std::vector<int64_t>& positions, int64_t batch, const BlockHooks* hooks) {
   at::NoGradGuard guard;
   Evaluation e = empty_evaluation(task);
   const Family& family = spec.family();
@@ -68,7 +68,7 @@ Evaluation evaluate(const ArchSpec& spec, const ParamMap& params, const Task& ta
     const std::vector<int64_t> pos(positions.begin() + start, positions.begin() + std::min(n, start + batch));
     const auto b = task.load(split, pos);
     const auto labels = b.labels.to(device);
-    const auto logits = target_forward(spec, params, b.inputs.to(device)).to(at::kFloat);
+    const auto logits = target_forward(spec, params, b.inputs.to(device), hooks).to(at::kFloat);
     const auto ok = family.correct(logits, labels);
     e.correct += static_cast<double>(ok.sum().item<int64_t>());
     e.count += static_cast<double>(ok.numel());

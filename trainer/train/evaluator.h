@@ -52,9 +52,10 @@ Evaluation empty_evaluation(const Task& task);
 int64_t evaluation_batch(const ArchSpec& spec, int64_t batch);
 
 // Evaluates the examples at `positions` of `split` (no gradients), in batches of evaluation_batch(spec, batch)
-// from the first position on.
+// from the first position on; with a transfer method's modules where `hooks` is given.
 Evaluation evaluate(const ArchSpec& spec, const ParamMap& params, const Task& task, Split split,
-                    const std::vector<int64_t>& positions, int64_t batch = kEvaluationBatch);
+                    const std::vector<int64_t>& positions, int64_t batch = kEvaluationBatch,
+                    const BlockHooks* hooks = nullptr);
 
 // 0, 1, ..., n - 1.
 std::vector<int64_t> first_positions(int64_t n);

@@ -1,0 +1,439 @@
+// The transfer methods (trainer/finetune/methods/): the identities of the specification on depth-2, width-16
+// descendants of both families and a few steps. For every method, after k steps every tensor outside its trained set
+// is bitwise its initial value and the counts are the closed forms; full is the plain training loop bit for bit;
+// LoRA and adapters start exactly at the host, merged LoRA equals unmerged; the Taylor importance equals a
+// per-example computation, a dead channel scores 0, the selection is the top K, and stage 2 with a zero map starts
+// exactly at stage 1 and leaves the other channels untouched.
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "base/error.h"
+#include "datasets/h5.h"
+#include "datasets/task_store.h"
+#include "datasets/tasks.h"
+#include "datasets/text_store.h"
+#include "hypernet/family.h"
+#include "tests/test_util.h"
+#include "trainer/files/finetune_results.h"
+#include "trainer/finetune/finetune_run.h"
+#include "trainer/finetune/methods/method.h"
+#include "trainer/finetune/methods/two_stage.h"
+#include "trainer/train/epoch_batches.h"
+#include "trainer/train/evaluator.h"
+#include "trainer/train/optimizer.h"
+#include "trainer/train/update.h"
+
+namespace tal {
+namespace {
+
+using test::error_of;
+
+constexpr int64_t kWidth = 16, kDepth = 2, kClasses = 3;
+
+ArchSpec spec_of_vit() { return ArchSpec::parse("vit:depth=2,width=16,heads=2,patch=4,image=8,channels=3,classes=3"); }
+ArchSpec spec_of_gpt2() { return ArchSpec::parse("gpt2:depth=2,width=16,heads=2,context=8,classes=3"); }
+
+// A 3-class image store of 8x8 RGB images (48 train, 24 test) and a 3-class text store (48 and 24 texts).
+class Methods : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(11);
+    auto images = [&](int64_t n) {
+      SplitData d;
+      d.images = at::randint(0, 256, {n, 3, 8, 8}, gen, at::kByte);
+      d.labels = at::arange(n, at::kLong) % kClasses;
+      return d;
+    };
+    StoreMeta meta{"img", "test", {"a", "b", "c"}, {0.5, 0.5, 0.5}, {0.25, 0.25, 0.25}};
+    write_task_store(dir.file("img.h5"), meta, images(48), images(24));
+    auto texts = [&](int64_t n) {
+      TextSplit s;
+      s.tokens = at::randint(0, 50000, {n, 8}, gen, at::kInt);
+      s.lengths = at::full({n}, 8, at::kInt);
+      for (int64_t i = 0; i < n; i += 4) {
+        s.lengths[i] = 5;
+        s.tokens[i].narrow(0, 5, 3).fill_(50256);
+      }
+      s.labels = at::arange(n, at::kLong) % kClasses;
+      return s;
+    };
+    write_text_store(dir.file("txt.h5"), TextStoreMeta{"txt", "test", {"a", "b", "c"}, "gpt2-bpe:test", 50257},
+                     texts(48), texts(24));
+  }
+  Task task(bool text) const {
+    TaskDef def;
+    def.name = text ? "txt" : "img";
+    def.dataset = text ? "txt.h5" : "img.h5";
+    if (text) def.max_length = 8;
+    return resolve_tasks({def}, dir.path().string())[0];
+  }
+  static ArchSpec spec(bool text) { return text ? spec_of_gpt2() : spec_of_vit(); }
+  static FinetuneOptions recipe(int64_t steps = 4) {
+    FinetuneOptions r;
+    r.steps = steps;
+    r.batch = 8;
+    r.warmup = 1;
+    r.eval_every = 2;
+    r.eval_images = 0;
+    return r;
+  }
+  static TrainValSplit split_of(const Task& t) { return validation_split(t.size(Split::Train), 0.25, 5); }
+  static ParamMap copy(const ParamMap& p) {
+    ParamMap out;
+    for (const auto& [k, v] : p) out[k] = v.detach().clone();
+    return out;
+  }
+  test::TempDir dir;
+};
+
+// The family's initialisation as trainable leaves (what an initialiser hands the grid), with a random head:
+// torchvision's zero ViT head would give the body no gradient at all.
+ParamMap leaves(const ArchSpec& s, uint64_t seed) {
+  ParamMap p = init_params(s, seed);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed + 100);
+  if (p.count("heads.head.weight")) p.at("heads.head.weight").normal_(0, 0.5, gen);
+  for (auto& [k, v] : p) v.requires_grad_(true);
+  return p;
+}
+
+int64_t numel_where(const ArchSpec& s, const std::function<bool(const std::string&)>& pick) {
+  int64_t n = 0;
+  for (const auto& p : param_table(s))
+    if (pick(p.name)) n += p.numel();
+  return n;
+}
+
+TEST(MethodSpecs, CanonicalNamesKeysAndOneLineErrors) {
+  EXPECT_EQ(parse_method("full").str(), "full");
+  EXPECT_EQ(parse_method("lora:r=2").str(), "lora:r=2,alpha=auto,targets=qv");
+  EXPECT_EQ(parse_method(parse_method("adapter:placement=houlsby").str()).str(), "adapter:m=auto,placement=houlsby");
+  EXPECT_EQ(regroup_methods({"lora:r=4", "alpha=8", "head", "two-stage:k=2"}),
+            (std::vector<std::string>{"lora:r=4,alpha=8", "head", "two-stage:k=2"}));
+  EXPECT_NE(error_of([] { parse_method("lorra"); }).find("key 'finetune.methods': unknown method 'lorra'"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_method("lorra"); }).find("did you mean 'lora'"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_method("lora:rank=4"); }).find("has no key 'rank'"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_method("head:r=4"); }).find("it takes none"), std::string::npos);
+  ParamMap p = leaves(spec_of_vit(), 0);
+  EXPECT_NE(error_of([&] { attach_method("lora:r=x", spec_of_vit(), p, 0); }).find("r='x' is not a whole number"),
+            std::string::npos);
+  const std::string wide = error_of([&] { attach_method("lora:r=17", spec_of_vit(), p, 0); });
+  EXPECT_NE(wide.find("rank r=17 is larger than"), std::string::npos) << wide;
+  EXPECT_NE(error_of([&] { attach_method("adapter:m=32", spec_of_vit(), p, 0); }).find("bottleneck m=32"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { attach_method("two-stage:k=17", spec_of_vit(), p, 0); }).find("k=17 channels"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { attach_method("lora:targets=qx", spec_of_vit(), p, 0); }).find("targets='qx'"),
+            std::string::npos);
+}
+
+// The closed forms of the specification (transfer_methods.md §0-2), with C = 16, D = 2.
+int64_t expected_trainable(const std::string& method, const ArchSpec& s) {
+  const Family& f = s.family();
+  const int64_t head = numel_where(s, [&](const std::string& n) { return f.is_classifier(n); });
+  const int64_t c = kWidth, d = kDepth;
+  if (method == "full") return count_params(s, false);
+  if (method == "head") return head;
+  if (method == "ln") return 4 * c * d + 2 * c + head;
+  if (method == "lora:r=2") return d * 2 * (2 * 2 * c) + head;           // q and v: A [r, C] and B [C, r]
+  if (method == "lora:r=2,targets=qkv") return d * 3 * (2 * 2 * c) + head;
+  if (method == "adapter") return d * (2 * c * 2 + 2 + c) + head;         // m = max(2, C/16) = 2
+  if (method == "adapter:placement=houlsby") return 2 * d * (2 * c * 2 + 2 + c) + 4 * c * d + 2 * c + head;
+  if (method == "two-stage") return 4 * c * d + 2 * c + head + d * (2 * 2 + 2);  // K = C/8 = 2
+  ADD_FAILURE() << "no closed form for " << method;
+  return -1;
+}
+
+// Runs `method` for 4 steps (two-stage: 2 + 2) and checks what changed against what it declares.
+void check_method(const std::string& method, const ArchSpec& s, const Task& task, const TrainValSplit& split,
+                  const FinetuneOptions& r) {
+  SCOPED_TRACE(method + " on " + s.str());
+  ParamMap params = leaves(s, 1);
+  ParamMap before;
+  for (const auto& [k, v] : params) before[k] = v.detach().clone();
+  const auto a = attach_method(method, s, params, 7);
+  EXPECT_EQ(a->trainable_count(), expected_trainable(method, s));
+  if (parse_method(method).name == "two-stage")
+    EXPECT_EQ(a->stored_count(), a->trainable_count() + kDepth * 2);  // + the K channel indices per block
+  else
+    EXPECT_EQ(a->stored_count(), a->trainable_count());
+  std::set<const void*> trained;
+  for (const auto& t : a->trainable()) trained.insert(t.unsafeGetTensorImpl());
+  std::vector<std::pair<std::string, at::Tensor>> modules_before;
+  for (const auto& [n, t] : a->modules()) modules_before.emplace_back(n, t.detach().clone());
+  const auto out = finetune_run(s, params, task, split, r, 3e-2, 5, [] { return false; }, a.get());
+  ASSERT_TRUE(out.completed);
+  // After the run: trainable() is the last stage's set; two-stage's stage-1 tensors are the LayerNorms and head.
+  for (const auto& t : a->trainable()) trained.insert(t.unsafeGetTensorImpl());
+  const Family& f = s.family();
+  const bool two_stage = parse_method(method).name == "two-stage";
+  for (const auto& p : param_table(s)) {
+    const auto& now = params.at(p.name);
+    const bool declared = trained.count(now.unsafeGetTensorImpl()) > 0 ||
+                          (two_stage && (is_layer_norm(p.name) || f.is_classifier(p.name)));
+    if (declared)
+      EXPECT_FALSE(at::equal(now, before.at(p.name))) << p.name << " is trained but did not move";
+    else
+      EXPECT_TRUE(at::equal(now, before.at(p.name))) << p.name << " is frozen but moved";
+  }
+  // Every module tensor moved, except LoRA's A and the adapters' down-projections, which move only once B / up do
+  // (they may or may not within 4 steps), and index tensors.
+  for (const auto& [n, t] : a->modules()) {
+    if (!t.is_floating_point()) continue;
+    const bool may_rest = n.find("lora_A") != std::string::npos || n.find(".down.") != std::string::npos;
+    for (const auto& [n0, t0] : modules_before)
+      if (n0 == n && !may_rest) EXPECT_FALSE(at::equal(t, t0)) << n << " did not move";
+  }
+}
+
+TEST_F(Methods, EachTrainsWhatItDeclaresAndNothingElseWithTheClosedFormCounts) {
+  for (const bool text : {false, true}) {
+    const Task t = task(text);
+    const auto split = split_of(t);
+    for (const std::string m : {"full", "head", "ln", "lora:r=2", "lora:r=2,targets=qkv", "adapter",
+                                "adapter:placement=houlsby", "two-stage"})
+      check_method(m, spec(text), t, split, recipe());
+  }
+}
+
+// The loop tal finetune ran before it had methods: AdamW over every parameter in the family's order.
+RunOutcome plain_loop(const ArchSpec& s, ParamMap& params, const Task& task, const TrainValSplit& split,
+                      const FinetuneOptions& r, double lr, uint64_t seed) {
+  RunOutcome out;
+  std::vector<at::Tensor> leaves;
+  for (const auto& p : param_table(s)) leaves.push_back(params.at(p.name));
+  AdamWConfig cfg;
+  cfg.weight_decay = r.weight_decay;
+  AdamW optim(leaves, cfg);
+  std::vector<at::Tensor> no_ema;
+  EpochBatches batches(task, split.train, r.batch, seed);
+  for (int64_t step = 0; step < r.steps; ++step) {
+    const Batch b = batches.at(step);
+    const auto loss = s.family().loss(target_forward(s, params, b.inputs), b.labels, r.label_smoothing).mean();
+    optim.zero_grad();
+    loss.backward();
+    apply_update(leaves, optim, cosine_lr(lr, step, r.warmup, r.steps), r.clip, 0, no_ema);
+    out.loss.push_back(loss.item<double>());
+  }
+  return out;
+}
+
+TEST_F(Methods, FullIsThePlainTrainingLoopBitForBit) {
+  for (const bool text : {false, true}) {
+    const Task t = task(text);
+    const auto split = split_of(t);
+    ParamMap a = leaves(spec(text), 2), b = leaves(spec(text), 2), c = leaves(spec(text), 2);
+    const auto plain = plain_loop(spec(text), a, t, split, recipe(), 1e-2, 9);
+    const auto full = attach_method("full", spec(text), b, 9);
+    EXPECT_EQ(full->hooks(), nullptr);
+    const auto via_method = finetune_run(spec(text), b, t, split, recipe(), 1e-2, 9, [] { return false; }, full.get());
+    const auto by_default = finetune_run(spec(text), c, t, split, recipe(), 1e-2, 9, [] { return false; });
+    EXPECT_EQ(via_method.loss, plain.loss);
+    EXPECT_EQ(by_default.loss, plain.loss);
+    EXPECT_EQ(via_method.accuracy, by_default.accuracy);
+    for (const auto& p : param_table(spec(text))) {
+      EXPECT_TRUE(at::equal(a.at(p.name), b.at(p.name))) << p.name;
+      EXPECT_TRUE(at::equal(a.at(p.name), c.at(p.name))) << p.name;
+    }
+  }
+}
+
+TEST_F(Methods, LoraAndAdaptersStartExactlyAtTheHost) {
+  for (const bool text : {false, true}) {
+    const Task t = task(text);
+    const Batch b = t.load(Split::Test, first_positions(8));
+    ParamMap host = leaves(spec(text), 3);
+    at::NoGradGuard guard;
+    const auto logits = target_forward(spec(text), host, b.inputs);
+    for (const std::string m : {"lora:r=4", "lora:r=2,targets=qkv", "adapter", "adapter:placement=houlsby"}) {
+      ParamMap p = copy(host);
+      const auto a = attach_method(m, spec(text), p, 4);
+      ASSERT_NE(a->hooks(), nullptr);
+      EXPECT_TRUE(at::equal(target_forward(spec(text), p, b.inputs, a->hooks()), logits)) << m;
+    }
+  }
+}
+
+TEST_F(Methods, LoraGradientsAtStepZeroAndMergedEqualsUnmerged) {
+  for (const bool text : {false, true}) {
+    const ArchSpec s = spec(text);
+    const Task t = task(text);
+    const Batch b = t.load(Split::Train, first_positions(8));
+    ParamMap p = leaves(s, 3);
+    const auto a = attach_method("lora:r=2", s, p, 4);
+    s.family().loss(target_forward(s, p, b.inputs, a->hooks()), b.labels, 0).mean().backward();
+    for (const auto& [n, m] : a->modules()) {
+      ASSERT_TRUE(m.grad().defined()) << n;
+      if (n.find("lora_A") != std::string::npos)
+        EXPECT_EQ(m.grad().abs().max().item<float>(), 0.0f) << n;  // B = 0: no gradient reaches A yet
+      else
+        EXPECT_GT(m.grad().abs().max().item<float>(), 0.0f) << n;
+    }
+    for (auto& [n, m] : a->modules()) m.grad().zero_();
+    // Train a few steps so B is not zero, then merge.
+    const auto r = recipe();
+    finetune_run(s, p, t, split_of(t), r, 5e-2, 5, [] { return false; }, a.get());
+    at::NoGradGuard guard;
+    const auto unmerged = target_forward(s, p, b.inputs, a->hooks());
+    ParamMap merged = copy(p);
+    a->merge_into(merged);
+    EXPECT_TRUE(test::all_close("merged LoRA", target_forward(s, merged, b.inputs), unmerged, 1e-5, 1e-5));
+    EXPECT_FALSE(at::equal(target_forward(s, p, b.inputs), unmerged));  // B moved: the module does something
+    // The k part of the merged q | k | v weight is the host's; q and v moved.
+    for (int64_t l = 0; l < kDepth; ++l) {
+      const std::string w = s.family().qkv_weight(l);
+      const int64_t dim = s.family().qkv_stored_in_by_out() ? 1 : 0;
+      EXPECT_TRUE(at::equal(merged.at(w).narrow(dim, kWidth, kWidth), p.at(w).narrow(dim, kWidth, kWidth))) << w;
+      EXPECT_FALSE(at::equal(merged.at(w).narrow(dim, 0, kWidth), p.at(w).narrow(dim, 0, kWidth))) << w;
+      EXPECT_FALSE(at::equal(merged.at(w).narrow(dim, 2 * kWidth, kWidth), p.at(w).narrow(dim, 2 * kWidth, kWidth)))
+          << w;
+    }
+  }
+}
+
+// I_l(c) one example at a time: the residual stream's gradient from that example's loss alone.
+at::Tensor importance_by_example(const ArchSpec& s, const ParamMap& params, const Task& task,
+                                 const std::vector<int64_t>& positions) {
+  struct Keep : BlockHooks {
+    at::Tensor residual(int64_t l, const at::Tensor& x) const override {
+      auto leaf = x.detach().clone().requires_grad_(true);
+      kept[static_cast<size_t>(l)] = leaf;
+      return leaf + (x - x.detach());  // the value is x; the gradient reaches `leaf` and still flows back through x
+    }
+    mutable std::vector<at::Tensor> kept = std::vector<at::Tensor>(kDepth);
+  };
+  auto out = at::zeros({kDepth, kWidth}, at::kDouble);
+  for (const int64_t pos : positions) {
+    const Batch b = task.load(Split::Train, {pos});
+    Keep keep;
+    s.family().loss(target_forward(s, params, b.inputs, &keep), b.labels, 0).sum().backward();
+    for (int64_t l = 0; l < kDepth; ++l) {
+      const auto& h = keep.kept[static_cast<size_t>(l)];
+      out[l] += (h.detach() * h.grad()).to(at::kDouble)[0].mean(0).abs();
+    }
+  }
+  return out / static_cast<double>(positions.size());
+}
+
+TEST_F(Methods, TaylorImportanceIsThePerExampleSumAndADeadChannelScoresZero) {
+  for (const bool text : {false, true}) {
+    const ArchSpec s = spec(text);
+    const Task t = task(text);
+    ParamMap p = leaves(s, 6);
+    const auto positions = first_positions(12);
+    const auto batched = taylor_importance(s, p, t, positions, 5);
+    const auto single = importance_by_example(s, p, t, positions);
+    EXPECT_TRUE(test::all_close("importance", batched, single, 1e-5, 1e-9));
+    EXPECT_GT(batched.min().item<double>(), 0.0);
+    // Invariant to the examples' order.
+    const std::vector<int64_t> reversed(positions.rbegin(), positions.rend());
+    EXPECT_TRUE(test::all_close("reordered", taylor_importance(s, p, t, reversed, 5), batched, 1e-6, 1e-12));
+  }
+  // ViT: channel 5 of the residual stream is zero through block 0 when nothing writes it.
+  const ArchSpec s = spec_of_vit();
+  ParamMap p = leaves(s, 6);
+  {
+    at::NoGradGuard guard;
+    p.at("conv_proj.weight")[5].zero_();
+    p.at("conv_proj.bias")[5].zero_();
+    p.at("encoder.pos_embedding").select(2, 5).zero_();
+    p.at("class_token").select(2, 5).zero_();
+    p.at("encoder.layers.encoder_layer_0.self_attention.out_proj.weight")[5].zero_();
+    p.at("encoder.layers.encoder_layer_0.self_attention.out_proj.bias")[5].zero_();
+  }
+  const auto dead = taylor_importance(s, p, task(false), first_positions(12));
+  EXPECT_EQ(dead[0][5].item<double>(), 0.0);
+  EXPECT_GT(dead[0].sum().item<double>(), 0.0);
+}
+
+TEST(TopChannels, TheKLargestInIndexOrderTiesToTheLowerIndex) {
+  const auto v = at::tensor({0.1, 0.9, 0.3, 0.9, 0.0, 0.5}, at::kDouble);
+  EXPECT_TRUE(at::equal(top_channels(v, 3), at::tensor({1, 3, 5}, at::kLong)));
+  EXPECT_TRUE(at::equal(top_channels(v, 1), at::tensor({1}, at::kLong)));
+  EXPECT_TRUE(at::equal(top_channels(at::zeros({4}, at::kDouble), 2), at::tensor({0, 1}, at::kLong)));
+}
+
+TEST_F(Methods, StageTwoStartsExactlyAtStageOneAndTouchesOnlyTheSelectedChannels) {
+  for (const bool text : {false, true}) {
+    const ArchSpec s = spec(text);
+    const Task t = task(text);
+    const auto split = split_of(t);
+    ParamMap p = leaves(s, 8);
+    const auto a = attach_method("two-stage:k=3", s, p, 2);
+    const Batch b = t.load(Split::Test, first_positions(8));
+    at::Tensor stage1;
+    {
+      at::NoGradGuard guard;
+      stage1 = target_forward(s, p, b.inputs, a->hooks());
+    }
+    a->begin_stage(1, StageContext{s, p, t, split.train});
+    at::NoGradGuard guard;
+    EXPECT_TRUE(at::equal(target_forward(s, p, b.inputs, a->hooks()), stage1));
+    // With arbitrary maps, the residual stream's other channels pass through bitwise.
+    for (auto& [n, m] : a->modules())
+      if (m.is_floating_point()) m.normal_(0, 1);
+    const auto x = at::randn({2, 5, kWidth});
+    for (int64_t l = 0; l < kDepth; ++l) {
+      const auto y = a->residual(l, x);
+      at::Tensor index;
+      for (const auto& [n, m] : a->modules())
+        if (n == s.family().block_prefix(l) + "channels.index") index = m;
+      ASSERT_TRUE(index.defined());
+      ASSERT_EQ(index.numel(), 3);
+      EXPECT_EQ(std::get<0>(at::_unique(index)).numel(), 3);
+      auto others = at::ones({kWidth}, at::kBool);
+      others.index_fill_(0, index, false);
+      EXPECT_TRUE(at::equal(y.index_select(-1, others.nonzero().view(-1)), x.index_select(-1, others.nonzero().view(-1))));
+      EXPECT_FALSE(at::equal(y.index_select(-1, index), x.index_select(-1, index)));
+    }
+  }
+}
+
+TEST(MethodResults, VersionFourRecordsMethodAndCountsAndOlderFilesReadAsFull) {
+  test::TempDir dir;
+  const std::string path = dir.file("finetune.h5");
+  FinetuneResults r;
+  r.recipe = "steps=4";
+  FinetuneCell c;
+  c.key = "k1";
+  c.task = "txt";
+  c.arch = c.spec = c.arch_id = "gpt2:depth=2";
+  c.init = "random";
+  c.params = 1000;
+  c.method = "lora:r=2,alpha=auto,targets=qv";
+  c.trainable = 48;
+  c.stored = 48;
+  c.shared_embeddings = 900;
+  c.eval_steps = {0, 4};
+  c.accuracy = {0.3, 0.5};
+  c.mcc = {0.0, 0.1};
+  c.loss = {1, 1, 1, 1};
+  r.cells.push_back(c);
+  write_finetune_results(path, r);
+  auto back = read_finetune_results(path);
+  ASSERT_EQ(back.cells.size(), 1u);
+  EXPECT_EQ(back.cells[0].method, c.method);
+  EXPECT_EQ(back.cells[0].trainable, 48);
+  EXPECT_EQ(back.cells[0].stored, 48);
+  EXPECT_EQ(back.cells[0].shared_embeddings, 900);
+  {
+    H5File f(path, H5File::Mode::ReadWrite);
+    f.set_attr("/cells/k1", "stored", int64_t{-3});
+  }
+  const std::string bad = error_of([&] { read_finetune_results(path); });
+  EXPECT_NE(bad.find(path + ": cell k1: parameter counts"), std::string::npos) << bad;
+  {  // A version 3 file: every cell is full fine-tuning of all its parameters.
+    H5File f(path, H5File::Mode::ReadWrite);
+    f.set_attr("/", "format_version", int64_t{3});
+  }
+  back = read_finetune_results(path);
+  EXPECT_EQ(back.cells[0].method, "full");
+  EXPECT_EQ(back.cells[0].trainable, 1000);
+  EXPECT_EQ(back.cells[0].stored, 1000);
+  EXPECT_EQ(back.cells[0].shared_embeddings, -1);
+}
+
+}  // namespace
+}  // namespace tal

@@ -1,0 +1,31 @@
+// The adaptation of the methods that add no module and train a subset of the host's own tensors (full, head, ln):
+// the family's own forward, nothing to merge.
+#pragma once
+
+#include <utility>
+#include <vector>
+
+#include "hypernet/family.h"
+#include "trainer/finetune/methods/method.h"
+
+namespace tal {
+
+class HostTensors : public Adaptation {
+ public:
+  HostTensors(const ArchSpec& spec, ParamMap& params, const std::function<bool(const std::string&)>& trained)
+      : trained_(freeze_host_except(spec, params, trained)) {}
+  std::vector<at::Tensor> trainable() const override { return trained_; }
+  const BlockHooks* hooks() const override { return nullptr; }
+  int64_t trainable_count() const override { return numel_of(trained_); }
+
+ private:
+  std::vector<at::Tensor> trained_;
+};
+
+// The task's head: the classifier's tensors (none for a language model, whose lm_head is the vocabulary's).
+inline std::function<bool(const std::string&)> head_of(const ArchSpec& spec) {
+  const Family* family = &spec.family();
+  return [family](const std::string& name) { return family->is_classifier(name); };
+}
+
+}  // namespace tal

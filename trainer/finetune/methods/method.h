@@ -1,0 +1,116 @@
+// How a descendant is adapted to its task: one interface per fine-tuning method, one registry (registry.cpp).
+//   full       every parameter (tal finetune's behaviour before methods existed, bit for bit)
+//   head       the classifier alone (a linear probe on the frozen host)
+//   ln         every LayerNorm's scale and shift, and the head
+//   lora       rank-r updates of the q and v projections (B = 0 at the start), mergeable into the weights
+//   adapter    a bottleneck adapter per block on the MLP's output (Pfeiffer), or two per block (Houlsby)
+//   two-stage  ln, then a K x K map on the K channels of each block's residual stream a Taylor importance picks
+// A method is named with its budget like an architecture, "lora:r=4", and the keys it does not name take their
+// defaults ("lora:r=4,alpha=4,targets=qv"). Everything but what a method trains is frozen, and the head (the task's
+// own classes) is always trained. The specification, with the references' choices and the rules reconstructed where
+// the papers are silent, is in the README's "Transfer methods" section.
+//
+// Adding a method is one file (a Method and its Adaptation) plus one line in registry.cpp.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "datasets/tasks.h"
+#include "hypernet/arch_spec.h"
+#include "hypernet/block_hooks.h"
+#include "hypernet/targets.h"
+
+namespace tal {
+
+// A method and its budget, every key the method declares present, in the method's order.
+struct MethodSpec {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> keys;
+  // "full", "lora:r=4,alpha=4,targets=qv": parse_method(str()) == *this.
+  std::string str() const;
+  const std::string& at(const std::string& key) const;
+  // The key as a whole number >= 1 (or the value `automatic` stands for when it is "auto"); throws naming it.
+  int64_t positive(const std::string& key, int64_t automatic = 0) const;
+  double number(const std::string& key) const;
+};
+
+// What a method may read between its stages (two-stage's importance): the frozen host and the task's training
+// examples (its validation slice left out).
+struct StageContext {
+  const ArchSpec& spec;
+  const ParamMap& params;
+  const Task& task;
+  const std::vector<int64_t>& train;
+};
+
+// A method attached to one host: the hooks its modules add to the forward, and what is trained and stored.
+class Adaptation : public BlockHooks {
+ public:
+  // The tensors the optimiser updates in the current stage, in a fixed order.
+  virtual std::vector<at::Tensor> trainable() const = 0;
+  // The method's own tensors, named as a user loads them beside the host (PEFT-style names); none for methods
+  // that only train tensors of the host.
+  virtual std::vector<std::pair<std::string, at::Tensor>> modules() const { return {}; }
+  // The forward's hooks, or null where the method adds no module (the family's own forward, bit for bit).
+  virtual const BlockHooks* hooks() const { return this; }
+  // Parameters the optimiser updates over the whole run, and those stored per task to rebuild the task's model
+  // from the shared host (modules, trained host tensors, indices, head).
+  virtual int64_t trainable_count() const = 0;
+  virtual int64_t stored_count() const { return trainable_count(); }
+  // Whether the modules fold into the host's own tensors (merged weights load into torchvision / HF unchanged),
+  // and the folding.
+  virtual bool mergeable() const { return true; }
+  virtual void merge_into(ParamMap& params) const { (void)params; }
+  // Stages and how many of `steps` each takes (one stage of them all unless the method has more); before stage
+  // s > 0 begins, begin_stage(s) (after which trainable() gives that stage's tensors).
+  virtual std::vector<int64_t> stage_steps(int64_t steps) const { return {steps}; }
+  virtual void begin_stage(int stage, const StageContext& context) {
+    (void)stage, (void)context;
+  }
+};
+
+class Method {
+ public:
+  virtual ~Method() = default;
+  virtual std::string name() const = 0;
+  // One line for the option table's help.
+  virtual std::string summary() const = 0;
+  // The budget keys and their defaults, in canonical order ("auto": follows from the architecture).
+  virtual std::vector<std::pair<std::string, std::string>> keys() const { return {}; }
+  // Freezes what the method does not train, makes its modules from `seed` on the host's device. A budget that does
+  // not fit `spec` (a rank above the width) is one line naming key 'finetune.methods'.
+  virtual std::unique_ptr<Adaptation> attach(const MethodSpec& method, const ArchSpec& spec, ParamMap& params,
+                                             uint64_t seed) const = 0;
+};
+
+// The registry.
+std::vector<std::string> method_names();
+const Method& method_named(const std::string& name);
+// "lora:r=4" -> every key; unknown methods and keys, and values that are not numbers where numbers are due, are one
+// line naming key 'finetune.methods'.
+MethodSpec parse_method(const std::string& text);
+// A comma-separated command-line list back into methods: "lora:r=4,alpha=8,head" is lora:r=4,alpha=8 and head.
+std::vector<std::string> regroup_methods(const std::vector<std::string>& items);
+// Attaches `text`'s method to a host.
+std::unique_ptr<Adaptation> attach_method(const std::string& text, const ArchSpec& spec, ParamMap& params,
+                                          uint64_t seed);
+
+// Helpers the methods share. Freezes every host tensor for which `trained` is false and returns the others, made
+// trainable, in the family's parameter order.
+std::vector<at::Tensor> freeze_host_except(const ArchSpec& spec, ParamMap& params,
+                                           const std::function<bool(const std::string&)>& trained);
+// A LayerNorm's scale or shift (ViT ln_1, ln_2, encoder.ln; GPT-2 ln_1, ln_2, ln_f).
+bool is_layer_norm(const std::string& name);
+int64_t numel_of(const std::vector<at::Tensor>& tensors);
+// The descendant's width and depth, as the spec keys them.
+int64_t width_of(const ArchSpec& spec);
+int64_t depth_of(const ArchSpec& spec);
+
+}  // namespace tal
