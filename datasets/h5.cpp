@@ -411,6 +411,8 @@ void replace_attr(hid_t file, const std::string& object, const std::string& name
 }
 }  // namespace
 
+void H5File::remove_attr(const std::string& object, const std::string& name) { replace_attr(file_, object, name); }
+
 void H5File::set_attr(const std::string& object, const std::string& name, int64_t value) {
   if (!exists(object)) create_group(object);
   replace_attr(file_, object, name);

@@ -46,6 +46,7 @@ class H5File {
   // "x.h5: '/train/images' is float32 of rank 4, expected uint8".
   void require(const std::string& dataset, const std::vector<std::string>& dtypes, int rank = -1) const;
   void remove(const std::string& object);                    // unlinks a group or dataset
+  void remove_attr(const std::string& object, const std::string& name);  // if present
   bool has_attr(const std::string& object, const std::string& name) const;
   int64_t attr_int(const std::string& object, const std::string& name) const;
   std::vector<int64_t> attr_ints(const std::string& object, const std::string& name) const;

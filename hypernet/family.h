@@ -70,6 +70,12 @@ class Family {
   virtual std::string block_prefix(int64_t l) const = 0;
   virtual std::string qkv_weight(int64_t l) const = 0;
   virtual bool qkv_stored_in_by_out() const { return false; }
+  // Which positions of an input are its content, [B, T] (GPT-2: the text before its first <|endoftext|>); undefined
+  // where every position is (ViT's tokens).
+  virtual at::Tensor content_positions(const at::Tensor& input) const {
+    (void)input;
+    return {};
+  }
   // Token and position embedding tables shared by every task (GPT-2's wte, wpe: 97% of a small GPT-2), which
   // parameter counts are also given without.
   virtual bool is_shared_embedding(const std::string& name) const {

@@ -78,6 +78,7 @@ class Gpt2Family final : public Family {
   std::string block_prefix(int64_t l) const override { return block(l); }
   std::string qkv_weight(int64_t l) const override { return block(l) + "attn.c_attn.weight"; }
   bool qkv_stored_in_by_out() const override { return true; }
+  at::Tensor content_positions(const at::Tensor& tokens) const override { return text_mask(tokens); }
   bool is_shared_embedding(const std::string& name) const override {
     return name == "transformer.wte.weight" || name == "transformer.wpe.weight";
   }

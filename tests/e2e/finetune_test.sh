@@ -279,4 +279,95 @@ ln -s "$work/h_reset_0" "$work/budget/c"  # 1 step at rate 0: another recipe
 "$tal" report "$work/budget" >"$work/budget2.log" 2>&1
 check "a budget curve refuses grids of another recipe" grep -q "made with another recipe" "$work/budget2.log"
 
+# 9. Transfer methods as a grid axis: counts recorded, 1 rank = 2 ranks, and their bad inputs.
+# Ported modules from random's host on the seen task: every lora and adapter run but that one's, ported and sampled.
+methods=("${grid[@]}" finetune.inits=random,tal finetune.seeds=1 "finetune.methods=head,lora:r=2,adapter,two-stage:k=2"
+         finetune.port_from=random/fmnist-footwear)
+"$tal" finetune "${methods[@]}" run.dir="$work/m1" --save-weights "$work/m1/tuned.h5" >"$work/m1.log" 2>&1
+check "methods grid exits 0" [ $? -eq 0 ]
+# Ported cells: lora and adapter on 2 tasks x 2 inits, less random's own host on the origin task: 6, ported and sampled.
+check "methods grid: 2 tasks x 2 inits x 4 methods + 6 x 2 ported" [ "$(cells "$work/m1/finetune.h5")" = 28 ]
+check "methods grid: the summary's method table" grep -q "initialisation random: final test score by method" "$work/m1.log"
+check "methods grid: the porting table" grep -Eq "^  adapter:m=auto,placement=pfeiffer +random/fmnist-footwear +tal/fmnist-footwear +[0-9.]+ -> " "$work/m1.log"
+mpirun -np 2 --bind-to none "$tal" finetune "${methods[@]}" run.dir="$work/m2" threads=1 \
+  --save-weights "$work/m2/tuned.h5" >"$work/m2.log" 2>&1
+check "methods grid on 2 ranks exits 0" [ $? -eq 0 ]
+dump "$work/m1/finetune.h5" >"$work/m1.txt"; dump "$work/m2/finetune.h5" >"$work/m2.txt"
+check "methods grid: 1 rank and 2 ranks give the same 28 curves" cmp -s "$work/m1.txt" "$work/m2.txt"
+check "methods grid: 1 rank and 2 ranks save the same module files, byte for byte" diff -r "$work/m1/tuned.modules" "$work/m2/tuned.modules"
+"$tal" finetune "${methods[@]}" run.dir="$work/m1" >"$work/m3.log" 2>&1
+check "methods grid re-run: nothing run again" grep -q "every cell was already done" "$work/m3.log"
+$py - "$work/m1/finetune.h5" >"$work/counts.txt" 2>&1 <<'PY'
+import h5py, re, sys
+f = h5py.File(sys.argv[1])
+assert f.attrs["format_version"] == 4
+c, d = 32, 1  # vit:depth=1,width=32
+want = {"head": 0, "lora:r=2,alpha=auto,targets=qv": d * 2 * 2 * 2 * c,
+        "adapter:m=auto,placement=pfeiffer": d * (2 * c * 2 + 2 + c),
+        "two-stage:k=2,split=0.5,examples=512,ln=frozen": 4 * c * d + 2 * c + d * (2 * 2 + 2)}
+seen = set()
+for g in f["cells"].values():
+    m = g.attrs["method"]; seen.add(m)
+    k = int(re.search(r"-k([0-9]+)$", g.attrs["arch_id"]).group(1))  # the task's classes: the head is [k, C] + [k]
+    assert g.attrs["trainable"] == want[m] + c * k + k, (m, g.attrs["trainable"], want[m], k)
+    assert g.attrs["stored"] == g.attrs["trainable"] + (d * 2 if m.startswith("two-stage") else 0), m
+    assert g.attrs["shared_embeddings"] == 0, m
+    assert g.attrs["port"] in ("", "ported", "sampled") and (g.attrs["port"] == "") == (g.attrs["port_from"] == "")
+print(sorted(seen))
+assert len(seen) == 4
+print("ok")
+PY
+check "methods grid: method and counts recorded ($(head -n1 "$work/counts.txt"))" grep -q "^ok$" "$work/counts.txt"
+"$tal" report "$work/m1" >"$work/mreport.log" 2>&1
+check "report of a methods grid exits 0" [ $? -eq 0 ]
+check "report: the transfer methods' section with Param Count x" grep -q "| method | trained | stored per task | % of the descendant | % without shared embedding tables | Param Count x |" "$work/m1/report.md"
+check "report: a task x method table per initialisation" grep -q "### Initialisation \`tal\`" "$work/m1/report.md"
+check "report: accuracy vs stored parameters drawn" $py -c "import sys; sys.exit(open(sys.argv[1],'rb').read(8) != b'\x89PNG\r\n\x1a\n')" "$work/m1/report/transfer_random.png"
+# Saved: merged weights (head, lora) in the archive, every run's stored tensors as safetensors beside it.
+$py - "$work/m1/finetune.h5" "$work/m1/tuned.h5" "$work/m1/tuned.modules" >"$work/saved.txt" 2>&1 <<'PY'
+import h5py, json, os, struct, sys
+cells = list(h5py.File(sys.argv[1])["cells"].values())
+archive = h5py.File(sys.argv[2])
+models = [m for t in archive for m in archive[t]]
+mergeable = [c for c in cells if c.attrs["method"] == "head" or c.attrs["method"].startswith("lora")]
+assert len(models) == len(mergeable), (len(models), len(mergeable))
+files = [os.path.join(d, f) for d, _, fs in os.walk(sys.argv[3]) for f in fs]
+assert len(files) == len(cells), (len(files), len(cells))
+def elements(path):
+    b = open(path, "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8 + n])
+    meta = h.pop("__metadata__")
+    count = 0
+    for v in h.values():
+        k = 1
+        for d in v["shape"]: k *= d
+        count += k
+    return meta, count
+meta, count = elements([f for f in files if "lora-r2" in f and ".ported-" not in f and ".sampled-" not in f][0])
+want = [c.attrs["stored"] for c in cells if c.attrs["method"].startswith("lora") and c.attrs["task"] == meta["task"] and not c.attrs["port"]][0]
+assert meta["format"] == "tal-finetuned-modules" and meta["method"].startswith("lora:r=2"), meta
+assert count == want, (count, want)
+print("ok", len(models), "merged,", len(files), "module files")
+PY
+check "saved: merged models and module files ($(tail -n1 "$work/saved.txt"))" grep -q "^ok" "$work/saved.txt"
+id=$($py -c "import h5py,sys; print([m for m in sorted(h5py.File(sys.argv[1])['fmnist-footwear']) if 'lora' in m and 'port' not in m][0])" "$work/m1/tuned.h5")
+recorded=$($py - "$work/m1/finetune.h5" "$id" <<'PY'
+import h5py, sys
+f = h5py.File(sys.argv[1]); parts = sys.argv[2].split("."); arch, init = parts[0], parts[1]
+for g in f["cells"].values():
+    if g.attrs["task"] == "fmnist-footwear" and g.attrs["arch_id"] == arch and g.attrs["init"] == init and \
+       g.attrs["method"].startswith("lora") and not g.attrs["port"]:
+        print("%.2f%%" % (100 * g.attrs["final_accuracy"]))
+PY
+)
+"$tal" eval --archive "$work/m1/tuned.h5" --task fmnist-footwear --arch-id "$id" data.root="$work/data" >"$work/meval.log" 2>&1
+check "tal eval of merged LoRA weights ($id) gives its recorded $recorded" grep -q "test accuracy $recorded " "$work/meval.log"
+sum=$(md5sum <"$work/data/emb.h5")
+bad "saving onto a file that is not an archive" "key 'finetune.save_weights': $work/data/emb.h5" finetune.save_weights="$work/data/emb.h5"
+check "... which is left untouched" [ "$(md5sum <"$work/data/emb.h5")" = "$sum" ]
+bad "unknown method" "key 'finetune.methods': unknown method 'lorra'" finetune.methods=full,lorra
+bad "a rank above the width" "key 'finetune.methods': 'lora:r=64,alpha=auto,targets=qv': rank r=64 is larger than" finetune.methods=lora:r=64
+bad "a method named twice" "key 'finetune.methods': head is named twice" finetune.methods=head,head
+bad "porting from a task outside the grid" "key 'finetune.port_from': 'random/fmnist-tops': task 'fmnist-tops' is not one of the grid's tasks" finetune.methods=lora finetune.port_from=random/fmnist-tops
+bad "porting with nothing to port" "key 'finetune.port_from': no method of finetune.methods has modules to port" finetune.methods=head finetune.port_from=random/fmnist-footwear
+
 finish

@@ -160,6 +160,36 @@ PY
 )
 check "... and come back with the same MCC curves" test "$cells_now" = "$(cat "$work/ft_cells.txt")"
 
+# Transfer methods on GPT-2: LoRA on c_attn's q and v columns, merged back into HF's layout; counts with and without
+# the shared token/position tables.
+"$tal" finetune --config "$src/configs/finetune_fortunes.yaml" "${common[@]}" finetune.tasks=cola \
+  "finetune.archs=gpt2:depth=1,width=32,heads=2" finetune.inits=random finetune.seeds=1 "finetune.methods=lora:r=2,ln" \
+  finetune.steps=4 finetune.eval_every=2 finetune.batch=8 finetune.eval_images=40 run.dir="$work/ft_lora" \
+  --save-weights "$work/ft_lora/tuned.h5" >"$work/ft_lora.log" 2>&1
+check "GPT-2 methods grid exits 0" [ $? -eq 0 ]
+$py - "$work/ft_lora/finetune.h5" "$work/ft_lora/tuned.h5" >"$work/ft_lora.txt" 2>&1 <<'PY'
+import h5py, sys, numpy as np
+cells = {g.attrs["method"]: g for g in h5py.File(sys.argv[1])["cells"].values()}
+c, k = 32, 2  # width 32, CoLA-like: 2 classes, score.weight [2, 32]
+assert cells["lora:r=2,alpha=auto,targets=qv"].attrs["trainable"] == 2 * 2 * 2 * c + k * c
+assert cells["ln"].attrs["trainable"] == 4 * c + 2 * c + k * c
+models = h5py.File(sys.argv[2])["cola"]
+lora = models[[m for m in models if "lora" in m][0]]
+ln = models[[m for m in models if ".ln." in m][0]]
+shared = ln["transformer.wte.weight"].size + ln["transformer.wpe.weight"].size
+for g in cells.values():
+    assert g.attrs["shared_embeddings"] == shared, (g.attrs["shared_embeddings"], shared)
+assert lora["transformer.h.0.attn.c_attn.weight"].shape == (c, 3 * c)  # HF Conv1D [in, out]: q | k | v columns
+print("ok", sorted(cells))
+PY
+check "GPT-2 methods: closed-form counts, shared tables counted, merged LoRA in HF's layout ($(tail -n1 "$work/ft_lora.txt"))" grep -q "^ok" "$work/ft_lora.txt"
+lora_mcc=$($py -c "
+import h5py, sys
+print(['%.4f' % g.attrs['final_mcc'] for g in h5py.File(sys.argv[1])['cells'].values() if g.attrs['method'].startswith('lora')][0])" "$work/ft_lora/finetune.h5")
+"$tal" eval --archive "$work/ft_lora/tuned.h5" --task cola --arch-id "$($py -c "import h5py,sys; print([k for k in h5py.File(sys.argv[1])['cola'] if '.lora-' in k][0])" "$work/ft_lora/tuned.h5")" \
+  data.root="$work/data" tasks.suite="$work/suite.yaml" >"$work/lora_eval.log" 2>&1
+check "tal eval of the merged LoRA GPT-2 gives its recorded MCC $lora_mcc" grep -q "MCC $lora_mcc " "$work/lora_eval.log"
+
 # Inheritance on GPT-2: a hypernetwork that starts from the ancestry LM (zoo no wider than it) trains both stages and
 # initialises a fine-tuning run; no descendant keeps a periodic token embedding (TAL's decoder would tile wte every
 # hypernet.max_shape rows): with finetune.tiled_embeddings=ancestry it is the ancestry's, selected.

@@ -7,6 +7,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 
 #include "base/error.h"
@@ -19,6 +20,7 @@
 #include "trainer/files/finetune_results.h"
 #include "trainer/finetune/finetune_run.h"
 #include "trainer/finetune/methods/method.h"
+#include "trainer/finetune/methods/porting.h"
 #include "trainer/finetune/methods/two_stage.h"
 #include "trainer/train/epoch_batches.h"
 #include "trainer/train/evaluator.h"
@@ -309,9 +311,14 @@ at::Tensor importance_by_example(const ArchSpec& s, const ParamMap& params, cons
     const Batch b = task.load(Split::Train, {pos});
     Keep keep;
     s.family().loss(target_forward(s, params, b.inputs, &keep), b.labels, 0).sum().backward();
+    // The text's length: the positions before the first <|endoftext|> (50256); an image's every token.
+    int64_t length = b.inputs.dim() == 2 ? 0 : -1;
+    if (length == 0)
+      while (length < b.inputs.size(1) && b.inputs[0][length].item<int64_t>() != 50256) ++length;
     for (int64_t l = 0; l < kDepth; ++l) {
       const auto& h = keep.kept[static_cast<size_t>(l)];
-      out[l] += (h.detach() * h.grad()).to(at::kDouble)[0].mean(0).abs();
+      const auto hg = (h.detach() * h.grad()).to(at::kDouble)[0];
+      out[l] += (length > 0 ? hg.sum(0) / static_cast<double>(length) : hg.mean(0)).abs();
     }
   }
   return out / static_cast<double>(positions.size());
@@ -346,6 +353,45 @@ TEST_F(Methods, TaylorImportanceIsThePerExampleSumAndADeadChannelScoresZero) {
   const auto dead = taylor_importance(s, p, task(false), first_positions(12));
   EXPECT_EQ(dead[0][5].item<double>(), 0.0);
   EXPECT_GT(dead[0].sum().item<double>(), 0.0);
+}
+
+TEST_F(Methods, ValidationScoresTheAdaptedModel) {
+  const ArchSpec s = spec_of_vit();
+  const Task t = task(false);
+  const auto split = split_of(t);
+  ParamMap p = leaves(s, 3);
+  const auto a = attach_method("lora:r=4", s, p, 4);
+  const auto out = finetune_run(s, p, t, split, recipe(), 5e-2, 5, [] { return false; }, a.get());
+  const Evaluation with = evaluate(s, p, t, Split::Train, split.val, kEvaluationBatch, a->hooks());
+  EXPECT_EQ(out.val_accuracy, with.accuracy());
+  EXPECT_EQ(out.val_mcc, with.mcc());
+}
+
+TEST_F(Methods, TwoStageKeepsItsLayerNormsFrozenInStageTwo) {
+  // Stage 1 of two-stage (2 of 4 steps) is ln for 2 steps: the same LayerNorms, which stage 2 leaves alone.
+  for (const bool text : {false, true}) {
+    const ArchSpec s = spec(text);
+    const Task t = task(text);
+    const auto split = split_of(t);
+    ParamMap two = leaves(s, 3), ln = leaves(s, 3);
+    const auto a = attach_method("two-stage:k=2", s, two, 4);
+    const auto b = attach_method("ln", s, ln, 4);
+    finetune_run(s, two, t, split, recipe(4), 3e-2, 5, [] { return false; }, a.get());
+    finetune_run(s, ln, t, split, recipe(2), 3e-2, 5, [] { return false; }, b.get());
+    int checked = 0;
+    for (const auto& p : param_table(s)) {
+      if (!is_layer_norm(p.name)) continue;
+      EXPECT_TRUE(at::equal(two.at(p.name), ln.at(p.name))) << p.name;
+      ++checked;
+    }
+    EXPECT_EQ(checked, 4 * kDepth + 2);
+    // With ln=trained, stage 2 moves them on.
+    ParamMap moving = leaves(s, 3);
+    const auto c = attach_method("two-stage:k=2,ln=trained", s, moving, 4);
+    finetune_run(s, moving, t, split, recipe(4), 3e-2, 5, [] { return false; }, c.get());
+    const std::string final_ln = text ? "transformer.ln_f.weight" : "encoder.ln.weight";
+    EXPECT_FALSE(at::equal(moving.at(final_ln), ln.at(final_ln)));
+  }
 }
 
 TEST(TopChannels, TheKLargestInIndexOrderTiesToTheLowerIndex) {
@@ -391,6 +437,58 @@ TEST_F(Methods, StageTwoStartsExactlyAtStageOneAndTouchesOnlyTheSelectedChannels
   }
 }
 
+TEST_F(Methods, PortedModulesReproduceTheirSourceOnAnIdenticalHostAndSampledOnesKeepTheMoments) {
+  for (const bool text : {false, true})
+    for (const std::string m : {"lora:r=4", "adapter:m=8"}) {
+      SCOPED_TRACE(m);
+      const ArchSpec s = spec(text);
+      const Task t = task(text);
+      ParamMap origin = leaves(s, 3);
+      const ParamMap host = copy(origin);
+      const auto trained = attach_method(m, s, origin, 4);
+      finetune_run(s, origin, t, split_of(t), recipe(), 3e-2, 5, [] { return false; }, trained.get());
+      const Batch b = t.load(Split::Test, first_positions(8));
+      // An identical host: the origin's frozen tensors, the head as trained.
+      ParamMap same = copy(origin);
+      const auto ported = attach_method(m, s, same, 99);
+      port_modules(*trained, *ported, "ported", 1);
+      at::NoGradGuard guard;
+      const auto source = target_forward(s, origin, b.inputs, trained->hooks());
+      EXPECT_TRUE(at::equal(target_forward(s, same, b.inputs, ported->hooks()), source));
+      EXPECT_FALSE(at::equal(target_forward(s, host, b.inputs), source));  // the module and head did something
+      // Sampled: each tensor's moments within sampling error, its values not the module's.
+      ParamMap other = copy(host);
+      const auto sampled = attach_method(m, s, other, 99);
+      port_modules(*trained, *sampled, "sampled", 1);
+      const auto from = trained->modules(), to = sampled->modules();
+      ASSERT_EQ(from.size(), to.size());
+      for (size_t i = 0; i < from.size(); ++i) {
+        const auto& [name, a] = from[i];
+        const auto& x = to[i].second;
+        const double n = static_cast<double>(a.numel()), sd = a.std().item<double>();
+        if (sd == 0) {
+          EXPECT_TRUE(at::equal(x, at::full_like(x, a.mean().item<double>()))) << name;
+          continue;
+        }
+        EXPECT_FALSE(at::equal(x, a)) << name;
+        EXPECT_NEAR(x.mean().item<double>(), a.mean().item<double>(), 5 * sd / std::sqrt(n)) << name;
+        EXPECT_NEAR(x.std().item<double>(), sd, 5 * sd * std::sqrt(2 / n) + 1e-12) << name;
+      }
+    }
+  // Another width: one line naming the tensor, nothing copied.
+  ParamMap narrow = leaves(spec_of_vit(), 1), wide = leaves(ArchSpec::parse("vit:depth=2,width=32,heads=2,patch=4,image=8,channels=3,classes=3"), 1);
+  const auto a = attach_method("lora:r=2", spec_of_vit(), narrow, 1);
+  const auto b = attach_method("lora:r=2", ArchSpec::parse("vit:depth=2,width=32,heads=2,patch=4,image=8,channels=3,classes=3"), wide, 1);
+  const auto before = b->modules().front().second.clone();
+  const std::string e = error_of([&] { port_modules(*a, *b, "ported", 0); });
+  EXPECT_NE(e.find("porting: tensor 'encoder.layers.encoder_layer_0.lora.q.lora_A.weight' is [2, 16] on the origin host "
+                   "and [2, 32] on the destination"), std::string::npos) << e;
+  EXPECT_TRUE(at::equal(b->modules().front().second, before));
+  EXPECT_NE(error_of([&] { port_modules(*a, *attach_method("adapter", spec_of_vit(), narrow, 1), "ported", 0); })
+                .find("porting: the origin host has no tensor 'encoder.layers.encoder_layer_0.adapter.mlp.down.weight'"),
+            std::string::npos);
+}
+
 TEST(MethodResults, VersionFourRecordsMethodAndCountsAndOlderFilesReadAsFull) {
   test::TempDir dir;
   const std::string path = dir.file("finetune.h5");
@@ -411,8 +509,36 @@ TEST(MethodResults, VersionFourRecordsMethodAndCountsAndOlderFilesReadAsFull) {
   c.mcc = {0.0, 0.1};
   c.loss = {1, 1, 1, 1};
   r.cells.push_back(c);
+  FinetuneCell ported = c;
+  ported.key = "k2";
+  ported.port = "sampled";
+  ported.port_from = "tal/txt";
+  ported.stored_shared = 0;
+  r.cells.push_back(ported);
   write_finetune_results(path, r);
   auto back = read_finetune_results(path);
+  ASSERT_EQ(back.cells.size(), 2u);
+  EXPECT_EQ(back.cells[1].port, "sampled");
+  EXPECT_EQ(back.cells[1].port_from, "tal/txt");
+  EXPECT_EQ(back.cells[1].stored_shared, 0);
+  EXPECT_EQ(back.cells[1].variant(), c.method + " sampled from tal/txt");
+  {  // The first version-4 files had no porting and no stored_shared: read as not ported, unknown.
+    H5File f(path, H5File::Mode::ReadWrite);
+    for (const char* a : {"port", "port_from", "stored_shared"}) f.remove_attr("/cells/k2", a);
+  }
+  back = read_finetune_results(path);
+  EXPECT_EQ(back.cells[1].port, "");
+  EXPECT_EQ(back.cells[1].stored_shared, -1);
+  {
+    H5File f(path, H5File::Mode::ReadWrite);
+    f.set_attr("/cells/k2", "port", std::string("ported"));
+  }
+  EXPECT_NE(error_of([&] { read_finetune_results(path); }).find("cell k2: port 'ported' from ''"), std::string::npos);
+  {
+    H5File f(path, H5File::Mode::ReadWrite);
+    f.remove("/cells/k2");
+  }
+  back = read_finetune_results(path);
   ASSERT_EQ(back.cells.size(), 1u);
   EXPECT_EQ(back.cells[0].method, c.method);
   EXPECT_EQ(back.cells[0].trainable, 48);

@@ -86,6 +86,10 @@ void add_finetune(OptionTable<O>& t) {
   t.add(opt<O>("finetune.methods", [](auto& o) -> auto& { return o.finetune.methods; },
                "how each descendant is adapted, a grid axis, each with its budget: full, head, ln, lora[:r=4,alpha=,"
                "targets=qv], adapter[:m=,placement=pfeiffer|houlsby], two-stage[:k=,split=0.5,examples=512,ln=frozen]"));
+  t.add(opt<O>("finetune.port_from", [](auto& o) -> auto& { return o.finetune.port_from; },
+               "origins init/task (e.g. tal/fmnist-footwear) of ported modules: every lora and adapter run also runs "
+               "with its modules trained first on the origin's host (ported) and drawn from their per-tensor moments "
+               "(sampled)"));
   t.add(opt<O>("finetune.noise_beta", [](auto& o) -> auto& { return o.finetune.noise_beta; },
                "symmetry-breaking noise on predicted tensors, beta x std(corrcoef(W)) x N(0,1) as ppuda's init "
                "(classifier skipped); 0: off")

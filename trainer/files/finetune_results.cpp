@@ -36,14 +36,14 @@ void compute_steps_to(FinetuneResults& r) {
   const auto chosen = choose_learning_rates(r.cells);
   std::map<std::pair<std::string, std::string>, std::map<std::string, std::pair<double, int>>> finals;
   for (const auto& c : r.cells) {
-    if (chosen.at({c.task, c.init, c.head, c.method}) != c.lr) continue;
-    auto& [sum, n] = finals[{c.task, c.arch_id}][c.init + "|" + c.head + "|" + c.method];
+    if (chosen.at({c.task, c.init, c.head, c.variant()}) != c.lr) continue;
+    auto& [sum, n] = finals[{c.task + "|" + c.arch_id, c.variant()}][c.init + "|" + c.head];
     sum += c.final_score();
     ++n;
   }
   for (auto& c : r.cells) {
-    double best = -1e300;
-    for (const auto& [init, sn] : finals[{c.task, c.arch_id}]) best = std::max(best, sn.first / sn.second);
+    double best = -1e300;  // over the initialisations and heads of one (task, architecture, method)
+    for (const auto& [init, sn] : finals[{c.task + "|" + c.arch_id, c.variant()}]) best = std::max(best, sn.first / sn.second);
     c.steps_to.assign(r.fractions.size(), -1);
     const auto& score = c.score();
     if (best <= 0) continue;  // fractions of a best at or below zero (an MCC) mean nothing: never reached
@@ -105,6 +105,9 @@ void write_finetune_results(const std::string& path, const FinetuneResults& r) {
       f.set_attr(g, "trainable", c.trainable);
       f.set_attr(g, "stored", c.stored);
       f.set_attr(g, "shared_embeddings", c.shared_embeddings);
+      f.set_attr(g, "stored_shared", c.stored_shared);
+      f.set_attr(g, "port", c.port);
+      f.set_attr(g, "port_from", c.port_from);
       f.set_attr(g, "seconds", c.seconds);
       f.set_attr(g, "init_ms", c.init_ms);
       f.set_attr(g, "final_accuracy", c.final_accuracy());
@@ -189,7 +192,16 @@ FinetuneResults read_finetune_results(const std::string& path) {
       c.trainable = f.attr_int(g, "trainable");
       c.stored = f.attr_int(g, "stored");
       c.shared_embeddings = f.attr_int(g, "shared_embeddings");
-      TAL_REQUIRE(c.trainable >= 0 && c.stored >= 0 && c.shared_embeddings >= -1 && c.shared_embeddings <= c.params,
+      // Optional within version 4 (its first files had no porting).
+      if (f.has_attr(g, "port")) c.port = f.attr_str(g, "port");
+      if (f.has_attr(g, "port_from")) c.port_from = f.attr_str(g, "port_from");
+      if (f.has_attr(g, "stored_shared")) c.stored_shared = f.attr_int(g, "stored_shared");
+      TAL_REQUIRE(is_one_of(c.port, {"", "ported", "sampled"}) && c.port.empty() == c.port_from.empty() &&
+                      c.port_from.size() <= 256,
+                  path, ": cell ", key, ": port '", c.port.substr(0, 32), "' from '", c.port_from.substr(0, 64),
+                  "' (expected ported or sampled with its origin, or neither)");
+      TAL_REQUIRE(c.trainable >= 0 && c.stored >= 0 && c.shared_embeddings >= -1 && c.shared_embeddings <= c.params &&
+                      c.stored_shared >= -1 && c.stored_shared <= std::max<int64_t>(c.shared_embeddings, 0),
                   path, ": cell ", key, ": parameter counts trainable ", c.trainable, ", stored ", c.stored,
                   ", shared_embeddings ", c.shared_embeddings, " do not fit its ", c.params, " parameters");
     } else {

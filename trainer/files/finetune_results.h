@@ -8,7 +8,8 @@
 // axis), its head choice, its final validation scores, whether its architecture lies inside the hypernetworks'
 // training zoo, and the task's kind (seen, held out, class-disjoint held out). Version 4 adds the transfer method
 // of each cell with its budget (a grid axis: full, head, ln, lora:r=4, ...) and its parameter counts (trained,
-// stored per task, and the host's shared embedding tables). Versions 1 to 3 are still read (their cells: full).
+// stored per task, and the host's shared embedding tables), and for a ported module where it came from. Versions 1
+// to 3 are still read (their cells: full).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,9 @@ struct FinetuneCell {
   int64_t stored = 0;               // parameters stored per task to rebuild its model from the shared host
   int64_t shared_embeddings = -1;   // of params, the token/position tables every task shares (GPT-2's wte, wpe);
                                     // -1: not recorded (files before version 4)
+  int64_t stored_shared = -1;       // of stored, the shared tables' parameters (full: all of them; -1: unknown)
+  std::string port;                 // "" | ported | sampled: the method's modules came from a run on another host
+  std::string port_from;            // that run's initialisation/task ("tal/fmnist-footwear"), "" when not ported
   std::vector<int64_t> eval_steps;  // 0 (zero-shot), eval_every, ..., steps
   std::vector<double> accuracy;     // test accuracy after each of them (the last on the whole test split)
   std::vector<double> mcc;          // classification: the Matthews correlation at the same evaluations
@@ -45,6 +49,9 @@ struct FinetuneCell {
   std::vector<int64_t> steps_to;    // per fraction: first eval step reaching it of the best final score, or -1
   double seconds = 0;               // wall time of the run (initialisation, training and evaluations)
   double init_ms = 0;               // of which making the initial weights (a prediction, a selection, an init)
+  // The method as the protocol tells runs apart (learning rates are chosen per variant): "lora:r=4,...", or
+  // "lora:r=4,... ported from tal/fmnist-footwear".
+  std::string variant() const { return port.empty() ? method : method + " " + port + " from " + port_from; }
   double final_accuracy() const { return accuracy.empty() ? 0.0 : accuracy.back(); }
   double final_mcc() const { return mcc.empty() ? 0.0 : mcc.back(); }
   double zero_shot() const { return accuracy.empty() ? 0.0 : accuracy.front(); }
@@ -72,8 +79,8 @@ struct FinetuneResults {
   std::string config_yaml;
 };
 
-// Fills every cell's steps_to: the best final score of a (task, architecture) is the best mean over seeds of one
-// initialisation's final score (its headline metric) at its chosen learning rate (finetune_statistics.h); a run
+// Fills every cell's steps_to: the best final score of a (task, architecture, method) is the best mean over seeds of
+// one initialisation's final score (its headline metric) at its chosen learning rate (finetune_statistics.h); a run
 // reaches fraction f at the first evaluation at or above f times it.
 void compute_steps_to(FinetuneResults& results);
 

@@ -8,7 +8,7 @@
 namespace tal {
 namespace {
 
-LrChoiceKey choice_key(const FinetuneCell& c) { return {c.task, c.init, c.head, c.method}; }
+LrChoiceKey choice_key(const FinetuneCell& c) { return {c.task, c.init, c.head, c.variant()}; }
 
 // Percentile of sorted values, linear between order statistics.
 double percentile(const std::vector<double>& sorted, double q) {

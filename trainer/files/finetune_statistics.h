@@ -17,7 +17,7 @@
 
 namespace tal {
 
-using LrChoiceKey = std::tuple<std::string, std::string, std::string, std::string>;  // task, init, head, method
+using LrChoiceKey = std::tuple<std::string, std::string, std::string, std::string>;  // task, init, head, variant (method, port)
 
 // Per (task, init, head, method): the learning rate whose runs have the best mean final validation score (the task's
 // headline metric) over architectures and seeds; ties go to the smaller rate. Runs without a validation score (older

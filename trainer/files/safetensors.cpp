@@ -21,8 +21,8 @@ const std::vector<std::pair<at::ScalarType, std::string>>& dtypes() {
 
 }  // namespace
 
-void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+std::string safetensors_bytes(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                              const std::map<std::string, std::string>& metadata) {
   nlohmann::json header = nlohmann::json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::vector<at::Tensor> data;
@@ -42,18 +42,27 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
+  std::string out;
+  const uint64_t n = text.size();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(static_cast<unsigned char>(n >> (8 * i))));  // LE
+  out += text;
+  for (const auto& c : data) out.append(static_cast<const char*>(c.data_ptr()), c.nbytes());
+  return out;
+}
+
+void write_bytes_atomically(const std::string& path, const std::string& bytes) {
   write_atomically(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary);
     TAL_REQUIRE(out, tmp, ": cannot be written");
-    uint64_t n = text.size();
-    unsigned char len[8];
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));  // little-endian
-    out.write(reinterpret_cast<const char*>(len), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const auto& c : data) out.write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.nbytes()));
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.close();
     TAL_REQUIRE(out, tmp, ": write failed (disk full?)");
   });
+}
+
+void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  write_bytes_atomically(path, safetensors_bytes(tensors, metadata));
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {

@@ -16,6 +16,10 @@ namespace tal {
 // bfloat16, float16, int64, int32, int8 and uint8 tensors are written as they are.
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata);
+// The same file's bytes (to send to another rank), and writing bytes atomically.
+std::string safetensors_bytes(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                              const std::map<std::string, std::string>& metadata);
+void write_bytes_atomically(const std::string& path, const std::string& bytes);
 
 struct SafetensorsFile {
   std::map<std::string, at::Tensor> tensors;

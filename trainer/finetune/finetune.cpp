@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -18,6 +19,7 @@
 #include "hypernet/family.h"
 #include "hypernet/zoo.h"
 #include "trainer/files/archive.h"
+#include "trainer/files/safetensors.h"
 #include "trainer/files/ancestry_file.h"
 #include "trainer/files/finetune_results.h"
 #include "trainer/finetune/finetune_run.h"
@@ -27,6 +29,7 @@
 #include "trainer/finetune/run_record.h"
 #include "trainer/finetune/initializers.h"
 #include "trainer/finetune/methods/method.h"
+#include "trainer/finetune/methods/porting.h"
 #include "trainer/train/format.h"
 #include "trainer/train/evaluator.h"
 #include "trainer/train/metrics.h"
@@ -103,6 +106,13 @@ void average_init_times(FinetuneResults& r) {
   }
 }
 
+// Where --save-weights ARCHIVE puts each run's stored tensors (modules, head) as safetensors: ARCHIVE without its
+// extension, plus ".modules" (tuned.h5 -> tuned.modules/<task>/<model>.safetensors).
+std::string modules_dir(const std::string& archive) {
+  std::filesystem::path p(archive);
+  return (p.parent_path() / (p.stem().string() + ".modules")).string();
+}
+
 // Every rank's flat float tensor, padded to the longest, then cut back to each rank's own length.
 std::vector<at::Tensor> gather_variable(Communicator& comm, const at::Tensor& mine) {
   const auto sizes = comm.allgather(at::full({1}, mine.numel(), at::kLong), "finetune weight sizes");
@@ -129,7 +139,8 @@ struct Grid {
   std::string recipe;
   std::vector<std::string> methods;  // canonical (methods/method.h), in the grid's order
   struct Counts {
-    int64_t trainable = 0, stored = 0, shared_embeddings = 0;
+    int64_t trainable = 0, stored = 0, shared_embeddings = 0, stored_shared = 0;
+    bool mergeable = true;
   };
   std::map<std::pair<std::string, std::string>, Counts> counts;  // (spec, method) -> its parameter counts
   std::vector<Cell> cells;
@@ -212,12 +223,49 @@ void check_methods(Grid& g, const FinetuneOptions& f) {
         } catch (const Error& e) {
           throw Error(std::string(e.what()) + " (for " + spec.str() + ")");
         }
-        TAL_REQUIRE(f.save_weights.empty() || a->mergeable(), "key 'finetune.save_weights': method '", m,
-                    "' adds modules that do not fold into ", spec.family().reference_layout(),
-                    "'s tensors; leave it out of finetune.methods or finetune.save_weights out");
-        g.counts[{spec.str(), m}] = {a->trainable_count(), a->stored_count(), shared};
+        TAL_REQUIRE(a->trainable_count() > 0, "key 'finetune.methods': method '", m, "' trains nothing on ",
+                    spec.str(), " (a language model has no classifier head)");
+        int64_t stored_shared = 0;
+        for (const auto& [name, t] : a->stored())
+          if (spec.family().is_shared_embedding(name)) stored_shared += t.numel();
+        g.counts[{spec.str(), m}] = {a->trainable_count(), a->stored_count(), shared, stored_shared, a->mergeable()};
       }
     }
+}
+
+size_t arch_index(const Grid& g, const std::string& arch) {
+  return static_cast<size_t>(std::find(g.archs.begin(), g.archs.end(), arch) - g.archs.begin());
+}
+
+// The origins of ported modules: "init/task", both in the grid (the origin run uses the grid's recipe and the
+// destination cell's architecture, rate and seed).
+struct Origin {
+  std::string text, init;
+  size_t task = 0;
+};
+std::vector<Origin> port_origins(const Grid& g, const FinetuneOptions& f) {
+  std::vector<Origin> out;
+  for (const auto& text : f.port_from) {
+    const auto slash = text.find('/');
+    TAL_REQUIRE(slash != std::string::npos, "key 'finetune.port_from': '", text.substr(0, 80),
+                "' (expected init/task, e.g. tal/fmnist-footwear)");
+    Origin o{text, text.substr(0, slash), 0};
+    const std::string task = text.substr(slash + 1);
+    TAL_REQUIRE(is_one_of(o.init, f.inits), "key 'finetune.port_from': '", text.substr(0, 80), "': initialisation '",
+                o.init.substr(0, 40), "' is not one of finetune.inits (", join_choices(f.inits), ")");
+    std::vector<std::string> names;
+    for (const auto& t : g.tasks) names.push_back(t.def().name);
+    const auto it = std::find(names.begin(), names.end(), task);
+    TAL_REQUIRE(it != names.end(), "key 'finetune.port_from': '", text.substr(0, 80), "': task '", task.substr(0, 40),
+                "' is not one of the grid's tasks (", join_choices(names), ")", did_you_mean(task, names));
+    o.task = static_cast<size_t>(it - names.begin());
+    TAL_REQUIRE(std::none_of(out.begin(), out.end(), [&](const Origin& x) { return x.text == text; }),
+                "key 'finetune.port_from': ", text, " is named twice");
+    out.push_back(o);
+  }
+  TAL_REQUIRE(out.empty() || std::any_of(g.methods.begin(), g.methods.end(), method_ports),
+              "key 'finetune.port_from': no method of finetune.methods has modules to port (lora, adapter)");
+  return out;
 }
 
 // What the protocol needs per task: the validation slice (the same for every initialisation, seed, rank and
@@ -276,6 +324,7 @@ void add_cells(Grid& g, const CommandOptions& o, Initializers& inits) {
               c.meta.trainable = counts.trainable;
               c.meta.stored = counts.stored;
               c.meta.shared_embeddings = counts.shared_embeddings;
+              c.meta.stored_shared = counts.stored_shared;
               c.meta.key = Fnv1a()
                                .add(g.tasks[t].def().hash())
                                .add(spec.str())
@@ -294,6 +343,30 @@ void add_cells(Grid& g, const CommandOptions& o, Initializers& inits) {
                                            static_cast<int64_t>(g.splits[t].val.size()));
               g.cells.push_back(std::move(c));
             }
+      }
+    }
+  // Ported modules: every lora / adapter cell again with its modules from each origin (not its own host and task).
+  const auto origins = port_origins(g, f);
+  const size_t plain = g.cells.size();
+  for (size_t i = 0; i < plain; ++i)
+    for (const auto& origin : origins) {
+      const Cell c = g.cells[i];  // a copy: the cells grow below
+      if (!method_ports(c.meta.method) || (origin.init == c.meta.init && g.tasks[origin.task].def().name == c.meta.task))
+        continue;
+      for (const char* mode : {"ported", "sampled"}) {
+        Cell p = c;
+        p.meta.port = mode;
+        p.meta.port_from = origin.text;
+        // The origin's run is part of the cell: its initialisation's source, tiled tables and task's data.
+        p.meta.key = Fnv1a()
+                         .add(c.meta.key)
+                         .add(std::string("port=") + mode + " from=" + origin.text)
+                         .add(inits.info(origin.init).source_hash)
+                         .add(inits.tiled_source(origin.init, g.specs[origin.task][arch_index(g, c.meta.arch)]))
+                         .add(g.tasks[origin.task].def().hash())
+                         .hex();
+        p.cost = 2 * c.cost;  // the origin's run, then the destination's
+        g.cells.push_back(std::move(p));
       }
     }
   std::map<std::string, const Cell*> seen;
@@ -340,10 +413,42 @@ std::vector<bool> cells_done(const Grid& g, const std::string& path, Communicato
   return out;
 }
 
+// A ported cell's modules: trained first on the origin's host and task with the cell's method, rate and seed, then
+// copied (or sampled) into the destination's; the head too when origin and destination are one task. False when
+// preempted during the origin's run.
+bool port_in(const Grid& g, const Cell& c, const CommandOptions& o, Initializers& inits, uint64_t seed,
+             ParamMap& params, Adaptation& method) {
+  const auto& f = o.finetune;
+  const auto slash = c.meta.port_from.find('/');
+  const std::string init = c.meta.port_from.substr(0, slash), task_name = c.meta.port_from.substr(slash + 1);
+  size_t t = 0;
+  while (g.tasks[t].def().name != task_name) ++t;
+  const ArchSpec& spec = g.specs[t][arch_index(g, c.meta.arch)];
+  // The origin's head: the cell's choice where the origin has one too (a hypernetwork's on a held-out task).
+  std::string head = "own";
+  if (inits.has_head_choice(init, g.tasks[t])) head = c.meta.head == "own" ? "predicted" : c.meta.head;
+  ParamMap origin = inits.make(init, g.tasks[t], spec, seed, head, f.noise_beta);
+  const auto trained = attach_method(c.meta.method, spec, origin, seed);
+  const auto run = finetune_run(spec, origin, g.tasks[t], g.splits[t], f, c.meta.lr, seed,
+                                [] { return preemption_requested(); }, trained.get());
+  if (!run.completed) return false;
+  port_modules(*trained, method, c.meta.port, seed);
+  if (t == c.task && c.meta.port == "ported") {  // the head goes with the module on its own task (not sampled)
+    std::vector<std::pair<std::string, at::Tensor>> from, to;
+    for (const auto& p : param_table(c.spec))
+      if (c.spec.family().is_classifier(p.name)) {
+        from.emplace_back(p.name, origin.at(p.name));
+        to.emplace_back(p.name, params.at(p.name));
+      }
+    port_tensors(from, to, "ported", seed + 1);
+  }
+  return true;
+}
+
 // One cell's run on this rank: its initial weights, their layer statistics and the fine-tuning. A run that fails
 // fails on this rank alone: it is said at the round's gather, so no rank waits forever.
 RunRecord run_cell(const Grid& g, size_t index, const CommandOptions& o, Initializers& inits, int rank,
-                   ParamMap& params, std::string& failure) {
+                   ParamMap& params, std::string& stored, std::string& failure) {
   const auto& f = o.finetune;
   const Cell& c = g.cells[index];
   const auto t0 = Clock::now();
@@ -356,9 +461,19 @@ RunRecord run_cell(const Grid& g, size_t index, const CommandOptions& o, Initial
     init_ms = 1000 * std::chrono::duration<double>(Clock::now() - t0).count();
     body = body_statistics(param_table(c.spec), params);
     const auto method = attach_method(c.meta.method, c.spec, params, seed);
-    run = finetune_run(c.spec, params, g.tasks[c.task], g.splits[c.task], f, c.meta.lr, seed,
-                       [] { return preemption_requested(); }, method.get());
-    if (run.completed && !f.save_weights.empty()) method->merge_into(params);
+    if (c.meta.port.empty() || port_in(g, c, o, inits, seed, params, *method))
+      run = finetune_run(c.spec, params, g.tasks[c.task], g.splits[c.task], f, c.meta.lr, seed,
+                         [] { return preemption_requested(); }, method.get());
+    if (run.completed && !f.save_weights.empty()) {
+      if (method->mergeable()) method->merge_into(params);
+      if (c.meta.method != "full")
+        stored = safetensors_bytes(method->stored(), {{"format", "tal-finetuned-modules"},
+                                                      {"method", c.meta.method},
+                                                      {"task", c.meta.task},
+                                                      {"spec", c.spec.str()},
+                                                      {"init", c.meta.init},
+                                                      {"host_layout", c.spec.family().reference_layout()}});
+    }
   } catch (const std::exception& e) {
     failure = strf("rank %d: run (%s, %s, %s, %s, lr %g, seed %lld): %s", rank, c.meta.task.c_str(),
                    c.meta.arch.c_str(), c.meta.init.c_str(), c.meta.method.c_str(), c.meta.lr, static_cast<long long>(c.meta.seed), e.what());
@@ -382,8 +497,8 @@ class GridRecorder {
         total_cost_(total_cost), metrics_(o.run.dir + "/metrics.jsonl"), start_(Clock::now()) {}
 
   // One round: every rank's record, and (with finetune.save_weights) its flat weights.
-  void round(const std::vector<RunRecord>& records, const std::vector<at::Tensor>& weights, size_t round,
-             size_t rounds) {
+  void round(const std::vector<RunRecord>& records, const std::vector<at::Tensor>& weights,
+             const std::vector<std::string>& stored, size_t round, size_t rounds) {
     std::vector<ArchiveModel> archived;
     for (size_t r = 0; r < records.size(); ++r) {
       const RunRecord& rec = records[r];
@@ -394,7 +509,12 @@ class GridRecorder {
       cost_done_ += c.cost;
       ++done_;
       say(out);
-      if (!f_.save_weights.empty()) archived.push_back(archived_model(c, out, weights[r]));
+      if (!f_.save_weights.empty() && weights[r].numel() > 0) archived.push_back(archived_model(c, out, weights[r]));
+      if (!f_.save_weights.empty() && !stored[r].empty()) {
+        const std::string dir = modules_dir(f_.save_weights) + "/" + out.task;
+        std::filesystem::create_directories(dir);
+        write_bytes_atomically(dir + "/" + model_id(out) + ".safetensors", stored[r]);
+      }
     }
     results_.inits = inits_.infos();
     average_init_times(results_);
@@ -435,7 +555,10 @@ class GridRecorder {
     std::printf("finetune  %-26s %-34s %-16s %s%s lr %-7g seed %lld  zero-shot %5.1f%%  val %5.1f%%  final "
                 "%5.1f%%%s  (%.1f s)\n",
                 out.task.c_str(), out.arch_id.c_str(), out.init.c_str(),
-                out.method == "full" ? "" : (out.method + " (" + with_commas(out.trainable) + " trained) ").c_str(),
+                out.method == "full" ? ""
+                                     : (out.method + " (" + with_commas(out.trainable) + " trained" +
+                                        (out.port.empty() ? "" : ", " + out.port + " from " + out.port_from) + ") ")
+                                           .c_str(),
                 out.head == "own" ? "         " : strf("%-9s", (out.head + "-head").c_str()).c_str(), out.lr,
                 static_cast<long long>(out.seed), 100 * out.zero_shot(), 100 * out.val_accuracy,
                 100 * out.final_accuracy(), out.metric == "mcc" ? strf("  MCC %.3f", out.final_mcc()).c_str() : "",
@@ -447,6 +570,8 @@ class GridRecorder {
         .add("init", out.init)
         .add("method", out.method)
         .add("trainable", out.trainable)
+        .add("port", out.port)
+        .add("port_from", out.port_from)
         .add("lr", out.lr)
         .add("head", out.head)
         .add("seed", out.seed)
@@ -457,17 +582,27 @@ class GridRecorder {
     metrics_.write(line.add("seconds", out.seconds));
   }
 
-  // arch.init[.head-HEAD].lrRATE.seedN: dot-separated, the rate's dot written as 'p' (lr0p003).
+  // arch.init[.head-HEAD][.METHOD[.PORT-from-ORIGIN]].lrRATE.seedN: dot-separated, the rate's dot written as 'p'
+  // (lr0p003), the method's punctuation as '-' (lora-r4-alphaauto-targetsqv).
+  static std::string model_id(const FinetuneCell& out) {
+    auto plain = [](std::string text) {
+      text.erase(std::remove(text.begin(), text.end(), '='), text.end());
+      std::replace_if(text.begin(), text.end(), [](char ch) { return ch == ':' || ch == ',' || ch == '.' || ch == '/'; },
+                      '-');
+      return text;
+    };
+    std::string rate = strf("%.10g", out.lr);
+    std::replace(rate.begin(), rate.end(), '.', 'p');
+    return out.arch_id + "." + out.init + (out.head == "own" ? "" : ".head-" + out.head) +
+           (out.method == "full" ? "" : "." + plain(out.method)) +
+           (out.port.empty() ? "" : "." + out.port + "-from-" + plain(out.port_from)) + ".lr" + rate + ".seed" +
+           std::to_string(out.seed);
+  }
+
   ArchiveModel archived_model(const Cell& c, const FinetuneCell& out, const at::Tensor& flat) const {
     ArchiveModel m;
     m.task = out.task;
-    std::string rate = strf("%.10g", out.lr);
-    std::replace(rate.begin(), rate.end(), '.', 'p');
-    std::string method = out.method;  // lora:r=4,alpha=auto -> lora-r4-alphaauto: no dots, colons or commas
-    method.erase(std::remove(method.begin(), method.end(), '='), method.end());
-    std::replace_if(method.begin(), method.end(), [](char ch) { return ch == ':' || ch == ',' || ch == '.'; }, '-');
-    m.arch_id = out.arch_id + "." + out.init + (out.head == "own" ? "" : ".head-" + out.head) +
-                (out.method == "full" ? "" : "." + method) + ".lr" + rate + ".seed" + std::to_string(out.seed);
+    m.arch_id = model_id(out);
     m.spec = c.spec;
     int64_t offset = 0;
     for (const auto& info : param_table(c.spec)) {
@@ -516,6 +651,13 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
                           {{"the run.dir results", results_path}, {"the finetune.tal", f.tal}, {"the finetune.logah", f.logah},
                            {"the finetune.ghn3", f.ghn3}, {"the finetune.tal_inherit", f.tal_inherit},
                            {"the ancestry.checkpoint", o.ancestry.checkpoint}});
+  if (!f.save_weights.empty() && std::filesystem::exists(f.save_weights)) {
+    try {  // refused before any run is trained, not when the first round is archived
+      archive_tasks(f.save_weights);
+    } catch (const Error& e) {
+      throw Error(std::string("key 'finetune.save_weights': ") + e.what());
+    }
+  }
 
   // 1. The grid of cells.
   Grid g = grid_tasks(o);
@@ -571,9 +713,9 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
     const int64_t slot = run_of(pending.size(), world, comm.rank(), round);
     RunRecord mine;
     ParamMap params;
-    std::string failure;
+    std::string stored, failure;
     if (slot >= 0 && !preemption_requested())
-      mine = run_cell(g, pending[static_cast<size_t>(slot)], o, inits, comm.rank(), params, failure);
+      mine = run_cell(g, pending[static_cast<size_t>(slot)], o, inits, comm.rank(), params, stored, failure);
     const auto all = comm.allgather(mine.pack(g.evals.size(), f.steps), "finetune results");
     std::vector<RunRecord> records;
     for (int r = 0; r < world; ++r) records.push_back(RunRecord::unpack(all[r], g.evals.size(), f.steps));
@@ -585,15 +727,26 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
                          r));
       }
     std::vector<at::Tensor> weights;
+    std::vector<std::string> stored_by_rank(static_cast<size_t>(world));
     if (!f.save_weights.empty()) {
       std::vector<at::Tensor> flat;
-      if (mine.present && mine.completed)
-        for (const auto& p : param_table(g.cells[static_cast<size_t>(mine.cell)].spec))
-          flat.push_back(params.at(p.name).detach().flatten().to(at::kCPU));
+      if (mine.present && mine.completed) {
+        const Cell& c = g.cells[static_cast<size_t>(mine.cell)];
+        if (g.counts.at({c.spec.str(), c.meta.method}).mergeable)
+          for (const auto& p : param_table(c.spec)) flat.push_back(params.at(p.name).detach().flatten().to(at::kCPU));
+      }
       weights = gather_variable(comm, flat.empty() ? at::zeros({0}, at::kFloat) : at::cat(flat));
+      // The stored tensors' safetensors bytes, one float per byte (exact).
+      auto bytes = at::empty({static_cast<int64_t>(stored.size())}, at::kByte);
+      if (!stored.empty()) std::memcpy(bytes.data_ptr(), stored.data(), stored.size());
+      const auto all_bytes = gather_variable(comm, bytes.to(at::kFloat));
+      for (int r = 0; r < world; ++r) {
+        const auto b = all_bytes[static_cast<size_t>(r)].to(at::kByte).contiguous();
+        stored_by_rank[static_cast<size_t>(r)].assign(static_cast<const char*>(b.data_ptr()), static_cast<size_t>(b.numel()));
+      }
     }
     const bool stopping = comm.any(preemption_requested(), "finetune preemption");
-    if (root) recorder->round(records, weights, round, rounds);
+    if (root) recorder->round(records, weights, stored_by_rank, round, rounds);
     if (stopping) {
       if (root)
         std::printf("finetune: preempted; %zu of %zu cells are in %s; run the same command again to finish\n",
@@ -614,11 +767,15 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
     for (const auto& c : g.cells) wanted.insert(c.meta.key);
     for (const auto& method : g.methods) {
       if (g.methods.size() > 1) std::printf("finetune  method %s\n", method.c_str());
-      print_grid_summary(results, f.inits,
-                         [&](const FinetuneCell& c) { return wanted.count(c.key) > 0 && c.method == method; });
+      print_grid_summary(results, f.inits, [&](const FinetuneCell& c) {
+        return wanted.count(c.key) > 0 && c.method == method && c.port.empty();
+      });
     }
-    if (g.methods.size() > 1) print_method_table(results, f.inits, g.methods,
-                                                 [&](const FinetuneCell& c) { return wanted.count(c.key) > 0; });
+    if (g.methods.size() > 1)
+      print_method_table(results, f.inits, g.methods,
+                         [&](const FinetuneCell& c) { return wanted.count(c.key) > 0 && c.port.empty(); });
+    if (!f.port_from.empty())
+      print_porting_table(results, [&](const FinetuneCell& c) { return wanted.count(c.key) > 0; });
   }
   return 0;
 }

@@ -69,7 +69,7 @@ RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task
   }
   record_evaluation(r.steps);
   if (!split.val.empty()) {
-    const Evaluation v = evaluate(spec, params, task, Split::Train, split.val);
+    const Evaluation v = evaluate(spec, params, task, Split::Train, split.val, kEvaluationBatch, hooks);
     out.val_accuracy = v.accuracy();
     if (!v.language_model) out.val_mcc = v.mcc();
   }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cmath>
 #include <set>
+#include <tuple>
 
 #include "trainer/files/finetune_statistics.h"
 #include "trainer/train/format.h"
@@ -105,18 +106,19 @@ void print_method_table(const FinetuneResults& results, const std::vector<std::s
   std::printf("finetune  parameters per method (mean over the grid's architectures): trained | stored per task | "
               "%% of the descendant | without shared embedding tables\n");
   for (const auto& m : methods) {
-    double trained = 0, stored = 0, params = 0, shared = 0;
+    double trained = 0, stored = 0, params = 0, shared = 0, stored_shared = 0;
     int n = 0;
     for (const auto& c : selected.cells)
       if (show(c) && c.method == m) {
         trained += static_cast<double>(c.trainable), stored += static_cast<double>(c.stored);
         params += static_cast<double>(c.params), shared += static_cast<double>(std::max<int64_t>(0, c.shared_embeddings));
+        stored_shared += static_cast<double>(std::max<int64_t>(0, c.stored_shared));
         ++n;
       }
     if (n == 0) continue;
     std::printf("  %-40s %12s | %12s | %6.2f%% | %6.2f%%\n", m.c_str(), with_commas(std::llround(trained / n)).c_str(),
                 with_commas(std::llround(stored / n)).c_str(), 100 * stored / params,
-                params > shared ? 100 * (stored - std::min(stored, shared)) / (params - shared) : 0.0);
+                params > shared ? 100 * (stored - stored_shared) / (params - shared) : 0.0);
   }
   for (const auto& init : inits) {
     FinetuneResults view = selected;
@@ -130,6 +132,34 @@ void print_method_table(const FinetuneResults& results, const std::vector<std::s
     print_tables(score_tables(view, methods, [](const FinetuneCell& c) { return c.final_score(); }), methods,
                  ("initialisation " + init + ": final test score by method (%; MCC x100 where the task's metric)").c_str(),
                  100);
+  }
+  std::fflush(stdout);
+}
+
+void print_porting_table(const FinetuneResults& results, const std::function<bool(const FinetuneCell&)>& show) {
+  const FinetuneResults selected = selected_runs(results);
+  std::vector<std::tuple<std::string, std::string, std::string, std::string>> rows;  // method, from, init, task
+  for (const auto& c : selected.cells)
+    if (show(c) && !c.port.empty()) {
+      const auto row = std::make_tuple(c.method, c.port_from, c.init, c.task);
+      if (std::find(rows.begin(), rows.end(), row) == rows.end()) rows.push_back(row);
+    }
+  std::printf("finetune  ported modules: test score (%%) at step 0 -> final, mean ± std over seeds and architectures\n");
+  std::printf("  %-34s %-30s %-34s %-24s %-24s %-24s\n", "method", "from", "to", "ported", "sampled", "scratch");
+  for (const auto& [method, from, init, task] : rows) {
+    auto text = [&](const std::string& port) {
+      std::vector<double> zero, last;
+      for (const auto& c : selected.cells)
+        if (show(c) && c.method == method && c.init == init && c.task == task && c.port == port &&
+            (port.empty() || c.port_from == from)) {
+          zero.push_back(100 * c.score().front());
+          last.push_back(100 * c.final_score());
+        }
+      if (zero.empty()) return std::string("-");
+      return strf("%.1f -> %.1f ± %.1f", mean(zero), mean(last), sample_std(last));
+    };
+    std::printf("  %-34s %-30s %-34s %-24s %-24s %-24s\n", method.c_str(), from.c_str(), (init + "/" + task).c_str(),
+                text("ported").c_str(), text("sampled").c_str(), text("").c_str());
   }
   std::fflush(stdout);
 }

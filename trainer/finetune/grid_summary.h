@@ -23,4 +23,9 @@ void print_grid_summary(const FinetuneResults& results, const std::vector<std::s
 void print_method_table(const FinetuneResults& results, const std::vector<std::string>& inits,
                         const std::vector<std::string>& methods, const std::function<bool(const FinetuneCell&)>& show);
 
+// With ported modules: per method, origin and destination (initialisation, task), the zero-shot and final test
+// scores of the modules ported, sampled from their moments, and trained from their own initialisation (scratch),
+// mean ± std over seeds and architectures, each variant at its chosen rate.
+void print_porting_table(const FinetuneResults& results, const std::function<bool(const FinetuneCell&)>& show);
+
 }  // namespace tal

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "base/error.h"
@@ -14,49 +15,70 @@
 
 namespace tal {
 
-const std::vector<std::string>& finetune_init_names() {
-  static const std::vector<std::string> names = {"tal",    "logah",           "ghn3",       "random",
-                                                 "ancestry-select", "tal-no-film", "tal-inherit"};
-  return names;
-}
-
 namespace {
 
-// The hypernetwork an initialisation predicts with, and the key naming its checkpoint.
-std::pair<std::string, std::string> hypernet_of(const CommandOptions& o, const std::string& init) {
-  if (init == "tal" || init == "tal-no-film") return {"finetune.tal", o.finetune.tal};
-  if (init == "logah") return {"finetune.logah", o.finetune.logah};
-  if (init == "ghn3") return {"finetune.ghn3", o.finetune.ghn3};
-  if (init == "tal-inherit") return {"finetune.tal_inherit", o.finetune.tal_inherit};
-  return {"", ""};
+// The registry of initialisations: one line each. A hypernetwork's names the key of its checkpoint, the variant that
+// checkpoint must be, whether it inherits from the ancestry, and whether it reads the task's embedding or a zero one.
+struct InitDef {
+  enum class Kind { Random, AncestrySelect, Hypernet };
+  std::string name;
+  Kind kind;
+  std::string key;  // hypernetworks: the option naming the checkpoint
+  std::string variant;
+  bool inherits = false, zero_embedding = false;
+  const std::string& checkpoint(const FinetuneOptions& f) const {
+    static const std::map<std::string, std::string FinetuneOptions::*> paths = {
+        {"finetune.tal", &FinetuneOptions::tal}, {"finetune.logah", &FinetuneOptions::logah},
+        {"finetune.ghn3", &FinetuneOptions::ghn3}, {"finetune.tal_inherit", &FinetuneOptions::tal_inherit}};
+    return f.*paths.at(key);
+  }
+};
+
+const std::vector<InitDef>& init_defs() {
+  using K = InitDef::Kind;
+  static const std::vector<InitDef> defs = {
+      {"tal", K::Hypernet, "finetune.tal", "tal"},
+      {"logah", K::Hypernet, "finetune.logah", "logah"},
+      {"ghn3", K::Hypernet, "finetune.ghn3", "ghn3"},
+      {"random", K::Random, "", ""},
+      {"ancestry-select", K::AncestrySelect, "", ""},
+      {"tal-no-film", K::Hypernet, "finetune.tal", "tal", false, /*zero_embedding=*/true},
+      {"tal-inherit", K::Hypernet, "finetune.tal_inherit", "tal", /*inherits=*/true},
+  };
+  return defs;
 }
 
-std::string hypernet_of_key(const std::string& init) {
-  return init == "logah" ? "finetune.logah" : init == "ghn3" ? "finetune.ghn3"
-                                            : init == "tal-inherit" ? "finetune.tal_inherit" : "finetune.tal";
-}
-
-const char* expected_variant(const std::string& init) {
-  return init == "tal-no-film" || init == "tal-inherit" ? "tal" : init.c_str();
+const InitDef& init_def(const std::string& init) {
+  for (const auto& d : init_defs())
+    if (d.name == init) return d;
+  throw Error("key 'finetune.inits': unknown initialisation '" + init + "' (expected " +
+              join_choices(finetune_init_names()) + ")" + did_you_mean(init, finetune_init_names()));
 }
 
 }  // namespace
+
+const std::vector<std::string>& finetune_init_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& d : init_defs()) out.push_back(d.name);
+    return out;
+  }();
+  return names;
+}
 
 Initializers::Initializers(const CommandOptions& o, const std::vector<std::string>& inits,
                            const std::vector<Task>& tasks, at::Device device)
     : ancestry_path_(o.ancestry.checkpoint), tiled_embeddings_(o.finetune.tiled_embeddings), device_(device) {
   for (const auto& init : inits) {
-    TAL_REQUIRE(is_one_of(init, finetune_init_names()), "key 'finetune.inits': unknown initialisation '", init,
-                "' (expected ", join_choices(finetune_init_names()), ")", did_you_mean(init, finetune_init_names()));
+    const InitDef& def = init_def(init);
     FinetuneInit info;
     info.name = init;
-    const auto [key, path] = hypernet_of(o, init);
-    if (!key.empty()) {
-      TrainedHypernet net = load_trained_hypernet(path, /*use_ema=*/true, key);
-      TAL_REQUIRE(net.run.hypernet.variant == expected_variant(init), "key '", key, "': ", net.path,
-                  " is a checkpoint of a ", net.run.hypernet.variant, " hypernetwork, not of ",
-                  expected_variant(init), " (initialisation '", init, "')");
-      TAL_REQUIRE(net.run.hypernet.inherits() == (init == "tal-inherit"), "key '", key, "': ", net.path, " is ",
+    if (def.kind == InitDef::Kind::Hypernet) {
+      const std::string& key = def.key;
+      TrainedHypernet net = load_trained_hypernet(def.checkpoint(o.finetune), /*use_ema=*/true, key);
+      TAL_REQUIRE(net.run.hypernet.variant == def.variant, "key '", key, "': ", net.path, " is a checkpoint of a ",
+                  net.run.hypernet.variant, " hypernetwork, not of ", def.variant, " (initialisation '", init, "')");
+      TAL_REQUIRE(net.run.hypernet.inherits() == def.inherits, "key '", key, "': ", net.path, " is ",
                   net.run.hypernet.inherits() ? "an inheriting hypernetwork (hypernet.base=ancestry); name it as "
                                                 "tal-inherit (finetune.tal_inherit)"
                                               : "not an inheriting hypernetwork (hypernet.base=none)",
@@ -67,14 +89,14 @@ Initializers::Initializers(const CommandOptions& o, const std::vector<std::strin
       info.hypernet_params = net.net->num_parameters();
       if (net.run.hypernet.film()) {
         task_dims_[init] = net.run.hypernet.task_dim;
-        if ((init == "tal" || init == "tal-inherit") && embeddings_.empty()) {
+        if (!def.zero_embedding && embeddings_.empty()) {
           embeddings_ = load_task_embeddings(o.tasks.embeddings, tasks, "");
           for (auto& [name, e] : embeddings_) e = e.to(device_);
         }
       }
       net.net->to(device_);
       nets_.emplace(init, std::move(net));
-    } else if (init == "ancestry-select") {
+    } else if (def.kind == InitDef::Kind::AncestrySelect) {
       info.source = o.ancestry.checkpoint;
       info.source_hash = ancestry().content_hash;
     }
@@ -128,19 +150,20 @@ ParamMap Initializers::make(const std::string& init, const Task& task, const Arc
   ParamMap fresh = init_params(spec, seed);
   ParamMap out;
   std::set<std::string> predicted;
-  if (init == "random") {
+  const InitDef& def = init_def(init);
+  if (def.kind == InitDef::Kind::Random) {
     out = std::move(fresh);
-  } else if (init == "ancestry-select") {
+  } else if (def.kind == InitDef::Kind::AncestrySelect) {
     TAL_REQUIRE(ancestry().spec.family().name() == spec.family().name(), "ancestry-select: the ancestry model is a ",
                 ancestry().spec.family().name(), ", not a ", spec.family().name());
     out = select_weights(ancestry().spec, ancestry().params, spec, fresh);
   } else {
     auto& net = nets_.at(init);
-    TAL_REQUIRE(net.run.zoo.family == spec.family().name(), "key '", hypernet_of_key(init), "': ", net.path,
+    TAL_REQUIRE(net.run.zoo.family == spec.family().name(), "key '", def.key, "': ", net.path,
                 " was trained on the ", net.run.zoo.family, " family, not on ", spec.family().name());
     at::Tensor embedding;
     if (net.run.hypernet.film())
-      embedding = init == "tal-no-film" ? at::zeros({task_dims_.at(init)}, at::TensorOptions().device(device_))
+      embedding = def.zero_embedding ? at::zeros({task_dims_.at(init)}, at::TensorOptions().device(device_))
                                         : embeddings_.at(task.def().name);
     at::NoGradGuard no_grad;
     const Graph g = build_graph(spec);

@@ -12,7 +12,8 @@ namespace {
 
 // What defines a cell but its initialisation's source.
 std::string identity(const FinetuneCell& c) {
-  return c.task + "|" + c.spec + "|" + c.init + "|" + std::to_string(c.seed) + "|" + strf("%.17g", c.lr) + "|" + c.head;
+  return c.task + "|" + c.spec + "|" + c.init + "|" + std::to_string(c.seed) + "|" + strf("%.17g", c.lr) + "|" + c.head +
+         "|" + c.variant();
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "trainer/report/report.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -447,6 +448,155 @@ void report_finetune(const FinetuneResults& all_runs, Plots& plots, std::ostream
   md << "\n";
 }
 
+// Transfer methods (finetune.methods): per initialisation, the task x method table of final scores (each method at
+// the rate its validation slice chose), the parameter counts with the suite's Param Count x, and accuracy against
+// stored parameters per task (log scale), one plot per initialisation.
+void report_transfer(const FinetuneResults& all_runs, Plots& plots, std::ostream& md) {
+  FinetuneResults r = selected_runs(all_runs);
+  r.cells.erase(std::remove_if(r.cells.begin(), r.cells.end(), [](const FinetuneCell& c) { return !c.port.empty(); }),
+                r.cells.end());  // ported modules have their own section
+  std::vector<std::string> methods, inits, tasks;
+  auto add = [](std::vector<std::string>& v, const std::string& x) {
+    if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+  };
+  for (const auto& c : r.cells) add(methods, c.method), add(inits, c.init), add(tasks, c.task);
+  md << "## Transfer methods\n\nEach descendant adapted by each method (`finetune.methods`), every method at the "
+        "learning rate its validation slice chose, mean ± std over seeds of the mean over architectures (MCC x100 "
+        "where the task's metric is MCC). Counts are per run, averaged over the grid's architectures: *trained* is what "
+        "the optimiser updated, *stored* what a task must keep beside the shared host; *Param Count x* is (host + the "
+        "suite's stored parameters) / host over the file's " << tasks.size() << " task(s).\n\n";
+  md << "| method | trained | stored per task | % of the descendant | % without shared embedding tables | Param Count x "
+        "|\n|---|---|---|---|---|---|\n";
+  std::map<std::string, double> stored_of;
+  for (const auto& m : methods) {
+    double trained = 0, stored = 0, params = 0, shared = 0, stored_shared = 0;
+    int n = 0;
+    for (const auto& c : r.cells)
+      if (c.method == m) {
+        trained += static_cast<double>(c.trainable), stored += static_cast<double>(c.stored);
+        params += static_cast<double>(c.params), shared += static_cast<double>(std::max<int64_t>(0, c.shared_embeddings));
+        stored_shared += static_cast<double>(std::max<int64_t>(0, c.stored_shared));
+        ++n;
+      }
+    trained /= n, stored /= n, params /= n, shared /= n, stored_shared /= n;
+    stored_of[m] = stored;
+    md << "| `" << m << "` | " << fmt("%.0f", trained) << " | " << fmt("%.0f", stored) << " | "
+       << fmt("%.2f", 100 * stored / params) << " | "
+       << (shared > 0 ? fmt("%.2f", 100 * (stored - stored_shared) / (params - shared)) : std::string("-"))
+       << " | " << fmt("%.2f", (params + static_cast<double>(tasks.size()) * stored) / params) << " |\n";
+  }
+  md << "\n";
+  for (const auto& init : inits) {
+    FinetuneResults view = r;
+    view.cells.clear();
+    for (auto c : r.cells)
+      if (c.init == init) {
+        c.init = c.method;  // the columns are the methods
+        view.cells.push_back(std::move(c));
+      }
+    md << "### Initialisation `" << init << "`\n\n";
+    write_tables(score_tables(view, methods, [](const FinetuneCell& c) { return c.final_score(); }), methods,
+                 "Final test score by method", "%", md);
+    std::ostringstream data, script;
+    data << "# stored parameters per task, mean final score over tasks and seeds (%), method\n";
+    for (const auto& m : methods) {
+      std::vector<double> v;
+      for (const auto& c : view.cells)
+        if (c.init == m) v.push_back(100 * c.final_score());
+      if (!v.empty()) data << stored_of[m] << " " << mean(v) << " " << quoted(m) << "\n";
+    }
+    script << "set title " << quoted("Accuracy vs stored parameters per task: " + init)
+           << "\nset logscale x\nset xlabel 'stored parameters per task'\nset ylabel 'final test score (%)'\n"
+           << "set offsets graph 0.05, graph 0.25, graph 0.05, graph 0.05\nunset key\n"
+           << "plot '" << "transfer_" << slug(init) << ".dat' using 1:2 with points pt 7 ps 1.5, '' using 1:2:3 with "
+           << "labels offset 1,0.8 left\n";
+    md << "![accuracy vs stored parameters](" << plots.draw("transfer_" + slug(init), data.str(), script.str())
+       << ")\n\n";
+  }
+}
+
+// Ported modules: per method, origin and destination, the score at step 0 (the zero-shot port) and at the end for
+// the modules ported, sampled and trained from their own initialisation (scratch); bars of step 0 and the curves
+// (mean over destinations and seeds) per method.
+void report_porting(const FinetuneResults& all_runs, Plots& plots, std::ostream& md) {
+  const FinetuneResults r = selected_runs(all_runs);
+  std::vector<std::tuple<std::string, std::string, std::string, std::string>> rows;  // method, from, init, task
+  for (const auto& c : r.cells)
+    if (!c.port.empty()) {
+      const auto row = std::make_tuple(c.method, c.port_from, c.init, c.task);
+      if (std::find(rows.begin(), rows.end(), row) == rows.end()) rows.push_back(row);
+    }
+  if (rows.empty()) return;
+  const char* kConditions[] = {"ported", "sampled", ""};
+  auto runs_of = [&](const std::string& method, const std::string& from, const std::string& init,
+                     const std::string& task, const std::string& port) {
+    std::vector<const FinetuneCell*> out;
+    for (const auto& c : r.cells)
+      if (c.method == method && c.init == init && c.task == task && c.port == port && (port.empty() || c.port_from == from))
+        out.push_back(&c);
+    return out;
+  };
+  md << "## Ported modules\n\nModules trained on an origin host (initialisation/task) and copied into the "
+        "destination's host (*ported*), drawn from each tensor's own normal (*sampled*), or trained from their own "
+        "initialisation on the destination (*scratch*): test score (%) at step 0 -> final, mean ± std over seeds and "
+        "architectures, each at its chosen rate.\n\n| method | from | to | ported | sampled | scratch |\n"
+        "|---|---|---|---|---|---|\n";
+  std::ostringstream bars;
+  bars << "# method/from -> to, step-0 score (%) ported, sampled, scratch\n";
+  for (const auto& [method, from, init, task] : rows) {
+    md << "| `" << method << "` | " << from << " | " << init << "/" << task << " |";
+    bars << quoted(from + " -> " + init + "/" + task);
+    for (const char* port : kConditions) {
+      std::vector<double> zero, last;
+      for (const auto* c : runs_of(method, from, init, task, port)) {
+        zero.push_back(100 * c->score().front());
+        last.push_back(100 * c->final_score());
+      }
+      md << " " << (zero.empty() ? std::string("-") : fmt("%.1f", mean(zero)) + " -> " + fmt("%.1f", mean(last)) +
+                                                          " ± " + fmt("%.1f", sample_std(last)))
+         << " |";
+      bars << " " << (zero.empty() ? std::string("NaN") : fmt("%.3f", mean(zero)));
+    }
+    md << "\n";
+    bars << "\n";
+  }
+  std::ostringstream script;
+  script << "set title 'Ported modules at step 0 (zero-shot)'\nset ylabel 'test score at step 0 (%)'\n"
+         << "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.7 border -1\n"
+         << "set xtics rotate by -30\nset yrange [0:*]\nplot 'port_step0.dat' using 2:xtic(1) title 'ported', '' "
+            "using 3 title 'sampled', '' using 4 title 'scratch'\n";
+  md << "\n![ported modules at step 0](" << plots.draw("port_step0", bars.str(), script.str()) << ")\n\n";
+  std::vector<std::string> methods;
+  for (const auto& row : rows)
+    if (std::find(methods.begin(), methods.end(), std::get<0>(row)) == methods.end()) methods.push_back(std::get<0>(row));
+  for (const auto& method : methods) {
+    std::ostringstream data, curves;
+    data << "# step, mean test score (%) ported, sampled, scratch (over destinations, seeds, architectures)\n";
+    std::map<int64_t, std::array<std::pair<double, int>, 3>> by_step;
+    for (const auto& [m, from, init, task] : rows) {
+      if (m != method) continue;
+      for (int k = 0; k < 3; ++k)
+        for (const auto* c : runs_of(m, from, init, task, kConditions[k]))
+          for (size_t i = 0; i < c->eval_steps.size(); ++i) {
+            auto& [sum, n] = by_step[c->eval_steps[i]][static_cast<size_t>(k)];
+            sum += 100 * c->score()[i];
+            ++n;
+          }
+    }
+    for (const auto& [step, cond] : by_step) {
+      data << step;
+      for (const auto& [sum, n] : cond) data << " " << (n > 0 ? fmt("%.3f", sum / n) : std::string("NaN"));
+      data << "\n";
+    }
+    const std::string name = "port_curve_" + slug(method);
+    curves << "set title " << quoted("Ported modules along fine-tuning: " + method)
+           << "\nset xlabel 'step'\nset ylabel 'test score (%)'\nplot '" << name
+           << ".dat' using 1:2 with linespoints lw 2 title 'ported', '' using 1:3 with linespoints lw 2 title "
+              "'sampled', '' using 1:4 with linespoints lw 2 title 'scratch'\n";
+    md << "![" << method << "](" << plots.draw(name, data.str(), curves.str()) << ")\n\n";
+  }
+}
+
 // A budget curve: the fine-tuning grids of one directory's subdirectories, each made with hypernetworks trained for
 // another budget. Per hypernetwork initialisation and budget (its checkpoint's step), the paired gain over random and
 // over ancestry-select (each side at its chosen rate), per task.
@@ -461,15 +611,16 @@ std::vector<BudgetPoint> budget_points(const std::vector<FinetuneResults>& grids
   std::set<std::string> seen_keys;
   for (const auto& g : grids)
     for (const auto& c : g.cells)
-      if ((c.init == "random" || c.init == "ancestry-select") && seen_keys.insert(c.key).second)
-        baselines.cells.push_back(c);
+      if ((c.init == "random" || c.init == "ancestry-select") && c.method == "full" && c.port.empty() &&
+          seen_keys.insert(c.key).second)
+        baselines.cells.push_back(c);  // the budget curve is of full fine-tuning
   std::vector<BudgetPoint> out;
   for (const auto& g : grids)
     for (const auto& init : g.inits) {
       if (init.hypernet_params == 0) continue;
       FinetuneResults one = baselines;
       for (const auto& c : g.cells)
-        if (c.init == init.name) one.cells.push_back(c);
+        if (c.init == init.name && c.method == "full" && c.port.empty()) one.cells.push_back(c);
       const FinetuneResults sel = selected_runs(one);
       const FinetuneResults view = head_view(sel, head_choices(sel).front());
       std::vector<std::pair<std::string, std::string>> tasks;
@@ -585,7 +736,22 @@ std::vector<std::string> write_report(const ReportOptions& o) {
      << (has_results ? "`finetune.h5`" : "") << (grids.empty() ? "" : "the subdirectories' `finetune.h5`")
      << ". Each plot's data and gnuplot script sit beside it in `report/`.\n\n";
   if (!losses.empty()) report_losses(losses, plots, md);
-  if (has_results && !r.cells.empty()) report_finetune(r, plots, md);
+  if (has_results && !r.cells.empty()) {
+    // The initialisation sections read one method's runs: full where the grid has it, else its first method.
+    FinetuneResults one = r;
+    const auto full = std::find_if(r.cells.begin(), r.cells.end(), [](const FinetuneCell& c) { return c.method == "full"; });
+    const std::string base = full != r.cells.end() ? "full" : r.cells.front().method;
+    one.cells.clear();
+    bool several = false;
+    for (const auto& c : r.cells) {
+      if (c.method == base && c.port.empty()) one.cells.push_back(c);
+      several = several || c.method != base;
+    }
+    if (several) md << "The sections up to \"Transfer methods\" read the runs of method `" << base << "`.\n\n";
+    report_finetune(one, plots, md);
+    if (several || base != "full") report_transfer(r, plots, md);
+    report_porting(r, plots, md);
+  }
   if (!grids.empty()) report_budget(grid_dirs, grids, plots, md);
   const std::string out = o.run_dir + "/report.md";
   write_atomically(out, [&](const std::string& tmp) {

@@ -31,7 +31,7 @@ class AdapterAdaptation final : public Adaptation {
                 "': placement='", placement.substr(0, 40), "' (expected pfeiffer or houlsby)");
     houlsby_ = placement == "houlsby";
     const auto head = head_of(spec);
-    host_ = freeze_host_except(spec, params,
+    trained_host_ = train_host(spec, params,
                                [&](const std::string& n) { return head(n) || (houlsby_ && is_layer_norm(n)); });
     const at::Device device = params.begin()->second.device();
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x41646170ULL);
@@ -57,7 +57,7 @@ class AdapterAdaptation final : public Adaptation {
   std::vector<at::Tensor> trainable() const override {
     std::vector<at::Tensor> out;
     for (const auto& [name, t] : modules_) out.push_back(t);
-    out.insert(out.end(), host_.begin(), host_.end());
+    out.insert(out.end(), trained_host_.begin(), trained_host_.end());
     return out;
   }
   std::vector<std::pair<std::string, at::Tensor>> modules() const override { return modules_; }
@@ -72,7 +72,7 @@ class AdapterAdaptation final : public Adaptation {
  private:
   bool houlsby_ = false;
   std::vector<Bottleneck> attention_, mlp_;
-  std::vector<at::Tensor> host_;
+  std::vector<at::Tensor> trained_host_;
   std::vector<std::pair<std::string, at::Tensor>> modules_;
 };
 

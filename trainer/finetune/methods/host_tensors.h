@@ -13,7 +13,7 @@ namespace tal {
 class HostTensors : public Adaptation {
  public:
   HostTensors(const ArchSpec& spec, ParamMap& params, const std::function<bool(const std::string&)>& trained)
-      : trained_(freeze_host_except(spec, params, trained)) {}
+      : trained_(train_host(spec, params, trained)) {}
   std::vector<at::Tensor> trainable() const override { return trained_; }
   const BlockHooks* hooks() const override { return nullptr; }
   int64_t trainable_count() const override { return numel_of(trained_); }

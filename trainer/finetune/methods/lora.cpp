@@ -17,7 +17,8 @@ const char* const kParts[] = {"q", "k", "v"};
 class LoraAdaptation final : public Adaptation {
  public:
   LoraAdaptation(const MethodSpec& m, const ArchSpec& spec, ParamMap& params, uint64_t seed)
-      : spec_(spec), width_(width_of(spec)), rank_(m.positive("r")), scale_(m.number("alpha") / static_cast<double>(rank_)) {
+      : spec_(spec), width_(width_of(spec)), rank_(m.positive("r")),
+        scale_((m.at("alpha") == "auto" ? static_cast<double>(rank_) : m.number("alpha")) / static_cast<double>(rank_)) {
     const std::string& targets = m.at("targets");
     TAL_REQUIRE(!targets.empty() && targets.find_first_not_of("qkv") == std::string::npos,
                 "key 'finetune.methods': '", m.str(), "': targets='", targets.substr(0, 40),
@@ -25,7 +26,7 @@ class LoraAdaptation final : public Adaptation {
     for (int p = 0; p < 3; ++p) parts_[p] = targets.find(kParts[p]) != std::string::npos;
     TAL_REQUIRE(rank_ <= width_, "key 'finetune.methods': '", m.str(), "': rank r=", rank_, " is larger than ",
                 spec.str(), "'s width ", width_);
-    head_ = freeze_host_except(spec, params, head_of(spec));
+    head_ = train_host(spec, params, head_of(spec));
     const at::Device device = params.begin()->second.device();
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x4c6f5241ULL);
     const double bound = 1.0 / std::sqrt(static_cast<double>(width_));  // kaiming_uniform(a=sqrt(5)) on [r, C]
@@ -102,12 +103,10 @@ class Lora final : public Method {
   std::vector<std::pair<std::string, std::string>> keys() const override {
     return {{"r", "4"}, {"alpha", "auto"}, {"targets", "qv"}};
   }
+  // alpha=auto: alpha = r (alpha / r = 1).
   std::unique_ptr<Adaptation> attach(const MethodSpec& m, const ArchSpec& spec, ParamMap& params,
                                      uint64_t seed) const override {
-    MethodSpec resolved = m;
-    for (auto& [k, v] : resolved.keys)
-      if (k == "alpha" && v == "auto") v = m.at("r");  // alpha / r = 1
-    return std::make_unique<LoraAdaptation>(resolved, spec, params, seed);
+    return std::make_unique<LoraAdaptation>(m, spec, params, seed);
   }
 };
 

@@ -74,6 +74,22 @@ class Adaptation : public BlockHooks {
   virtual void begin_stage(int stage, const StageContext& context) {
     (void)stage, (void)context;
   }
+  // What a task keeps beside the shared host (tal finetune --save-weights writes it as safetensors): the modules,
+  // then the host tensors the method trains (head, LayerNorms), under the family's names.
+  std::vector<std::pair<std::string, at::Tensor>> stored() const {
+    auto out = modules();
+    out.insert(out.end(), host_.begin(), host_.end());
+    return out;
+  }
+
+ protected:
+  // Freezes every host tensor for which `trained` is false, makes the others trainable and remembers them; returns
+  // them in the family's parameter order.
+  std::vector<at::Tensor> train_host(const ArchSpec& spec, ParamMap& params,
+                                     const std::function<bool(const std::string&)>& trained);
+
+ private:
+  std::vector<std::pair<std::string, at::Tensor>> host_;
 };
 
 class Method {
@@ -102,10 +118,7 @@ std::vector<std::string> regroup_methods(const std::vector<std::string>& items);
 std::unique_ptr<Adaptation> attach_method(const std::string& text, const ArchSpec& spec, ParamMap& params,
                                           uint64_t seed);
 
-// Helpers the methods share. Freezes every host tensor for which `trained` is false and returns the others, made
-// trainable, in the family's parameter order.
-std::vector<at::Tensor> freeze_host_except(const ArchSpec& spec, ParamMap& params,
-                                           const std::function<bool(const std::string&)>& trained);
+// Helpers the methods share.
 // A LayerNorm's scale or shift (ViT ln_1, ln_2, encoder.ln; GPT-2 ln_1, ln_2, ln_f).
 bool is_layer_norm(const std::string& name);
 int64_t numel_of(const std::vector<at::Tensor>& tensors);

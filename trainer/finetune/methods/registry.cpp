@@ -118,14 +118,15 @@ std::unique_ptr<Adaptation> attach_method(const std::string& text, const ArchSpe
   return method_named(m.name).attach(m, spec, params, seed);
 }
 
-std::vector<at::Tensor> freeze_host_except(const ArchSpec& spec, ParamMap& params,
-                                           const std::function<bool(const std::string&)>& trained) {
+std::vector<at::Tensor> Adaptation::train_host(const ArchSpec& spec, ParamMap& params,
+                                               const std::function<bool(const std::string&)>& trained) {
   std::vector<at::Tensor> out;
   for (const auto& p : param_table(spec)) {
     auto& t = params.at(p.name);
     if (trained(p.name)) {
       if (!t.requires_grad()) t.requires_grad_(true);
       out.push_back(t);
+      host_.emplace_back(p.name, t);
     } else {
       t.requires_grad_(false);
     }

@@ -37,12 +37,19 @@ at::Tensor taylor_importance(const ArchSpec& spec, const ParamMap& params, const
     const Batch b = task.load(Split::Train, pos);
     Probe probe;
     probe.probes_.resize(static_cast<size_t>(depth));
-    const auto logits = target_forward(spec, params, b.inputs.to(device), &probe);
+    const auto inputs = b.inputs.to(device);
+    const auto logits = target_forward(spec, params, inputs, &probe);
     family.loss(logits, b.labels.to(device), 0.0).sum().backward();
+    // Per example, the number of its content positions (GPT-2: its text's length; padding has no gradient).
+    const auto content = family.content_positions(inputs);
     for (int64_t l = 0; l < depth; ++l) {
       const auto& [h, zero] = probe.probes_[static_cast<size_t>(l)];
-      // [B, T, C] -> per example and channel, the mean over positions; |.|, summed over examples.
-      sum[l] += (h * zero.grad()).to(at::kDouble).mean(1).abs().sum(0).to(at::kCPU);
+      // [B, T, C] -> per example and channel, the mean over its positions; |.|, summed over examples.
+      const auto hg = (h * zero.grad()).to(at::kDouble);
+      const auto per_example = content.defined()
+                                   ? hg.sum(1) / content.to(at::kDouble).sum(1, true).clamp_min(1)
+                                   : hg.mean(1);
+      sum[l] += per_example.abs().sum(0).to(at::kCPU);
     }
   }
   return sum / static_cast<double>(positions.size());
@@ -78,7 +85,7 @@ class TwoStageAdaptation final : public Adaptation {
                 "' (expected frozen or trained: the LayerNorms in stage 2)");
     ln_in_stage2_ = ln == "trained";
     const auto head = head_of(spec);
-    stage1_ = freeze_host_except(spec, params, [&](const std::string& n) { return head(n) || is_layer_norm(n); });
+    stage1_ = train_host(spec, params, [&](const std::string& n) { return head(n) || is_layer_norm(n); });
     for (const auto& p : param_table(spec)) {
       if (head(p.name)) head_.push_back(params.at(p.name));
       if (is_layer_norm(p.name)) ln_.push_back(params.at(p.name));
@@ -107,9 +114,10 @@ class TwoStageAdaptation final : public Adaptation {
 
   void begin_stage(int stage, const StageContext& context) override {
     TAL_REQUIRE(stage == 1, "two-stage has two stages; stage ", stage, " asked for");
-    std::vector<int64_t> positions(context.train.begin(),
-                                   context.train.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(
-                                                               context.train.size(), static_cast<size_t>(examples_))));
+    // At most `examples` training examples, evenly spaced over the split (stores may be ordered by class).
+    const size_t n = context.train.size(), take = std::min(n, static_cast<size_t>(examples_));
+    std::vector<int64_t> positions;
+    for (size_t i = 0; i < take; ++i) positions.push_back(context.train[i * n / take]);
     const auto importance = taylor_importance(spec_, context.params, context.task, positions);
     const at::Device device = context.params.begin()->second.device();
     const Family& family = spec_.family();

@@ -16,11 +16,9 @@
 
 namespace tal {
 
-// I_l(c) = (1/|D|) Σ_n | (1/T) Σ_t h_{n,t,c} ∂L_n/∂h_{n,t,c} | over the examples at `positions` of the training split
+// I_l(c) = (1/|D|) Σ_n | (1/T_n) Σ_t h_{n,t,c} ∂L_n/∂h_{n,t,c} | over the examples at `positions` of the training split
 // (no augmentation, no label smoothing), with h_l the residual stream after block l's attention add: [depth, width],
-// double. T is the sequence's length (GPT-2: padded positions after the text have no gradient and add nothing, but
-// count in T: a deviation from averaging over the text's own positions, which rescales an example, never reorders
-// a channel within it).
+// double. t runs over an example's content positions, T_n their count (GPT-2: its text; ViT: every token).
 at::Tensor taylor_importance(const ArchSpec& spec, const ParamMap& params, const Task& task,
                              const std::vector<int64_t>& positions, int64_t batch = 64);
 
