@@ -9,7 +9,7 @@
 
 namespace tal {
 
-// The methods: each defined in its own file of this folder; a new one is one more line here.
+// The methods: each defined in its own file of this folder; a new one is its declaration and its entry here.
 const Method& full_method();
 const Method& head_method();
 const Method& layer_norm_method();
@@ -20,8 +20,14 @@ const Method& two_stage_method();
 namespace {
 
 const std::vector<const Method*>& registry() {
-  static const std::vector<const Method*> all = {&full_method(), &head_method(),    &layer_norm_method(),
-                                                 &lora_method(), &adapter_method(), &two_stage_method()};
+  static const std::vector<const Method*> all = {
+      &full_method(),
+      &head_method(),
+      &layer_norm_method(),
+      &lora_method(),
+      &adapter_method(),
+      &two_stage_method(),
+  };
   return all;
 }
 
