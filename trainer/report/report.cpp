@@ -542,10 +542,10 @@ void report_porting(const FinetuneResults& all_runs, Plots& plots, std::ostream&
         "architectures, each at its chosen rate.\n\n| method | from | to | ported | sampled | scratch |\n"
         "|---|---|---|---|---|---|\n";
   std::ostringstream bars;
-  bars << "# method/from -> to, step-0 score (%) ported, sampled, scratch\n";
+  bars << "# method: from -> to, step-0 score (%) ported, sampled, scratch\n";
   for (const auto& [method, from, init, task] : rows) {
     md << "| `" << method << "` | " << from << " | " << init << "/" << task << " |";
-    bars << quoted(from + " -> " + init + "/" + task);
+    bars << quoted(method.substr(0, method.find(':')) + ": " + from + " -> " + init + "/" + task);
     for (const char* port : kConditions) {
       std::vector<double> zero, last;
       for (const auto* c : runs_of(method, from, init, task, port)) {
