@@ -84,8 +84,8 @@ void add_finetune(OptionTable<O>& t) {
                "the head on a label space an initialisation was not trained on: reset (the family's fresh head, the "
                "same tensor for every initialisation) and/or predicted (kept); a grid axis"));
   t.add(opt<O>("finetune.methods", [](auto& o) -> auto& { return o.finetune.methods; },
-               "how each descendant is adapted, a grid axis, each with its budget: full, head, ln, lora[:r=4,alpha=,"
-               "targets=qv], adapter[:m=,placement=pfeiffer|houlsby], two-stage[:k=,split=0.5,examples=512,ln=frozen]"));
+               "how each descendant is adapted, a grid axis, each named with its budget like a spec (full, lora:r=4, "
+               "...; the README's \"Transfer methods\" lists them, and an unknown name is answered with the list)"));
   t.add(opt<O>("finetune.port_from", [](auto& o) -> auto& { return o.finetune.port_from; },
                "origins init/task (e.g. tal/fmnist-footwear) of ported modules: every lora and adapter run also runs "
                "with its modules trained first on the origin's host (ported) and drawn from their per-tensor moments "

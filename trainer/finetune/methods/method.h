@@ -1,16 +1,12 @@
-// How a descendant is adapted to its task: one interface per fine-tuning method, one registry (registry.cpp).
-//   full       every parameter (tal finetune's behaviour before methods existed, bit for bit)
-//   head       the classifier alone (a linear probe on the frozen host)
-//   ln         every LayerNorm's scale and shift, and the head
-//   lora       rank-r updates of the q and v projections (B = 0 at the start), mergeable into the weights
-//   adapter    a bottleneck adapter per block on the MLP's output (Pfeiffer), or two per block (Houlsby)
-//   two-stage  ln, then a K x K map on the K channels of each block's residual stream a Taylor importance picks
+// How a descendant is adapted to its task: one interface per fine-tuning method, one registry (registry.cpp, which
+// lists them: full, every parameter, bit for bit what tal finetune did before methods; head, a linear probe; ln;
+// lora; adapter; two-stage; ...; each file's head comment says what it trains).
 // A method is named with its budget like an architecture, "lora:r=4", and the keys it does not name take their
-// defaults ("lora:r=4,alpha=4,targets=qv"). Everything but what a method trains is frozen, and the head (the task's
+// defaults ("lora:r=4,alpha=auto,targets=qv"). Everything but what a method trains is frozen, and the head (the task's
 // own classes) is always trained. The specification, with the references' choices and the rules reconstructed where
 // the papers are silent, is in the README's "Transfer methods" section.
 //
-// Adding a method is one file (a Method and its Adaptation) plus one line in registry.cpp.
+// Adding a method is one file (a Method and its Adaptation) plus its declaration and entry in registry.cpp.
 #pragma once
 
 #include <ATen/ATen.h>
