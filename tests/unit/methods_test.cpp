@@ -144,6 +144,11 @@ int64_t expected_trainable(const std::string& method, const ArchSpec& s) {
   if (method == "adapter") return d * (2 * c * 2 + 2 + c) + head;         // m = max(2, C/16) = 2
   if (method == "adapter:placement=houlsby") return 2 * d * (2 * c * 2 + 2 + c) + 4 * c * d + 2 * c + head;
   if (method == "two-stage") return 4 * c * d + 2 * c + head + d * (2 * 2 + 2);  // K = C/8 = 2
+  if (method == "bitfit") {  // every bias: q|k|v, out, fc1 (4C), fc2, two LayerNorm shifts; the final LN's; ViT's
+                             // patch embedding's; the head
+    const int64_t stem = f.name() == "vit" ? c : 0;
+    return d * (3 * c + c + 4 * c + c + 2 * c) + c + stem + head;
+  }
   ADD_FAILURE() << "no closed form for " << method;
   return -1;
 }
@@ -195,7 +200,7 @@ TEST_F(Methods, EachTrainsWhatItDeclaresAndNothingElseWithTheClosedFormCounts) {
     const Task t = task(text);
     const auto split = split_of(t);
     for (const std::string m : {"full", "head", "ln", "lora:r=2", "lora:r=2,targets=qkv", "adapter",
-                                "adapter:placement=houlsby", "two-stage"})
+                                "adapter:placement=houlsby", "two-stage", "bitfit"})
       check_method(m, spec(text), t, split, recipe());
   }
 }

@@ -16,6 +16,7 @@ const Method& layer_norm_method();
 const Method& lora_method();
 const Method& adapter_method();
 const Method& two_stage_method();
+const Method& bitfit_method();
 
 namespace {
 
@@ -27,6 +28,7 @@ const std::vector<const Method*>& registry() {
       &lora_method(),
       &adapter_method(),
       &two_stage_method(),
+      &bitfit_method(),
   };
   return all;
 }
