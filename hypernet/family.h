@@ -65,11 +65,12 @@ class Family {
   // config.json), "" where its constructor arguments are all it needs (torchvision's ViT).
   virtual std::string library_config(const ArchSpec& spec) const;
   // Where the transfer methods' modules attach and how they are named and merged: the name prefix of block `l`
-  // ("encoder.layers.encoder_layer_0."), its packed q | k | v projection weight, and whether that weight is stored
-  // [in, out] (HF's Conv1D) rather than [out, in].
+  // ("encoder.layers.encoder_layer_0."), its packed q | k | v projection weight and its other projections' weights.
   virtual std::string block_prefix(int64_t l) const = 0;
   virtual std::string qkv_weight(int64_t l) const = 0;
-  virtual bool qkv_stored_in_by_out() const { return false; }
+  virtual std::string projection_weight(int64_t l, Projection p) const = 0;
+  // Whether the projections' weights are stored [in, out] (HF's Conv1D) rather than [out, in].
+  virtual bool weights_stored_in_by_out() const { return false; }
   // Which positions of an input are its content, [B, T] (GPT-2: the text before its first <|endoftext|>); undefined
   // where every position is (ViT's tokens).
   virtual at::Tensor content_positions(const at::Tensor& input) const {

@@ -57,11 +57,11 @@ at::Tensor hidden_states(const ArchSpec& s, const ParamMap& p, const at::Tensor&
     auto y = at::layer_norm(x, {c}, at_(pre + "ln_1.weight"), at_(pre + "ln_1.bias"), eps);
     auto qkv = h.qkv(l, y, conv1d(y, pre + "attn.c_attn")).chunk(3, -1);
     y = multi_head_attention(qkv[0], qkv[1], qkv[2], g.heads, /*causal=*/true);
-    x = x + h.attention(l, conv1d(y, pre + "attn.c_proj"));
+    x = x + h.attention(l, h.projection(l, Projection::Out, y, conv1d(y, pre + "attn.c_proj")));
     x = h.residual(l, x);
     y = at::layer_norm(x, {c}, at_(pre + "ln_2.weight"), at_(pre + "ln_2.bias"), eps);
-    y = at::gelu(conv1d(y, pre + "mlp.c_fc"), "tanh");  // HF "gelu_new"
-    x = x + h.mlp(l, conv1d(y, pre + "mlp.c_proj"));
+    y = at::gelu(h.projection(l, Projection::Fc1, y, conv1d(y, pre + "mlp.c_fc")), "tanh");  // HF "gelu_new"
+    x = x + h.mlp(l, h.projection(l, Projection::Fc2, y, conv1d(y, pre + "mlp.c_proj")));
   }
   return at::layer_norm(x, {c}, at_("transformer.ln_f.weight"), at_("transformer.ln_f.bias"), eps);
 }
@@ -77,7 +77,11 @@ class Gpt2Family final : public Family {
   bool is_classifier(const std::string& name) const override { return name.rfind("score.", 0) == 0; }
   std::string block_prefix(int64_t l) const override { return block(l); }
   std::string qkv_weight(int64_t l) const override { return block(l) + "attn.c_attn.weight"; }
-  bool qkv_stored_in_by_out() const override { return true; }
+  std::string projection_weight(int64_t l, Projection p) const override {
+    return block(l) + (p == Projection::Out ? "attn.c_proj.weight" : p == Projection::Fc1 ? "mlp.c_fc.weight"
+                                                                                          : "mlp.c_proj.weight");
+  }
+  bool weights_stored_in_by_out() const override { return true; }
   at::Tensor content_positions(const at::Tensor& tokens) const override { return text_mask(tokens); }
   bool is_shared_embedding(const std::string& name) const override {
     return name == "transformer.wte.weight" || name == "transformer.wpe.weight";

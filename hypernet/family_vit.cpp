@@ -131,6 +131,10 @@ class VitFamily final : public Family {
   bool is_classifier(const std::string& name) const override { return name.rfind("heads.head.", 0) == 0; }
   std::string block_prefix(int64_t l) const override { return layer(l); }
   std::string qkv_weight(int64_t l) const override { return layer(l) + "self_attention.in_proj_weight"; }
+  std::string projection_weight(int64_t l, Projection p) const override {
+    return layer(l) + (p == Projection::Out ? "self_attention.out_proj.weight" : p == Projection::Fc1 ? "mlp.0.weight"
+                                                                                                    : "mlp.3.weight");
+  }
 
   Graph graph(const ArchSpec& s, int cutoff) const override {
     const Vit v(s);
@@ -221,12 +225,15 @@ class VitFamily final : public Family {
                                           at_(pre + "self_attention.in_proj_bias")))
                      .chunk(3, -1);
       y = multi_head_attention(qkv[0], qkv[1], qkv[2], v.heads, /*causal=*/false);
-      x = x + h.attention(l, at::linear(y, at_(pre + "self_attention.out_proj.weight"),
-                                        at_(pre + "self_attention.out_proj.bias")));
+      x = x + h.attention(l, h.projection(l, Projection::Out, y,
+                                          at::linear(y, at_(pre + "self_attention.out_proj.weight"),
+                                                     at_(pre + "self_attention.out_proj.bias"))));
       x = h.residual(l, x);
       y = at::layer_norm(x, {c}, at_(pre + "ln_2.weight"), at_(pre + "ln_2.bias"), eps);
-      y = at::gelu(at::linear(y, at_(pre + "mlp.0.weight"), at_(pre + "mlp.0.bias")));
-      x = x + h.mlp(l, at::linear(y, at_(pre + "mlp.3.weight"), at_(pre + "mlp.3.bias")));
+      y = at::gelu(
+          h.projection(l, Projection::Fc1, y, at::linear(y, at_(pre + "mlp.0.weight"), at_(pre + "mlp.0.bias"))));
+      x = x + h.mlp(l, h.projection(l, Projection::Fc2, y,
+                                    at::linear(y, at_(pre + "mlp.3.weight"), at_(pre + "mlp.3.bias"))));
     }
     x = at::layer_norm(x, {c}, at_("encoder.ln.weight"), at_("encoder.ln.bias"), eps);
     return x.select(1, 0);

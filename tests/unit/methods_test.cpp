@@ -141,6 +141,9 @@ int64_t expected_trainable(const std::string& method, const ArchSpec& s) {
   if (method == "ln") return 4 * c * d + 2 * c + head;
   if (method == "lora:r=2") return d * 2 * (2 * 2 * c) + head;           // q and v: A [r, C] and B [C, r]
   if (method == "lora:r=2,targets=qkv") return d * 3 * (2 * 2 * c) + head;
+  // + out [C, C], fc1 [4C, C], fc2 [C, 4C]: r (in + out) each.
+  if (method == "lora:r=2,targets=qv+out+fc1+fc2")
+    return d * (2 * (2 * 2 * c) + 2 * 2 * c + 2 * 2 * (c + 4 * c)) + head;
   if (method == "adapter") return d * (2 * c * 2 + 2 + c) + head;         // m = max(2, C/16) = 2
   if (method == "adapter:placement=houlsby") return 2 * d * (2 * c * 2 + 2 + c) + 4 * c * d + 2 * c + head;
   if (method == "two-stage") return 4 * c * d + 2 * c + head + d * (2 * 2 + 2);  // K = C/8 = 2
@@ -199,7 +202,8 @@ TEST_F(Methods, EachTrainsWhatItDeclaresAndNothingElseWithTheClosedFormCounts) {
   for (const bool text : {false, true}) {
     const Task t = task(text);
     const auto split = split_of(t);
-    for (const std::string m : {"full", "head", "ln", "lora:r=2", "lora:r=2,targets=qkv", "adapter",
+    for (const std::string m : {"full", "head", "ln", "lora:r=2", "lora:r=2,targets=qkv",
+                                "lora:r=2,targets=qv+out+fc1+fc2", "adapter",
                                 "adapter:placement=houlsby", "two-stage", "bitfit"})
       check_method(m, spec(text), t, split, recipe());
   }
@@ -254,13 +258,42 @@ TEST_F(Methods, LoraAndAdaptersStartExactlyAtTheHost) {
     ParamMap host = leaves(spec(text), 3);
     at::NoGradGuard guard;
     const auto logits = target_forward(spec(text), host, b.inputs);
-    for (const std::string m : {"lora:r=4", "lora:r=2,targets=qkv", "adapter", "adapter:placement=houlsby"}) {
+    for (const std::string m : {"lora:r=4", "lora:r=2,targets=qkv", "lora:r=2,targets=fc1+out", "adapter",
+                                "adapter:placement=houlsby"}) {
       ParamMap p = copy(host);
       const auto a = attach_method(m, spec(text), p, 4);
       ASSERT_NE(a->hooks(), nullptr);
       EXPECT_TRUE(at::equal(target_forward(spec(text), p, b.inputs, a->hooks()), logits)) << m;
     }
   }
+}
+
+TEST_F(Methods, LoraOnEveryProjectionMergesIntoEachWeight) {
+  for (const bool text : {false, true}) {
+    const ArchSpec s = spec(text);
+    const Task t = task(text);
+    const Batch b = t.load(Split::Train, first_positions(8));
+    ParamMap p = leaves(s, 3);
+    const auto a = attach_method("lora:r=2,targets=qv+out+fc1+fc2", s, p, 4);
+    finetune_run(s, p, t, split_of(t), recipe(), 5e-2, 5, [] { return false; }, a.get());
+    at::NoGradGuard guard;
+    const auto unmerged = target_forward(s, p, b.inputs, a->hooks());
+    ParamMap merged = copy(p);
+    a->merge_into(merged);
+    EXPECT_TRUE(test::all_close("merged LoRA on every projection", target_forward(s, merged, b.inputs), unmerged,
+                                1e-5, 1e-5));
+    for (int64_t l = 0; l < kDepth; ++l)
+      for (const Projection q : {Projection::Out, Projection::Fc1, Projection::Fc2}) {
+        const std::string w = s.family().projection_weight(l, q);
+        EXPECT_FALSE(at::equal(merged.at(w), p.at(w))) << w;
+      }
+  }
+  ParamMap p = leaves(spec_of_vit(), 1);
+  for (const std::string bad : {"qv+mlp", "", "q++v", "qv+"})
+    EXPECT_NE(error_of([&] { attach_method("lora:targets=" + bad, spec_of_vit(), p, 0); })
+                  .find("targets='" + bad + "' (expected letters of q, k, v"),
+              std::string::npos)
+        << bad;
 }
 
 TEST_F(Methods, LoraGradientsAtStepZeroAndMergedEqualsUnmerged) {
@@ -291,7 +324,7 @@ TEST_F(Methods, LoraGradientsAtStepZeroAndMergedEqualsUnmerged) {
     // The k part of the merged q | k | v weight is the host's; q and v moved.
     for (int64_t l = 0; l < kDepth; ++l) {
       const std::string w = s.family().qkv_weight(l);
-      const int64_t dim = s.family().qkv_stored_in_by_out() ? 1 : 0;
+      const int64_t dim = s.family().weights_stored_in_by_out() ? 1 : 0;
       EXPECT_TRUE(at::equal(merged.at(w).narrow(dim, kWidth, kWidth), p.at(w).narrow(dim, kWidth, kWidth))) << w;
       EXPECT_FALSE(at::equal(merged.at(w).narrow(dim, 0, kWidth), p.at(w).narrow(dim, 0, kWidth))) << w;
       EXPECT_FALSE(at::equal(merged.at(w).narrow(dim, 2 * kWidth, kWidth), p.at(w).narrow(dim, 2 * kWidth, kWidth)))
