@@ -370,4 +370,37 @@ bad "a method named twice" "key 'finetune.methods': head is named twice" finetun
 bad "porting from a task outside the grid" "key 'finetune.port_from': 'random/fmnist-tops': task 'fmnist-tops' is not one of the grid's tasks" finetune.methods=lora finetune.port_from=random/fmnist-tops
 bad "porting with nothing to port" "key 'finetune.port_from': no method of finetune.methods has modules to port" finetune.methods=head finetune.port_from=random/fmnist-footwear
 
+# 10. A tuned host (INIT>TASK): INIT's descendant fine-tuned fully on another task first, as any cell's initialisation
+#     and as a porting destination (the analogue of T5 -> Flan-T5). Its body is exactly the weights the grid's own full
+#     run on that task ends with (same recipe, rate and seed); no cell is tuned on its own task.
+tuned=("${grid[@]}" finetune.seeds=1 "finetune.inits=random,random>fmnist-bags-trousers-rot180"
+       finetune.methods=full,head,lora:r=2 finetune.port_from=random/fmnist-footwear)
+"$tal" finetune "${tuned[@]}" run.dir="$work/h1" --save-weights "$work/h1/tuned.h5" >"$work/h1.log" 2>&1
+check "tuned-host grid exits 0" [ $? -eq 0 ]
+# 2 tasks x 2 inits x 3 methods less the tuned host on its own task (3), and lora ported/sampled into 2 hosts.
+check "tuned-host grid: 9 cells + 2 x 2 ported" [ "$(cells "$work/h1/finetune.h5")" = 13 ]
+check "tuned-host grid: ported into the tuned host" grep -Eq "^  lora:r=2,alpha=auto,targets=qv +random/fmnist-footwear +random>fmnist-bags-trousers-rot180/fmnist-footwear " "$work/h1.log"
+$py - "$work/h1/tuned.h5" >"$work/tuned.txt" 2>&1 <<'PY'
+import h5py, sys
+import numpy as np
+a = h5py.File(sys.argv[1])
+def body(task, tail):
+    g = [a[task][m] for m in a[task] if m.endswith(tail)]
+    assert len(g) == 1, (task, tail, list(a[task]))
+    out = {}
+    g[0].visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) and "heads" not in n else None)
+    return out
+host = body("fmnist-footwear", ".random-then-fmnist-bags-trousers-rot180.head.lr0p001.seed0")  # the head alone trained
+full = body("fmnist-bags-trousers-rot180", ".random.lr0p001.seed0")
+plain = body("fmnist-footwear", ".random.head.lr0p001.seed0")
+assert len(host) > 10 and sorted(host) == sorted(full), (sorted(host), sorted(full))
+assert all(np.array_equal(host[k], full[k]) for k in host), [k for k in host if not np.array_equal(host[k], full[k])]
+assert not all(np.array_equal(host[k], plain[k]) for k in host)
+print("ok", len(host), "body tensors")
+PY
+check "the tuned host's body is the full run's on its task, bit for bit ($(tail -n1 "$work/tuned.txt"))" grep -q "^ok" "$work/tuned.txt"
+bad "a host tuned on a task outside the grid" "key 'finetune.inits': 'random>fmnist-tops': task 'fmnist-tops' is not one of the grid's tasks" "finetune.inits=random>fmnist-tops"
+bad "a host tuned twice" "key 'finetune.inits': 'random>fmnist-footwear>fmnist-bags-trousers-rot180': a tuned host is INIT>TASK, one task" "finetune.inits=random>fmnist-footwear>fmnist-bags-trousers-rot180"
+bad "a tuned host of an unknown initialisation" "key 'finetune.inits': unknown initialisation 'randum'" "finetune.inits=randum>fmnist-footwear"
+
 finish

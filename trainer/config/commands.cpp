@@ -62,7 +62,8 @@ void add_finetune(OptionTable<O>& t) {
   t.add(opt<O>("finetune.archs", [](auto& o) -> auto& { return o.finetune.archs; },
                "descendant architecture specs (keys the task fixes may be omitted)"));
   t.add(opt<O>("finetune.inits", [](auto& o) -> auto& { return o.finetune.inits; },
-               "initialisations: tal, logah, ghn3, random, ancestry-select, tal-no-film, tal-inherit"));
+               "initialisations: tal, logah, ghn3, random, ancestry-select, tal-no-film, tal-inherit; INIT>TASK is INIT's "
+               "descendant fine-tuned on another task of the grid first (a tuned host)"));
   t.add(opt<O>("finetune.tal", [](auto& o) -> auto& { return o.finetune.tal; }, "TAL checkpoint or run directory"));
   t.add(opt<O>("finetune.logah", [](auto& o) -> auto& { return o.finetune.logah; },
                "LoGAH checkpoint or run directory"));

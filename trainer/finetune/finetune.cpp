@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <numeric>
+#include <optional>
 
 #include "base/error.h"
 #include "base/hash.h"
@@ -185,7 +186,43 @@ Grid grid_tasks(const CommandOptions& o) {
 // Every initialisation can make every architecture of the grid: checked on every rank, the same way, before
 // anything is run or written (an architecture a hypernetwork cannot predict would otherwise end the job mid-grid,
 // at the same cell on every resume).
+size_t task_index(const Grid& g, const std::string& name) {
+  size_t t = 0;
+  while (t < g.tasks.size() && g.tasks[t].def().name != name) ++t;
+  return t;
+}
+
+// A tuned host (INIT>TASK) is fine-tuned on a task of the grid whose descendants have the same body as every other
+// task's: only the classifier may differ.
+void check_tuned_hosts(const Grid& g, const FinetuneOptions& f) {
+  std::vector<std::string> names;
+  for (const auto& t : g.tasks) names.push_back(t.def().name);
+  for (const auto& init : f.inits) {
+    const InitName n = split_init_name(init);
+    if (n.tuned_on.empty()) continue;
+    const size_t from = task_index(g, n.tuned_on);
+    TAL_REQUIRE(from < g.tasks.size(), "key 'finetune.inits': '", init.substr(0, 80), "': task '",
+                n.tuned_on.substr(0, 40), "' is not one of the grid's tasks (", join_choices(names), ")",
+                did_you_mean(n.tuned_on, names));
+    for (size_t t = 0; t < g.tasks.size(); ++t)
+      for (size_t a = 0; a < g.archs.size(); ++a) {
+        const ArchSpec &tuned = g.specs[from][a], &spec = g.specs[t][a];
+        std::map<std::string, std::vector<int64_t>> shapes;
+        for (const auto& p : param_table(tuned)) shapes[p.name] = p.shape;
+        for (const auto& p : param_table(spec)) {
+          if (spec.family().is_classifier(p.name) || t == from) continue;
+          const auto it = shapes.find(p.name);
+          TAL_REQUIRE(it != shapes.end() && it->second == p.shape, "key 'finetune.inits': '", init.substr(0, 80),
+                      "': ", g.archs[a], " has ", p.name, " ", shape_str(p.shape), " on task '", names[t], "' but ",
+                      it == shapes.end() ? std::string("no such tensor") : shape_str(it->second), " on '",
+                      n.tuned_on, "': a host tuned on one task cannot be another's");
+        }
+      }
+  }
+}
+
 void check_initialisations(const Grid& g, const FinetuneOptions& f, Initializers& inits) {
+  check_tuned_hosts(g, f);
   for (size_t t = 0; t < g.tasks.size(); ++t)
     for (size_t a = 0; a < g.archs.size(); ++a)
       for (const auto& init : f.inits) {
@@ -297,6 +334,8 @@ void add_cells(Grid& g, const CommandOptions& o, Initializers& inits) {
       const ArchSpec& spec = g.specs[t][a];
       const bool in_zoo = zoo && zoo_contains(zoo->rules_for(data_shape(g.tasks[t])), spec);
       for (const auto& init : f.inits) {
+        const InitName name = split_init_name(init);
+        if (name.tuned_on == g.tasks[t].def().name) continue;  // a host tuned on a task is another task's host
         const std::vector<std::string> heads =
             inits.has_head_choice(init, g.tasks[t]) ? f.heads : std::vector<std::string>{"own"};
         for (const auto& method : g.methods)
@@ -341,6 +380,15 @@ void add_cells(Grid& g, const CommandOptions& o, Initializers& inits) {
                        static_cast<double>(3 * f.steps * f.batch +
                                            static_cast<int64_t>(g.evals.size()) * f.eval_images +
                                            static_cast<int64_t>(g.splits[t].val.size()));
+              if (!name.tuned_on.empty()) {  // the host's own run, on the other task's data, is part of the cell
+                const size_t from = task_index(g, name.tuned_on);
+                c.meta.key = Fnv1a()
+                                 .add(c.meta.key)
+                                 .add("tuned on " + g.tasks[from].def().hash())
+                                 .add(inits.tiled_source(init, g.specs[from][a]))
+                                 .hex();
+                c.cost *= 2;
+              }
               g.cells.push_back(std::move(c));
             }
       }
@@ -365,6 +413,8 @@ void add_cells(Grid& g, const CommandOptions& o, Initializers& inits) {
                          .add(inits.tiled_source(origin.init, g.specs[origin.task][arch_index(g, c.meta.arch)]))
                          .add(g.tasks[origin.task].def().hash())
                          .hex();
+        if (const auto tuned = split_init_name(origin.init).tuned_on; !tuned.empty())
+          p.meta.key = Fnv1a().add(p.meta.key).add("tuned on " + g.tasks[task_index(g, tuned)].def().hash()).hex();
         p.cost = 2 * c.cost;  // the origin's run, then the destination's
         g.cells.push_back(std::move(p));
       }
@@ -413,6 +463,35 @@ std::vector<bool> cells_done(const Grid& g, const std::string& path, Communicato
   return out;
 }
 
+// The head a run on `task` starts with when its cell chose `head`: the cell's choice where the initialisation has
+// one on that task, else its own (a hypernetwork's predicted head on a seen task, the family's otherwise).
+std::string head_on(Initializers& inits, const std::string& init, const Task& task, const std::string& head) {
+  if (!inits.has_head_choice(init, task)) return "own";
+  return head == "own" ? "predicted" : head;
+}
+
+// The initial weights of a run of `spec` on task `t`: the initialisation's, or for a tuned host (INIT>TASK) INIT's
+// descendant on TASK fine-tuned with every parameter (the grid's recipe, this run's rate and seed) whose body then
+// carries INIT's head for `t`. Nothing (preempted) when the host's run was stopped.
+std::optional<ParamMap> initial_weights(const Grid& g, const CommandOptions& o, Initializers& inits,
+                                        const std::string& init, size_t t, size_t a, const std::string& head,
+                                        double lr, uint64_t seed) {
+  const auto& f = o.finetune;
+  ParamMap params = inits.make(init, g.tasks[t], g.specs[t][a], seed, head, f.noise_beta);
+  const std::string tuned_on = split_init_name(init).tuned_on;
+  if (tuned_on.empty()) return params;
+  const size_t from = task_index(g, tuned_on);
+  const ArchSpec& spec = g.specs[from][a];
+  ParamMap host = inits.make(init, g.tasks[from], spec, seed, head_on(inits, init, g.tasks[from], head), f.noise_beta);
+  if (!finetune_run(spec, host, g.tasks[from], g.splits[from], f, lr, seed, [] { return preemption_requested(); })
+           .completed)
+    return std::nullopt;
+  at::NoGradGuard no_grad;
+  for (auto& [name, tensor] : params)  // the shapes were checked (check_tuned_hosts)
+    if (!spec.family().is_classifier(name)) tensor.copy_(host.at(name));
+  return params;
+}
+
 // A ported cell's modules: trained first on the origin's host and task with the cell's method, rate and seed, then
 // copied (or sampled) into the destination's; the head too when origin and destination are one task. False when
 // preempted during the origin's run.
@@ -421,13 +500,12 @@ bool port_in(const Grid& g, const Cell& c, const CommandOptions& o, Initializers
   const auto& f = o.finetune;
   const auto slash = c.meta.port_from.find('/');
   const std::string init = c.meta.port_from.substr(0, slash), task_name = c.meta.port_from.substr(slash + 1);
-  size_t t = 0;
-  while (g.tasks[t].def().name != task_name) ++t;
-  const ArchSpec& spec = g.specs[t][arch_index(g, c.meta.arch)];
+  const size_t t = task_index(g, task_name), a = arch_index(g, c.meta.arch);
+  const ArchSpec& spec = g.specs[t][a];
   // The origin's head: the cell's choice where the origin has one too (a hypernetwork's on a held-out task).
-  std::string head = "own";
-  if (inits.has_head_choice(init, g.tasks[t])) head = c.meta.head == "own" ? "predicted" : c.meta.head;
-  ParamMap origin = inits.make(init, g.tasks[t], spec, seed, head, f.noise_beta);
+  auto start = initial_weights(g, o, inits, init, t, a, head_on(inits, init, g.tasks[t], c.meta.head), c.meta.lr, seed);
+  if (!start) return false;
+  ParamMap& origin = *start;
   const auto trained = attach_method(c.meta.method, spec, origin, seed);
   const auto run = finetune_run(spec, origin, g.tasks[t], g.splits[t], f, c.meta.lr, seed,
                                 [] { return preemption_requested(); }, trained.get());
@@ -457,22 +535,26 @@ RunRecord run_cell(const Grid& g, size_t index, const CommandOptions& o, Initial
   double init_ms = 0;
   BodyStats body;
   try {
-    params = inits.make(c.meta.init, g.tasks[c.task], c.spec, seed, c.meta.head, f.noise_beta);
+    auto start = initial_weights(g, o, inits, c.meta.init, c.task, arch_index(g, c.meta.arch), c.meta.head, c.meta.lr,
+                                 seed);
     init_ms = 1000 * std::chrono::duration<double>(Clock::now() - t0).count();
-    body = body_statistics(param_table(c.spec), params);
-    const auto method = attach_method(c.meta.method, c.spec, params, seed);
-    if (c.meta.port.empty() || port_in(g, c, o, inits, seed, params, *method))
-      run = finetune_run(c.spec, params, g.tasks[c.task], g.splits[c.task], f, c.meta.lr, seed,
-                         [] { return preemption_requested(); }, method.get());
-    if (run.completed && !f.save_weights.empty()) {
-      if (method->mergeable()) method->merge_into(params);
-      if (c.meta.method != "full")
-        stored = safetensors_bytes(method->stored(), {{"format", "tal-finetuned-modules"},
-                                                      {"method", c.meta.method},
-                                                      {"task", c.meta.task},
-                                                      {"spec", c.spec.str()},
-                                                      {"init", c.meta.init},
-                                                      {"host_layout", c.spec.family().reference_layout()}});
+    if (start) {  // nothing when preempted during a tuned host's own run
+      params = std::move(*start);
+      body = body_statistics(param_table(c.spec), params);
+      const auto method = attach_method(c.meta.method, c.spec, params, seed);
+      if (c.meta.port.empty() || port_in(g, c, o, inits, seed, params, *method))
+        run = finetune_run(c.spec, params, g.tasks[c.task], g.splits[c.task], f, c.meta.lr, seed,
+                           [] { return preemption_requested(); }, method.get());
+      if (run.completed && !f.save_weights.empty()) {
+        if (method->mergeable()) method->merge_into(params);
+        if (c.meta.method != "full")
+          stored = safetensors_bytes(method->stored(), {{"format", "tal-finetuned-modules"},
+                                                        {"method", c.meta.method},
+                                                        {"task", c.meta.task},
+                                                        {"spec", c.spec.str()},
+                                                        {"init", c.meta.init},
+                                                        {"host_layout", c.spec.family().reference_layout()}});
+      }
     }
   } catch (const std::exception& e) {
     failure = strf("rank %d: run (%s, %s, %s, %s, lr %g, seed %lld): %s", rank, c.meta.task.c_str(),
@@ -587,13 +669,15 @@ class GridRecorder {
   static std::string model_id(const FinetuneCell& out) {
     auto plain = [](std::string text) {
       text.erase(std::remove(text.begin(), text.end(), '='), text.end());
-      std::replace_if(text.begin(), text.end(), [](char ch) { return ch == ':' || ch == ',' || ch == '.' || ch == '/'; },
+      std::replace_if(text.begin(), text.end(), [](char ch) { return ch == ':' || ch == ',' || ch == '.' || ch == '/' || ch == '>'; },
                       '-');
       return text;
     };
     std::string rate = strf("%.10g", out.lr);
     std::replace(rate.begin(), rate.end(), '.', 'p');
-    return out.arch_id + "." + out.init + (out.head == "own" ? "" : ".head-" + out.head) +
+    std::string init = out.init;  // a tuned host, tal>fmnist-bags: tal-then-fmnist-bags
+    if (const auto mark = init.find('>'); mark != std::string::npos) init.replace(mark, 1, "-then-");
+    return out.arch_id + "." + init + (out.head == "own" ? "" : ".head-" + out.head) +
            (out.method == "full" ? "" : "." + plain(out.method)) +
            (out.port.empty() ? "" : "." + out.port + "-from-" + plain(out.port_from)) + ".lr" + rate + ".seed" +
            std::to_string(out.seed);
@@ -643,9 +727,7 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   const bool root = comm.rank() == 0;
   TAL_REQUIRE(!f.inits.empty(), "key 'finetune.inits': give at least one initialisation (",
               join_choices(finetune_init_names()), ")");
-  for (const auto& i : f.inits)
-    TAL_REQUIRE(is_one_of(i, finetune_init_names()), "key 'finetune.inits': unknown initialisation '", i,
-                "' (expected ", join_choices(finetune_init_names()), ")", did_you_mean(i, finetune_init_names()));
+  for (const auto& i : f.inits) check_init_name(i);
   const std::string results_path = o.run.dir + "/finetune.h5";
   require_distinct_output("finetune.save_weights", f.save_weights,
                           {{"the run.dir results", results_path}, {"the finetune.tal", f.tal}, {"the finetune.logah", f.logah},

@@ -66,10 +66,27 @@ const std::vector<std::string>& finetune_init_names() {
   return names;
 }
 
+InitName split_init_name(const std::string& init) {
+  const auto mark = init.find('>');
+  if (mark == std::string::npos) return {init, ""};
+  return {init.substr(0, mark), init.substr(mark + 1)};
+}
+
+void check_init_name(const std::string& init) {
+  const InitName n = split_init_name(init);
+  TAL_REQUIRE(n.tuned_on.find('>') == std::string::npos && (n.tuned_on.empty() == (init.find('>') == std::string::npos)),
+              "key 'finetune.inits': '", init.substr(0, 80), "': a tuned host is INIT>TASK, one task (e.g. tal>fmnist-bags)");
+  init_def(n.base);
+}
+
 Initializers::Initializers(const CommandOptions& o, const std::vector<std::string>& inits,
                            const std::vector<Task>& tasks, at::Device device)
     : ancestry_path_(o.ancestry.checkpoint), tiled_embeddings_(o.finetune.tiled_embeddings), device_(device) {
-  for (const auto& init : inits) {
+  for (const auto& name : inits) {
+    check_init_name(name);
+    const std::string init = split_init_name(name).base;
+    order_.push_back(name);
+    if (info_.count(init)) continue;
     const InitDef& def = init_def(init);
     FinetuneInit info;
     info.name = init;
@@ -101,7 +118,14 @@ Initializers::Initializers(const CommandOptions& o, const std::vector<std::strin
       info.source_hash = ancestry().content_hash;
     }
     info_[init] = info;
-    order_.push_back(init);
+  }
+  for (const auto& name : order_) {  // a tuned host: its initialisation's source, and the task it was tuned on
+    const InitName n = split_init_name(name);
+    if (n.tuned_on.empty()) continue;
+    FinetuneInit info = info_.at(n.base);
+    info.name = name;
+    info.source = (info.source.empty() ? n.base : info.source) + ", fine-tuned on " + n.tuned_on;
+    info_[name] = info;
   }
 }
 
@@ -115,12 +139,12 @@ const AncestryModel& Initializers::ancestry() {
 }
 
 bool Initializers::has_head_choice(const std::string& init, const Task& task) const {
-  return nets_.count(init) > 0 && task.def().heldout && !task.def().pack;  // a corpus has no classifier
+  return nets_.count(split_init_name(init).base) > 0 && task.def().heldout && !task.def().pack;  // a corpus has no classifier
 }
 
 const ZooOptions* Initializers::training_zoo() const {
   for (const auto& name : order_)
-    if (const auto it = nets_.find(name); it != nets_.end()) return &it->second.run.zoo;
+    if (const auto it = nets_.find(split_init_name(name).base); it != nets_.end()) return &it->second.run.zoo;
   return nullptr;
 }
 
@@ -136,15 +160,16 @@ bool tiled_embedding(const ArchSpec& spec, const ParamInfo& info, int64_t max_sh
 }  // namespace
 
 std::string Initializers::tiled_source(const std::string& init, const ArchSpec& spec) {
-  const auto it = nets_.find(init);
+  const auto it = nets_.find(split_init_name(init).base);
   if (it == nets_.end() || tiled_embeddings_ != "ancestry") return "";
   for (const auto& info : param_table(spec))
     if (tiled_embedding(spec, info, it->second.run.hypernet.max_shape)) return ancestry().content_hash;
   return "";
 }
 
-ParamMap Initializers::make(const std::string& init, const Task& task, const ArchSpec& spec, uint64_t seed,
+ParamMap Initializers::make(const std::string& name, const Task& task, const ArchSpec& spec, uint64_t seed,
                             const std::string& head, double noise_beta) {
+  const std::string init = split_init_name(name).base;
   TAL_ASSERT(head == "own" || has_head_choice(init, task), "head choice '", head, "' for ", init, " on ",
              task.def().name);
   ParamMap fresh = init_params(spec, seed);

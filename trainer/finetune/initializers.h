@@ -11,6 +11,8 @@
 // the same seed, as `random` starts from), and the references' symmetry-breaking noise on its predicted tensors.
 // A predicted embedding table longer than the hypernetwork's decoded block (GPT-2's wte, which the decoder tiles, so
 // token t would share its row with t + max_shape) is replaced as finetune.tiled_embeddings says.
+// A grid may also name a *tuned host*, `INIT>TASK`: INIT's descendant fine-tuned fully on another task of the grid
+// first (the grid makes it: finetune.cpp); here it is INIT's, and its record names the task.
 #pragma once
 
 #include <map>
@@ -28,9 +30,18 @@ namespace tal {
 
 const std::vector<std::string>& finetune_init_names();
 
+// `INIT>TASK` split into its initialisation and the task its host is fine-tuned on first ("" for a plain INIT).
+struct InitName {
+  std::string base, tuned_on;
+};
+InitName split_init_name(const std::string& init);
+// Throws one line naming finetune.inits unless `init` is a registered initialisation or `INIT>TASK` of one.
+void check_init_name(const std::string& init);
+
 class Initializers {
  public:
   // Loads what the named initialisations need, and nothing else; throws naming the key of a missing or wrong file.
+  // Every method below takes a tuned host's name too, and answers for its initialisation.
   Initializers(const CommandOptions& o, const std::vector<std::string>& inits, const std::vector<Task>& tasks,
                at::Device device);
   // Fresh initial parameters of `spec` for `task`, as leaves on the device that require grad. `head`: reset | predicted
