@@ -2,7 +2,7 @@
 // descendants of both families and a few steps. For every method, after k steps every tensor outside its trained set
 // is bitwise its initial value and the counts are the closed forms; full is the plain training loop bit for bit;
 // LoRA and adapters start exactly at the host, merged LoRA equals unmerged; the Taylor importance equals a
-// per-example computation, a dead channel scores 0, the selection is the top K, and stage 2 with a zero map starts
+// per-example computation and, to first order, the loss change of zeroing the channel; a dead channel scores 0, the selection is the top K, and stage 2 with a zero map starts
 // exactly at stage 1 and leaves the other channels untouched.
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -193,8 +193,9 @@ void check_method(const std::string& method, const ArchSpec& s, const Task& task
   for (const auto& [n, t] : a->modules()) {
     if (!t.is_floating_point()) continue;
     const bool may_rest = n.find("lora_A") != std::string::npos || n.find(".down.") != std::string::npos;
-    for (const auto& [n0, t0] : modules_before)
+    for (const auto& [n0, t0] : modules_before) {
       if (n0 == n && !may_rest) EXPECT_FALSE(at::equal(t, t0)) << n << " did not move";
+    }
   }
 }
 
@@ -391,6 +392,53 @@ TEST_F(Methods, TaylorImportanceIsThePerExampleSumAndADeadChannelScoresZero) {
   const auto dead = taylor_importance(s, p, task(false), first_positions(12));
   EXPECT_EQ(dead[0][5].item<double>(), 0.0);
   EXPECT_GT(dead[0].sum().item<double>(), 0.0);
+}
+
+// Scales channel c of block l's residual stream by (1 - eps): d/d(eps) of the loss at 0 is -Σ_t h_{t,c} ∂L/∂h_{t,c},
+// the first-order change of the loss when the channel is zeroed.
+class ScaleChannel final : public BlockHooks {
+ public:
+  ScaleChannel(int64_t l, int64_t c, double eps) : l_(l), c_(c), eps_(eps) {}
+  at::Tensor residual(int64_t l, const at::Tensor& x) const override {
+    if (l != l_) return x;
+    auto scale = at::ones({x.size(-1)}, x.options());
+    scale[c_] = 1 - eps_;
+    return x * scale;
+  }
+
+ private:
+  int64_t l_, c_;
+  double eps_;
+};
+
+// The importance of one example is |the loss change of zeroing the channel| to first order, over its content
+// positions: T_n I_l(c) = |dL_n/d(eps)| by central differences, in double, for every block and channel of both
+// families (GPT-2 with a padded text: its T_n is its length).
+TEST_F(Methods, TaylorImportanceIsTheFirstOrderLossChangeOfZeroingAChannel) {
+  for (const bool text : {false, true}) {
+    const ArchSpec s = spec(text);
+    const Task t = task(text);
+    ParamMap p = leaves(s, 8);
+    for (auto& [name, v] : p) v = v.detach().to(at::kDouble).requires_grad_(true);
+    for (const int64_t n : {0, 1}) {  // example 0 of the text store is padded (5 of 8 tokens)
+      const auto importance = taylor_importance(s, p, t, {n});
+      const Batch b = t.load(Split::Train, {n});
+      const auto inputs = b.inputs.is_floating_point() ? b.inputs.to(at::kDouble) : b.inputs;
+      const auto content = s.family().content_positions(inputs);
+      const double positions = content.defined() ? content.sum().item<double>() : 5.0;  // ViT: (8/4)^2 patches + class
+      auto loss = [&](const BlockHooks& h) {
+        at::NoGradGuard guard;
+        return s.family().loss(target_forward(s, p, inputs, &h), b.labels, 0.0).sum().item<double>();
+      };
+      const double eps = 1e-5;
+      for (int64_t l = 0; l < kDepth; ++l)
+        for (int64_t c = 0; c < kWidth; ++c) {
+          const double change = (loss(ScaleChannel(l, c, eps)) - loss(ScaleChannel(l, c, -eps))) / (2 * eps);
+          EXPECT_NEAR(positions * importance[l][c].item<double>(), std::abs(change), 1e-7 + 1e-6 * std::abs(change))
+              << s.str() << " example " << n << " block " << l << " channel " << c;
+        }
+    }
+  }
 }
 
 TEST_F(Methods, ValidationScoresTheAdaptedModel) {

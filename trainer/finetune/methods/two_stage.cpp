@@ -37,7 +37,8 @@ at::Tensor taylor_importance(const ArchSpec& spec, const ParamMap& params, const
     const Batch b = task.load(Split::Train, pos);
     Probe probe;
     probe.probes_.resize(static_cast<size_t>(depth));
-    const auto inputs = b.inputs.to(device);
+    auto inputs = b.inputs.to(device);
+    if (inputs.is_floating_point()) inputs = inputs.to(params.begin()->second.scalar_type());  // images, as the weights
     const auto logits = target_forward(spec, params, inputs, &probe);
     family.loss(logits, b.labels.to(device), 0.0).sum().backward();
     // Per example, the number of its content positions (GPT-2: its text's length; padding has no gradient).
