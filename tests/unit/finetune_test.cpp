@@ -243,7 +243,9 @@ TEST(FinetuneGrid, EveryRunExactlyOnceOnOneToEightRanks) {
         EXPECT_LT(hi - lo, world) << "round " << round << " spans more than one slot per rank";
       }
       for (size_t i = 0; i < pending; ++i) EXPECT_EQ(taken[i], 1) << "run " << i << " of " << pending << " on " << world;
-      if (pending > 0) EXPECT_EQ(run_of(pending, world, 0, rounds), -1);  // nothing after the last round
+      if (pending > 0) {
+        EXPECT_EQ(run_of(pending, world, 0, rounds), -1);  // nothing after the last round
+      }
     }
 }
 

@@ -2,8 +2,9 @@
 // descendants of both families and a few steps. For every method, after k steps every tensor outside its trained set
 // is bitwise its initial value and the counts are the closed forms; full is the plain training loop bit for bit;
 // LoRA and adapters start exactly at the host, merged LoRA equals unmerged; the Taylor importance equals a
-// per-example computation and, to first order, the loss change of zeroing the channel; a dead channel scores 0, the selection is the top K, and stage 2 with a zero map starts
-// exactly at stage 1 and leaves the other channels untouched.
+// per-example computation and, to first order, the loss change of zeroing the channel; a dead channel scores 0; the
+// selection is the top K, and stage 2 with a zero map starts exactly at stage 1 and leaves the other channels
+// untouched.
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
@@ -193,9 +194,10 @@ void check_method(const std::string& method, const ArchSpec& s, const Task& task
   for (const auto& [n, t] : a->modules()) {
     if (!t.is_floating_point()) continue;
     const bool may_rest = n.find("lora_A") != std::string::npos || n.find(".down.") != std::string::npos;
-    for (const auto& [n0, t0] : modules_before) {
-      if (n0 == n && !may_rest) EXPECT_FALSE(at::equal(t, t0)) << n << " did not move";
-    }
+    for (const auto& [n0, t0] : modules_before)
+      if (n0 == n && !may_rest) {
+        EXPECT_FALSE(at::equal(t, t0)) << n << " did not move";
+      }
   }
 }
 

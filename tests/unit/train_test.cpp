@@ -150,7 +150,9 @@ TEST(StepPlanner, PureFunctionOfSeedStepAndCursorsCoveredOnceOverRanks) {
     EXPECT_EQ(std::accumulate(cursors.begin(), cursors.end(), int64_t{0}) - claimed, 3 * 8);  // m x b images claimed
     EXPECT_EQ(plans.back().pretrain, step < 4);
     EXPECT_EQ(plans.back().task, planner.task_of(step));
-    if (step >= 4) EXPECT_TRUE(plans.back().task == 1 || plans.back().task == 2);
+    if (step >= 4) {
+      EXPECT_TRUE(plans.back().task == 1 || plans.back().task == 2);
+    }
   }
   // Replanning from the saved cursors (as a resumed run does) gives the identical plan.
   for (int64_t step = 0; step < 10; ++step) {
@@ -334,9 +336,13 @@ TEST(CommandTables, NoDuplicateKeyOrFlagAndStepsMeansTheCommandsSteps) {
     std::set<std::string> keys, flags;
     for (const auto& o : t.options()) {
       EXPECT_TRUE(keys.insert(o.key).second) << "key " << o.key << " twice";
-      if (!o.flag.empty()) EXPECT_TRUE(flags.insert(o.flag).second) << "flag " << o.flag << " twice";
+      if (!o.flag.empty()) {
+        EXPECT_TRUE(flags.insert(o.flag).second) << "flag " << o.flag << " twice";
+      }
       const auto dot = o.key.find('.');
-      if (dot != std::string::npos) EXPECT_NE(o.key.substr(0, dot), "") << o.key;
+      if (dot != std::string::npos) {
+        EXPECT_NE(o.key.substr(0, dot), "") << o.key;
+      }
     }
   }
   auto resolve = [](const std::string& command, const std::vector<std::string>& args) {

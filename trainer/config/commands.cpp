@@ -91,6 +91,10 @@ void add_finetune(OptionTable<O>& t) {
                "origins init/task (e.g. tal/fmnist-footwear) of ported modules: every lora and adapter run also runs "
                "with its modules trained first on the origin's host (ported) and drawn from their per-tensor moments "
                "(sampled)"));
+  t.add(opt<O>("finetune.tuned_lr", [](auto& o) -> auto& { return o.finetune.tuned_lr; },
+               "peak learning rate of a tuned host's own full fine-tuning (finetune.inits INIT>TASK); 0: the run's own "
+               "rate")
+            .range(0, 10));
   t.add(opt<O>("finetune.noise_beta", [](auto& o) -> auto& { return o.finetune.noise_beta; },
                "symmetry-breaking noise on predicted tensors, beta x std(corrcoef(W)) x N(0,1) as ppuda's init "
                "(classifier skipped); 0: off")

@@ -63,6 +63,7 @@ struct FinetuneOptions {
                                                 // (trainer/finetune/methods/method.h): full, head, ln, lora:r=4, ...
   std::vector<std::string> port_from;  // origins "init/task" of ported modules: each lora/adapter cell also runs
                                        // with its modules trained on that origin's host (ported, and sampled)
+  double tuned_lr = 0;  // the peak rate of a tuned host's own full run (finetune.inits INIT>TASK); 0: the cell's rate
   double noise_beta = 1e-5;        // symmetry-breaking noise on predicted tensors (ppuda's init(beta)); 0: off
   std::string tiled_embeddings = "predicted";  // a predicted embedding table longer than the decoder's block (GPT-2's
                                               // 50,257-row wte, repeating every max_shape rows): ancestry (weight

@@ -385,6 +385,7 @@ void add_cells(Grid& g, const CommandOptions& o, Initializers& inits) {
                 c.meta.key = Fnv1a()
                                  .add(c.meta.key)
                                  .add("tuned on " + g.tasks[from].def().hash())
+                                 .add(strf("tuned lr=%.17g", f.tuned_lr > 0 ? f.tuned_lr : lr))
                                  .add(inits.tiled_source(init, g.specs[from][a]))
                                  .hex();
                 c.cost *= 2;
@@ -414,7 +415,11 @@ void add_cells(Grid& g, const CommandOptions& o, Initializers& inits) {
                          .add(g.tasks[origin.task].def().hash())
                          .hex();
         if (const auto tuned = split_init_name(origin.init).tuned_on; !tuned.empty())
-          p.meta.key = Fnv1a().add(p.meta.key).add("tuned on " + g.tasks[task_index(g, tuned)].def().hash()).hex();
+          p.meta.key = Fnv1a()
+                           .add(p.meta.key)
+                           .add("tuned on " + g.tasks[task_index(g, tuned)].def().hash())
+                           .add(strf("tuned lr=%.17g", f.tuned_lr > 0 ? f.tuned_lr : c.meta.lr))
+                           .hex();
         p.cost = 2 * c.cost;  // the origin's run, then the destination's
         g.cells.push_back(std::move(p));
       }
@@ -471,8 +476,8 @@ std::string head_on(Initializers& inits, const std::string& init, const Task& ta
 }
 
 // The initial weights of a run of `spec` on task `t`: the initialisation's, or for a tuned host (INIT>TASK) INIT's
-// descendant on TASK fine-tuned with every parameter (the grid's recipe, this run's rate and seed) whose body then
-// carries INIT's head for `t`. Nothing (preempted) when the host's run was stopped.
+// descendant on TASK fine-tuned with every parameter (the grid's recipe, finetune.tuned_lr or this run's rate, its
+// seed) whose body then carries INIT's head for `t`. Nothing (preempted) when the host's run was stopped.
 std::optional<ParamMap> initial_weights(const Grid& g, const CommandOptions& o, Initializers& inits,
                                         const std::string& init, size_t t, size_t a, const std::string& head,
                                         double lr, uint64_t seed) {
@@ -483,7 +488,8 @@ std::optional<ParamMap> initial_weights(const Grid& g, const CommandOptions& o, 
   const size_t from = task_index(g, tuned_on);
   const ArchSpec& spec = g.specs[from][a];
   ParamMap host = inits.make(init, g.tasks[from], spec, seed, head_on(inits, init, g.tasks[from], head), f.noise_beta);
-  if (!finetune_run(spec, host, g.tasks[from], g.splits[from], f, lr, seed, [] { return preemption_requested(); })
+  if (!finetune_run(spec, host, g.tasks[from], g.splits[from], f, f.tuned_lr > 0 ? f.tuned_lr : lr, seed,
+                    [] { return preemption_requested(); })
            .completed)
     return std::nullopt;
   at::NoGradGuard no_grad;
