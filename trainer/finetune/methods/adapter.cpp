@@ -31,8 +31,7 @@ class AdapterAdaptation final : public Adaptation {
                 "': placement='", placement.substr(0, 40), "' (expected pfeiffer or houlsby)");
     houlsby_ = placement == "houlsby";
     const auto head = head_of(spec);
-    trained_host_ = train_host(spec, params,
-                               [&](const std::string& n) { return head(n) || (houlsby_ && is_layer_norm(n)); });
+    train_host(spec, params, [&](const std::string& n) { return head(n) || (houlsby_ && is_layer_norm(n)); });
     const at::Device device = params.begin()->second.device();
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x41646170ULL);
     auto make = [&](const std::string& pre) {
@@ -54,14 +53,7 @@ class AdapterAdaptation final : public Adaptation {
     }
   }
 
-  std::vector<at::Tensor> trainable() const override {
-    std::vector<at::Tensor> out;
-    for (const auto& [name, t] : modules_) out.push_back(t);
-    out.insert(out.end(), trained_host_.begin(), trained_host_.end());
-    return out;
-  }
   std::vector<std::pair<std::string, at::Tensor>> modules() const override { return modules_; }
-  int64_t trainable_count() const override { return numel_of(trainable()); }
   bool mergeable() const override { return false; }
 
   at::Tensor attention(int64_t l, const at::Tensor& out) const override {
@@ -72,13 +64,13 @@ class AdapterAdaptation final : public Adaptation {
  private:
   bool houlsby_ = false;
   std::vector<Bottleneck> attention_, mlp_;
-  std::vector<at::Tensor> trained_host_;
   std::vector<std::pair<std::string, at::Tensor>> modules_;
 };
 
 class Adapter final : public Method {
  public:
   std::string name() const override { return "adapter"; }
+  bool ports() const override { return true; }
   std::string summary() const override { return "bottleneck adapters on the MLP output (m, placement)"; }
   std::vector<std::pair<std::string, std::string>> keys() const override {
     return {{"m", "auto"}, {"placement", "pfeiffer"}};

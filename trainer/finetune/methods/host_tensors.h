@@ -12,14 +12,10 @@ namespace tal {
 
 class HostTensors : public Adaptation {
  public:
-  HostTensors(const ArchSpec& spec, ParamMap& params, const std::function<bool(const std::string&)>& trained)
-      : trained_(train_host(spec, params, trained)) {}
-  std::vector<at::Tensor> trainable() const override { return trained_; }
+  HostTensors(const ArchSpec& spec, ParamMap& params, const std::function<bool(const std::string&)>& trained) {
+    train_host(spec, params, trained);
+  }
   const BlockHooks* hooks() const override { return nullptr; }
-  int64_t trainable_count() const override { return numel_of(trained_); }
-
- private:
-  std::vector<at::Tensor> trained_;
 };
 
 // The task's head: the classifier's tensors (none for a language model, whose lm_head is the vocabulary's).

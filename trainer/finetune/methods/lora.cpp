@@ -30,7 +30,7 @@ class LoraAdaptation final : public Adaptation {
     parse_targets(m);
     TAL_REQUIRE(rank_ <= width_, "key 'finetune.methods': '", m.str(), "': rank r=", rank_, " is larger than ",
                 spec.str(), "'s width ", width_);
-    head_ = train_host(spec, params, head_of(spec));
+    train_host(spec, params, head_of(spec));
     const at::Device device = params.begin()->second.device();
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x4c6f5241ULL);
     const int64_t mlp = spec.at("mlp");
@@ -55,23 +55,16 @@ class LoraAdaptation final : public Adaptation {
     }
   }
 
-  std::vector<at::Tensor> trainable() const override {
-    std::vector<at::Tensor> out;
-    for (const auto& [name, t] : modules_) out.push_back(t);
-    out.insert(out.end(), head_.begin(), head_.end());
-    return out;
-  }
   std::vector<std::pair<std::string, at::Tensor>> modules() const override { return modules_; }
-  int64_t trainable_count() const override { return numel_of(trainable()); }
 
   at::Tensor qkv(int64_t l, const at::Tensor& input, const at::Tensor& projected) const override {
     const size_t targeted = static_cast<size_t>(parts_[0]) + parts_[1] + parts_[2];
     if (targeted == 0) return projected;
-    std::vector<at::Tensor> deltas;
+    auto parts = projected.split(width_, -1);  // q | k | v, views
     size_t i = static_cast<size_t>(l) * targeted;
-    for (int p = 0; p < 3; ++p)
-      deltas.push_back(parts_[p] ? delta(qkv_[i++], input) : at::zeros_like(projected.narrow(-1, 0, width_)));
-    return projected + at::cat(deltas, -1);
+    for (size_t p = 0; p < 3; ++p)
+      if (parts_[p]) parts[p] = parts[p] + delta(qkv_[i++], input);
+    return at::cat(parts, -1);
   }
 
   at::Tensor projection(int64_t l, Projection p, const at::Tensor& input, const at::Tensor& output) const override {
@@ -128,7 +121,6 @@ class LoraAdaptation final : public Adaptation {
   double scale_;
   bool parts_[3] = {false, false, false};
   bool projections_[3] = {false, false, false};
-  std::vector<at::Tensor> head_;
   std::vector<LowRank> qkv_;        // per block, per targeted part of q | k | v
   std::vector<LowRank> others_[3];  // per projection, per block
   std::vector<std::pair<std::string, at::Tensor>> modules_;
@@ -137,6 +129,7 @@ class LoraAdaptation final : public Adaptation {
 class Lora final : public Method {
  public:
   std::string name() const override { return "lora"; }
+  bool ports() const override { return true; }
   std::string summary() const override { return "rank-r updates of q and v, or other projections (r, alpha, targets)"; }
   std::vector<std::pair<std::string, std::string>> keys() const override {
     return {{"r", "4"}, {"alpha", "auto"}, {"targets", "qv"}};

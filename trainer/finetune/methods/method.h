@@ -49,8 +49,9 @@ struct StageContext {
 // A method attached to one host: the hooks its modules add to the forward, and what is trained and stored.
 class Adaptation : public BlockHooks {
  public:
-  // The tensors the optimiser updates in the current stage, in a fixed order.
-  virtual std::vector<at::Tensor> trainable() const = 0;
+  // The tensors the optimiser updates in the current stage, in a fixed order: by default the modules' floating
+  // tensors, then the host tensors train_host gave.
+  virtual std::vector<at::Tensor> trainable() const;
   // The method's own tensors, named as a user loads them beside the host (PEFT-style names); none for methods
   // that only train tensors of the host.
   virtual std::vector<std::pair<std::string, at::Tensor>> modules() const { return {}; }
@@ -58,7 +59,7 @@ class Adaptation : public BlockHooks {
   virtual const BlockHooks* hooks() const { return this; }
   // Parameters the optimiser updates over the whole run, and those stored per task to rebuild the task's model
   // from the shared host (modules, trained host tensors, indices, head).
-  virtual int64_t trainable_count() const = 0;
+  virtual int64_t trainable_count() const;
   virtual int64_t stored_count() const { return trainable_count(); }
   // Whether the modules fold into the host's own tensors (merged weights load into torchvision / HF unchanged),
   // and the folding.
@@ -100,6 +101,8 @@ class Method {
   // not fit `spec` (a rank above the width) is one line naming key 'finetune.methods'.
   virtual std::unique_ptr<Adaptation> attach(const MethodSpec& method, const ArchSpec& spec, ParamMap& params,
                                              uint64_t seed) const = 0;
+  // Whether its modules exist from the first step and can be carried to another host (methods/porting.h).
+  virtual bool ports() const { return false; }
 };
 
 // The registry.

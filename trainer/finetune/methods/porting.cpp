@@ -8,10 +8,7 @@
 
 namespace tal {
 
-bool method_ports(const std::string& method) {
-  const std::string name = parse_method(method).name;
-  return name == "lora" || name == "adapter";
-}
+bool method_ports(const std::string& method) { return method_named(parse_method(method).name).ports(); }
 
 void port_tensors(const std::vector<std::pair<std::string, at::Tensor>>& from,
                   const std::vector<std::pair<std::string, at::Tensor>>& to, const std::string& mode, uint64_t seed) {

@@ -14,7 +14,7 @@
 
 namespace tal {
 
-// The methods whose modules port (LoRA and adapters: modules that exist from the first step).
+// Whether `method`'s modules port (Method::ports: LoRA's and adapters', which exist from the first step).
 bool method_ports(const std::string& method);
 
 // Copies or samples every module tensor of `from` into the tensor of the same name of `to`. A destination tensor

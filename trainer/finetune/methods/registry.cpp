@@ -126,6 +126,16 @@ std::unique_ptr<Adaptation> attach_method(const std::string& text, const ArchSpe
   return method_named(m.name).attach(m, spec, params, seed);
 }
 
+std::vector<at::Tensor> Adaptation::trainable() const {
+  std::vector<at::Tensor> out;
+  for (const auto& [name, t] : modules())
+    if (t.is_floating_point()) out.push_back(t);  // not index tensors
+  for (const auto& [name, t] : host_) out.push_back(t);
+  return out;
+}
+
+int64_t Adaptation::trainable_count() const { return numel_of(trainable()); }
+
 std::vector<at::Tensor> Adaptation::train_host(const ArchSpec& spec, ParamMap& params,
                                                const std::function<bool(const std::string&)>& trained) {
   std::vector<at::Tensor> out;
