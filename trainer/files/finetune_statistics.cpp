@@ -181,4 +181,34 @@ std::vector<ScoreTable> score_tables(const FinetuneResults& selected, const std:
   return out;
 }
 
+MethodCounts method_counts(const std::vector<FinetuneCell>& cells, const std::string& method,
+                           const std::function<bool(const FinetuneCell&)>& keep) {
+  MethodCounts out;
+  for (const auto& c : cells) {
+    if (c.method != method || (keep && !keep(c))) continue;
+    out.trained += static_cast<double>(c.trainable);
+    out.stored += static_cast<double>(c.stored);
+    out.params += static_cast<double>(c.params);
+    out.shared += static_cast<double>(std::max<int64_t>(0, c.shared_embeddings));  // -1: not recorded (older files)
+    out.stored_shared += static_cast<double>(std::max<int64_t>(0, c.stored_shared));
+    ++out.runs;
+  }
+  if (out.runs > 0)
+    for (double* x : {&out.trained, &out.stored, &out.params, &out.shared, &out.stored_shared})
+      *x /= static_cast<double>(out.runs);
+  return out;
+}
+
+FinetuneResults method_view(const FinetuneResults& selected, const std::string& init,
+                            const std::function<bool(const FinetuneCell&)>& keep) {
+  FinetuneResults view = selected;
+  view.cells.clear();
+  for (auto c : selected.cells)
+    if (c.init == init && (!keep || keep(c))) {
+      c.init = c.method;  // the columns are the methods
+      view.cells.push_back(std::move(c));
+    }
+  return view;
+}
+
 }  // namespace tal

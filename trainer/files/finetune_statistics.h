@@ -74,6 +74,25 @@ std::vector<ScoreTable> score_tables(const FinetuneResults& selected, const std:
                                      const std::function<double(const FinetuneCell&)>& value,
                                      const std::function<bool(const FinetuneCell&)>& keep = {});
 
+// A transfer method's parameter counts, averaged over the runs `keep` admits (its grid's architectures): what the
+// optimiser updated, what a task stores beside the shared host, the descendant's size, and the shared embedding
+// tables (GPT-2's wte + wpe) with how many of them are stored. runs == 0 when none was admitted.
+struct MethodCounts {
+  int64_t runs = 0;
+  double trained = 0, stored = 0, params = 0, shared = 0, stored_shared = 0;
+  double stored_percent() const { return 100 * stored / params; }
+  // Stored as a share of the descendant, both without the shared tables (equal to stored_percent without any).
+  double stored_percent_unshared() const {
+    return params > shared ? 100 * (stored - stored_shared) / (params - shared) : 0.0;
+  }
+};
+MethodCounts method_counts(const std::vector<FinetuneCell>& cells, const std::string& method,
+                           const std::function<bool(const FinetuneCell&)>& keep = {});
+
+// One initialisation's runs with the method in the init's place, so that score_tables gives a column per method.
+FinetuneResults method_view(const FinetuneResults& selected, const std::string& init,
+                            const std::function<bool(const FinetuneCell&)>& keep = {});
+
 // The task kinds in their reporting order, and the tasks of each kind in file order.
 const std::vector<std::string>& task_kinds();
 

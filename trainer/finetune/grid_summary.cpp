@@ -106,28 +106,13 @@ void print_method_table(const FinetuneResults& results, const std::vector<std::s
   std::printf("finetune  parameters per method (mean over the grid's architectures): trained | stored per task | "
               "%% of the descendant | without shared embedding tables\n");
   for (const auto& m : methods) {
-    double trained = 0, stored = 0, params = 0, shared = 0, stored_shared = 0;
-    int n = 0;
-    for (const auto& c : selected.cells)
-      if (show(c) && c.method == m) {
-        trained += static_cast<double>(c.trainable), stored += static_cast<double>(c.stored);
-        params += static_cast<double>(c.params), shared += static_cast<double>(std::max<int64_t>(0, c.shared_embeddings));
-        stored_shared += static_cast<double>(std::max<int64_t>(0, c.stored_shared));
-        ++n;
-      }
-    if (n == 0) continue;
-    std::printf("  %-40s %12s | %12s | %6.2f%% | %6.2f%%\n", m.c_str(), with_commas(std::llround(trained / n)).c_str(),
-                with_commas(std::llround(stored / n)).c_str(), 100 * stored / params,
-                params > shared ? 100 * (stored - stored_shared) / (params - shared) : 0.0);
+    const MethodCounts n = method_counts(selected.cells, m, show);
+    if (n.runs == 0) continue;
+    std::printf("  %-40s %12s | %12s | %6.2f%% | %6.2f%%\n", m.c_str(), with_commas(std::llround(n.trained)).c_str(),
+                with_commas(std::llround(n.stored)).c_str(), n.stored_percent(), n.stored_percent_unshared());
   }
   for (const auto& init : inits) {
-    FinetuneResults view = selected;
-    view.cells.clear();
-    for (auto c : selected.cells)
-      if (show(c) && c.init == init) {
-        c.init = c.method;  // the columns are the methods
-        view.cells.push_back(std::move(c));
-      }
+    const FinetuneResults view = method_view(selected, init, show);
     if (view.cells.empty()) continue;
     print_tables(score_tables(view, methods, [](const FinetuneCell& c) { return c.final_score(); }), methods,
                  ("initialisation " + init + ": final test score by method (%; MCC x100 where the task's metric)").c_str(),

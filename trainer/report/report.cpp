@@ -469,31 +469,16 @@ void report_transfer(const FinetuneResults& all_runs, Plots& plots, std::ostream
         "|\n|---|---|---|---|---|---|\n";
   std::map<std::string, double> stored_of;
   for (const auto& m : methods) {
-    double trained = 0, stored = 0, params = 0, shared = 0, stored_shared = 0;
-    int n = 0;
-    for (const auto& c : r.cells)
-      if (c.method == m) {
-        trained += static_cast<double>(c.trainable), stored += static_cast<double>(c.stored);
-        params += static_cast<double>(c.params), shared += static_cast<double>(std::max<int64_t>(0, c.shared_embeddings));
-        stored_shared += static_cast<double>(std::max<int64_t>(0, c.stored_shared));
-        ++n;
-      }
-    trained /= n, stored /= n, params /= n, shared /= n, stored_shared /= n;
-    stored_of[m] = stored;
-    md << "| `" << m << "` | " << fmt("%.0f", trained) << " | " << fmt("%.0f", stored) << " | "
-       << fmt("%.2f", 100 * stored / params) << " | "
-       << (shared > 0 ? fmt("%.2f", 100 * (stored - stored_shared) / (params - shared)) : std::string("-"))
-       << " | " << fmt("%.2f", (params + static_cast<double>(tasks.size()) * stored) / params) << " |\n";
+    const MethodCounts n = method_counts(r.cells, m);
+    stored_of[m] = n.stored;
+    md << "| `" << m << "` | " << fmt("%.0f", n.trained) << " | " << fmt("%.0f", n.stored) << " | "
+       << fmt("%.2f", n.stored_percent()) << " | "
+       << (n.shared > 0 ? fmt("%.2f", n.stored_percent_unshared()) : std::string("-")) << " | "
+       << fmt("%.2f", (n.params + static_cast<double>(tasks.size()) * n.stored) / n.params) << " |\n";
   }
   md << "\n";
   for (const auto& init : inits) {
-    FinetuneResults view = r;
-    view.cells.clear();
-    for (auto c : r.cells)
-      if (c.init == init) {
-        c.init = c.method;  // the columns are the methods
-        view.cells.push_back(std::move(c));
-      }
+    const FinetuneResults view = method_view(r, init);
     md << "### Initialisation `" << init << "`\n\n";
     write_tables(score_tables(view, methods, [](const FinetuneCell& c) { return c.final_score(); }), methods,
                  "Final test score by method", "%", md);
