@@ -61,6 +61,8 @@ class Family {
   // The classifier is task-specific (its rows are the task's classes): weight selection does not take it from a
   // model trained on other classes.
   virtual bool is_classifier(const std::string& name) const = 0;
+  // A LayerNorm's scale or shift (what the ln and two-stage transfer methods train).
+  virtual bool is_layer_norm(const std::string& name) const = 0;
   // The configuration file the reference library builds the model from before loading its weights (HF's
   // config.json), "" where its constructor arguments are all it needs (torchvision's ViT).
   virtual std::string library_config(const ArchSpec& spec) const;

@@ -75,6 +75,11 @@ class Gpt2Family final : public Family {
   bool reads_text() const override { return true; }
   // The language-model head's rows are the vocabulary, the same for every GPT-2: it is selected like any tensor.
   bool is_classifier(const std::string& name) const override { return name.rfind("score.", 0) == 0; }
+  bool is_layer_norm(const std::string& name) const override {  // every block's ln_1, ln_2; the final ln_f
+    return name.rfind("transformer.ln_f.", 0) == 0 ||
+           (name.rfind("transformer.h.", 0) == 0 &&
+            (name.find(".ln_1.") != std::string::npos || name.find(".ln_2.") != std::string::npos));
+  }
   std::string block_prefix(int64_t l) const override { return block(l); }
   std::string qkv_weight(int64_t l) const override { return block(l) + "attn.c_attn.weight"; }
   std::string projection_weight(int64_t l, Projection p) const override {

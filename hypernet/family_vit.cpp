@@ -129,6 +129,11 @@ class VitFamily final : public Family {
   // No graph node predicts the class token; it stays torchvision's initial zeros.
   bool is_predicted(const ArchSpec&, const std::string& name) const override { return name != "class_token"; }
   bool is_classifier(const std::string& name) const override { return name.rfind("heads.head.", 0) == 0; }
+  bool is_layer_norm(const std::string& name) const override {  // every block's ln_1, ln_2; the final encoder.ln
+    return name.rfind("encoder.ln.", 0) == 0 ||
+           (name.rfind("encoder.layers.", 0) == 0 &&
+            (name.find(".ln_1.") != std::string::npos || name.find(".ln_2.") != std::string::npos));
+  }
   std::string block_prefix(int64_t l) const override { return layer(l); }
   std::string qkv_weight(int64_t l) const override { return layer(l) + "self_attention.in_proj_weight"; }
   std::string projection_weight(int64_t l, Projection p) const override {

@@ -10,7 +10,9 @@
 #include "hypernet/arch_spec.h"
 #include "tests/test_util.h"
 #include "trainer/files/finetune_results.h"
+#include "trainer/config/commands.h"
 #include "trainer/finetune/finetune.h"
+#include "trainer/finetune/initializers.h"
 #include "trainer/finetune/reconcile.h"
 #include "trainer/finetune/run_record.h"
 #include "hypernet/weight_selection.h"
@@ -247,6 +249,21 @@ TEST(FinetuneGrid, EveryRunExactlyOnceOnOneToEightRanks) {
         EXPECT_EQ(run_of(pending, world, 0, rounds), -1);  // nothing after the last round
       }
     }
+}
+
+// The option's help lists the initialisations by hand (the option table sits below the registry): it names every one
+// the registry has, so neither can change alone.
+TEST(FinetuneInits, TheOptionHelpNamesEveryRegisteredInitialisation) {
+  const std::string help = command_table("finetune").help();
+  const auto at = help.find("finetune.inits");
+  ASSERT_NE(at, std::string::npos);
+  const std::string line = help.substr(at, help.find('\n', help.find("initialisations:", at)) - at);
+  for (const auto& name : finetune_init_names()) EXPECT_NE(line.find(" " + name), std::string::npos) << name;
+  EXPECT_EQ(split_init_name("tal>fmnist-bags").base, "tal");
+  EXPECT_EQ(split_init_name("tal>fmnist-bags").tuned_on, "fmnist-bags");
+  EXPECT_EQ(split_init_name("random").tuned_on, "");
+  for (const std::string bad : {"tal>", "tal>a>b", ">a"})
+    EXPECT_NE(test::error_of([&] { check_init_name(bad); }).find("key 'finetune.inits'"), std::string::npos) << bad;
 }
 
 }  // namespace

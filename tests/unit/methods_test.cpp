@@ -183,7 +183,7 @@ void check_method(const std::string& method, const ArchSpec& s, const Task& task
   for (const auto& p : param_table(s)) {
     const auto& now = params.at(p.name);
     const bool declared = trained.count(now.unsafeGetTensorImpl()) > 0 ||
-                          (two_stage && (is_layer_norm(p.name) || f.is_classifier(p.name)));
+                          (two_stage && (f.is_layer_norm(p.name) || f.is_classifier(p.name)));
     if (declared)
       EXPECT_FALSE(at::equal(now, before.at(p.name))) << p.name << " is trained but did not move";
     else
@@ -468,7 +468,7 @@ TEST_F(Methods, TwoStageKeepsItsLayerNormsFrozenInStageTwo) {
     finetune_run(s, ln, t, split, recipe(2), 3e-2, 5, [] { return false; }, b.get());
     int checked = 0;
     for (const auto& p : param_table(s)) {
-      if (!is_layer_norm(p.name)) continue;
+      if (!s.family().is_layer_norm(p.name)) continue;
       EXPECT_TRUE(at::equal(two.at(p.name), ln.at(p.name))) << p.name;
       ++checked;
     }

@@ -57,7 +57,9 @@ TEST(Zoo, OtherRulesAndProfiles) {
     ASSERT_EQ(s.family_name(), "gpt2");
     ASSERT_EQ(s.at("heads"), 8);
     ASSERT_LE(count_params(s, false), 50'000'000);
-    if (s.at("depth") == 3) ASSERT_GE(s.at("width"), 176);
+    if (s.at("depth") == 3) {
+      ASSERT_GE(s.at("width"), 176);
+    }
   }
   ZooRules small;
   small.profile = "cpu-small";

@@ -30,8 +30,8 @@ class AdapterAdaptation final : public Adaptation {
     TAL_REQUIRE(placement == "pfeiffer" || placement == "houlsby", "key 'finetune.methods': '", m.str(),
                 "': placement='", placement.substr(0, 40), "' (expected pfeiffer or houlsby)");
     houlsby_ = placement == "houlsby";
-    const auto head = head_of(spec);
-    train_host(spec, params, [&](const std::string& n) { return head(n) || (houlsby_ && is_layer_norm(n)); });
+    const auto head = head_of(spec), ln = layer_norm_of(spec);
+    train_host(spec, params, [&](const std::string& n) { return head(n) || (houlsby_ && ln(n)); });
     const at::Device device = params.begin()->second.device();
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x41646170ULL);
     auto make = [&](const std::string& pre) {

@@ -24,4 +24,10 @@ inline std::function<bool(const std::string&)> head_of(const ArchSpec& spec) {
   return [family](const std::string& name) { return family->is_classifier(name); };
 }
 
+// Every LayerNorm's scale and shift, as the family names them.
+inline std::function<bool(const std::string&)> layer_norm_of(const ArchSpec& spec) {
+  const Family* family = &spec.family();
+  return [family](const std::string& name) { return family->is_layer_norm(name); };
+}
+
 }  // namespace tal

@@ -10,9 +10,9 @@ class LayerNormTuning final : public Method {
   std::string summary() const override { return "every LayerNorm's scale and shift, and the head"; }
   std::unique_ptr<Adaptation> attach(const MethodSpec&, const ArchSpec& spec, ParamMap& params,
                                      uint64_t) const override {
-    const auto head = head_of(spec);
+    const auto head = head_of(spec), ln = layer_norm_of(spec);
     return std::make_unique<HostTensors>(spec, params,
-                                         [head](const std::string& n) { return is_layer_norm(n) || head(n); });
+                                         [head, ln](const std::string& n) { return ln(n) || head(n); });
   }
 };
 

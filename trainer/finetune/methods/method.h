@@ -118,8 +118,6 @@ std::unique_ptr<Adaptation> attach_method(const std::string& text, const ArchSpe
                                           uint64_t seed);
 
 // Helpers the methods share.
-// A LayerNorm's scale or shift (ViT ln_1, ln_2, encoder.ln; GPT-2 ln_1, ln_2, ln_f).
-bool is_layer_norm(const std::string& name);
 int64_t numel_of(const std::vector<at::Tensor>& tensors);
 // The descendant's width and depth, as the spec keys them.
 int64_t width_of(const ArchSpec& spec);

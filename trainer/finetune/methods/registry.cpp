@@ -152,15 +152,6 @@ std::vector<at::Tensor> Adaptation::train_host(const ArchSpec& spec, ParamMap& p
   return out;
 }
 
-bool is_layer_norm(const std::string& name) {
-  const auto last = name.rfind('.');
-  if (last == std::string::npos) return false;
-  const auto before = name.rfind('.', last - 1);
-  const std::string module = name.substr(before == std::string::npos ? 0 : before + 1,
-                                         last - (before == std::string::npos ? 0 : before + 1));
-  return module.rfind("ln", 0) == 0;
-}
-
 int64_t numel_of(const std::vector<at::Tensor>& tensors) {
   int64_t n = 0;
   for (const auto& t : tensors) n += t.numel();

@@ -85,11 +85,11 @@ class TwoStageAdaptation final : public Adaptation {
     TAL_REQUIRE(ln == "frozen" || ln == "trained", "key 'finetune.methods': '", m.str(), "': ln='", ln.substr(0, 40),
                 "' (expected frozen or trained: the LayerNorms in stage 2)");
     ln_in_stage2_ = ln == "trained";
-    const auto head = head_of(spec);
-    stage1_ = train_host(spec, params, [&](const std::string& n) { return head(n) || is_layer_norm(n); });
+    const auto head = head_of(spec), layer_norm = layer_norm_of(spec);
+    stage1_ = train_host(spec, params, [&](const std::string& n) { return head(n) || layer_norm(n); });
     for (const auto& p : param_table(spec)) {
       if (head(p.name)) head_.push_back(params.at(p.name));
-      if (is_layer_norm(p.name)) ln_.push_back(params.at(p.name));
+      if (layer_norm(p.name)) ln_.push_back(params.at(p.name));
     }
   }
 
