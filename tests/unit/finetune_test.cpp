@@ -198,6 +198,19 @@ TEST(FinetuneGrid, ReconcilesAnEarlierResultsFile) {
   }
   file.cells.clear();
   EXPECT_NO_THROW(reconcile_results(file, "steps=120", grid, "f.h5"));
+
+  // A method this build does not know (a newer build's, or an edited file): refused in one line naming the run; a
+  // file of other known methods (another method set) is resumed, its runs kept as another grid's.
+  file.cells = {run_of_cell("k-a0", "a", 0, true), run_of_cell("k-x", "a", 0, true)};
+  file.cells[1].method = "scalearn:variant=uniform";
+  EXPECT_NE(test::error_of([&] { reconcile_results(file, "steps=60", grid, "runs/x/finetune.h5"); })
+                .find("runs/x/finetune.h5: run k-x records method 'scalearn:variant=uniform', which this build does not "
+                      "know (it knows full, head"),
+            std::string::npos);
+  file.cells[1].method = "lora:r=2,alpha=auto,targets=qv";
+  r = reconcile_results(file, "steps=60", grid, "f.h5");
+  EXPECT_EQ(r.done, (std::vector<bool>{true, false, false}));
+  EXPECT_EQ(r.results.cells.size(), 2u);
 }
 
 // A round's record goes through the gather unchanged; shorter curves are padded, a wrong length is refused.

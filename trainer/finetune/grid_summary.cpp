@@ -130,7 +130,13 @@ void print_porting_table(const FinetuneResults& results, const std::function<boo
       if (std::find(rows.begin(), rows.end(), row) == rows.end()) rows.push_back(row);
     }
   std::printf("finetune  ported modules: test score (%%) at step 0 -> final, mean ± std over seeds and architectures\n");
-  std::printf("  %-34s %-30s %-34s %-24s %-24s %-24s\n", "method", "from", "to", "ported", "sampled", "scratch");
+  int from_width = 30, to_width = 34;  // wide enough for the longest name (a tuned host's)
+  for (const auto& [method, from, init, task] : rows) {
+    from_width = std::max(from_width, static_cast<int>(from.size()));
+    to_width = std::max(to_width, static_cast<int>(init.size() + 1 + task.size()));
+  }
+  std::printf("  %-34s %-*s %-*s %-24s %-24s %-24s\n", "method", from_width, "from", to_width, "to", "ported", "sampled",
+              "scratch");
   for (const auto& [method, from, init, task] : rows) {
     auto text = [&](const std::string& port) {
       std::vector<double> zero, last;
@@ -143,8 +149,8 @@ void print_porting_table(const FinetuneResults& results, const std::function<boo
       if (zero.empty()) return std::string("-");
       return strf("%.1f -> %.1f ± %.1f", mean(zero), mean(last), sample_std(last));
     };
-    std::printf("  %-34s %-30s %-34s %-24s %-24s %-24s\n", method.c_str(), from.c_str(), (init + "/" + task).c_str(),
-                text("ported").c_str(), text("sampled").c_str(), text("").c_str());
+    std::printf("  %-34s %-*s %-*s %-24s %-24s %-24s\n", method.c_str(), from_width, from.c_str(), to_width,
+                (init + "/" + task).c_str(), text("ported").c_str(), text("sampled").c_str(), text("").c_str());
   }
   std::fflush(stdout);
 }

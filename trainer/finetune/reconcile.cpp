@@ -5,6 +5,8 @@
 #include <set>
 
 #include "base/error.h"
+#include "base/suggest.h"
+#include "trainer/finetune/methods/method.h"
 #include "trainer/train/progress.h"
 
 namespace tal {
@@ -22,6 +24,13 @@ Reconciled reconcile_results(FinetuneResults file, const std::string& recipe, co
                              const std::string& path) {
   TAL_REQUIRE(file.cells.empty() || file.recipe == recipe, path, ": holds ", file.cells.size(),
               " runs made with another recipe (", file.recipe, "); give another run.dir, or move the file away");
+  const auto known = method_names();
+  for (const auto& c : file.cells) {
+    const std::string method = c.method.substr(0, c.method.find(':'));
+    TAL_REQUIRE(is_one_of(method, known), path, ": run ", c.key, " records method '", c.method.substr(0, 80),
+                "', which this build does not know (it knows ", join_choices(known),
+                "); give another run.dir, or a build that knows it");
+  }
   Reconciled out;
   std::map<std::string, std::string> key_now;  // identity -> key
   std::map<std::string, const GridCell*> by_key;

@@ -24,7 +24,8 @@ struct Reconciled {
 };
 
 // The rules, in order:
-//  1. a file whose runs were made with another recipe is refused (one line naming `path`; an empty file is not);
+//  1. a file whose runs were made with another recipe, or that records a method this build does not know, is refused
+//     (one line naming `path`; an empty file is not); a file of another method set is resumed (rule 4);
 //  2. a run of a current cell (same task, spec, init, seed, rate and head) with another key (the hypernetwork was
 //     trained further, another source) is dropped, to be run again, never mixed in;
 //  3. a kept run of a current cell takes the grid's metric, task kind, held-out flag and zoo membership, and is
