@@ -322,6 +322,8 @@ check "methods grid: method and counts recorded ($(head -n1 "$work/counts.txt"))
 check "report of a methods grid exits 0" [ $? -eq 0 ]
 check "report: the transfer methods' section with Param Count x" grep -q "| method | trained | stored per task | % of the descendant | % without shared embedding tables | Param Count x |" "$work/m1/report.md"
 check "report: a task x method table per initialisation" grep -q "### Initialisation \`tal\`" "$work/m1/report.md"
+check "report: each method against the first (head), paired with intervals" grep -Eq "^\| tal \| fmnist-footwear \| \`lora:r=2,alpha=auto,targets=qv\` \| [+-][0-9.]+ \[[+-][0-9.]+, [+-][0-9.]+\], [0-3]/1 \|$" "$work/m1/report.md"
+check "report: ported and sampled against scratch, paired, at step 0 and final" grep -Eq "^\| \`lora:r=2,alpha=auto,targets=qv\` \| random/fmnist-footwear \| tal/fmnist-footwear \| [+-][0-9.]+ \[" "$work/m1/report.md"
 check "report: accuracy vs stored parameters drawn" $py -c "import sys; sys.exit(open(sys.argv[1],'rb').read(8) != b'\x89PNG\r\n\x1a\n')" "$work/m1/report/transfer_random.png"
 # Saved: merged weights (head, lora) in the archive, every run's stored tensors as safetensors beside it.
 $py - "$work/m1/finetune.h5" "$work/m1/tuned.h5" "$work/m1/tuned.modules" >"$work/saved.txt" 2>&1 <<'PY'

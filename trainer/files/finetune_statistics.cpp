@@ -113,17 +113,19 @@ Interval bootstrap_mean(const std::vector<double>& v, uint64_t seed, int resampl
 }
 
 Paired paired_against(const FinetuneResults& r, const std::string& task, const std::string& init,
-                      const std::string& baseline, const std::function<bool(const FinetuneCell&)>& keep) {
+                      const std::string& baseline, const std::function<bool(const FinetuneCell&)>& keep,
+                      const std::function<double(const FinetuneCell&)>& value) {
+  auto score = [&](const FinetuneCell& c) { return value ? value(c) : c.final_score(); };
   std::map<std::pair<std::string, int64_t>, double> base;  // (arch_id, seed) -> score
   for (const auto& c : r.cells)
-    if (c.task == task && c.init == baseline && (!keep || keep(c))) base[{c.arch_id, c.seed}] = c.final_score();
+    if (c.task == task && c.init == baseline && (!keep || keep(c))) base[{c.arch_id, c.seed}] = score(c);
   std::vector<double> diffs;
   Paired out;
   for (const auto& c : r.cells) {
     if (c.task != task || c.init != init || (keep && !keep(c))) continue;
     const auto it = base.find({c.arch_id, c.seed});
     if (it == base.end()) continue;
-    const double d = c.final_score() - it->second;
+    const double d = score(c) - it->second;
     diffs.push_back(d);
     out.wins += d > 0;
   }

@@ -48,13 +48,14 @@ struct Interval {
 Interval bootstrap_mean(const std::vector<double>& values, uint64_t seed, int resamples = 10000);
 
 // init minus baseline, paired by (task, architecture, seed), over the runs of `results` (already selected and of one
-// head view) that `keep` admits; final headline scores.
+// head view) that `keep` admits; final headline scores, or what `value` gives.
 struct Paired {
   int64_t pairs = 0, wins = 0;  // wins: the init's score strictly higher
   Interval diff;
 };
 Paired paired_against(const FinetuneResults& results, const std::string& task, const std::string& init,
-                      const std::string& baseline, const std::function<bool(const FinetuneCell&)>& keep = {});
+                      const std::string& baseline, const std::function<bool(const FinetuneCell&)>& keep = {},
+                      const std::function<double(const FinetuneCell&)>& value = {});
 
 // The tables every summary shows, as data (tal finetune prints them, tal report writes them as markdown): per task
 // kind (seen, held-out, class-disjoint) and head choice, rows of tasks, a column per initialisation; each entry the

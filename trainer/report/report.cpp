@@ -498,6 +498,20 @@ void report_transfer(const FinetuneResults& all_runs, Plots& plots, std::ostream
     md << "![accuracy vs stored parameters](" << plots.draw("transfer_" + slug(init), data.str(), script.str())
        << ")\n\n";
   }
+  // Each method against the grid's baseline method (full where present), paired by (task, architecture, seed).
+  const std::string base = std::find(methods.begin(), methods.end(), "full") != methods.end() ? "full" : methods.front();
+  md << "### Against `" << base << "`\n\nFinal test score (MCC x100 where the task's metric) of each method minus `" << base
+     << "`'s, paired by task, architecture and seed, each at its chosen rate: mean difference in points [bootstrap 95% "
+        "interval], wins / pairs.\n\n| initialisation | task | method | difference |\n|---|---|---|---|\n";
+  for (const auto& init : inits) {
+    const FinetuneResults view = method_view(r, init);
+    for (const auto& t : tasks)
+      for (const auto& m : methods)
+        if (m != base)
+          if (const Paired p = paired_against(view, t, m, base); p.pairs > 0)
+            md << "| " << init << " | " << t << " | `" << m << "` | " << paired_text(p) << " |\n";
+  }
+  md << "\n";
 }
 
 // Ported modules: per method, origin and destination, the score at step 0 (the zero-shot port) and at the end for
@@ -551,6 +565,27 @@ void report_porting(const FinetuneResults& all_runs, Plots& plots, std::ostream&
          << "set xtics rotate by -30\nset yrange [0:*]\nplot 'port_step0.dat' using 2:xtic(1) title 'ported', '' "
             "using 3 title 'sampled', '' using 4 title 'scratch'\n";
   md << "\n![ported modules at step 0](" << plots.draw("port_step0", bars.str(), script.str()) << ")\n\n";
+  // Paired by (architecture, seed) against scratch on the same destination: at step 0 and at the end.
+  md << "Against scratch on the same destination, paired by architecture and seed: mean difference in points [bootstrap "
+        "95% interval], wins / pairs.\n\n| method | from | to | ported, step 0 | ported, final | sampled, step 0 | "
+        "sampled, final |\n|---|---|---|---|---|---|---|\n";
+  for (const auto& [method, from, init, task] : rows) {
+    FinetuneResults view = r;
+    view.cells.clear();
+    for (const char* port : kConditions)
+      for (const auto* c : runs_of(method, from, init, task, port)) {
+        FinetuneCell v = *c;
+        v.init = *port ? port : "scratch";  // the conditions in the initialisation's place
+        view.cells.push_back(std::move(v));
+      }
+    auto step0 = [](const FinetuneCell& c) { return c.score().front(); };
+    md << "| `" << method << "` | " << from << " | " << init << "/" << task << " | "
+       << paired_text(paired_against(view, task, "ported", "scratch", {}, step0)) << " | "
+       << paired_text(paired_against(view, task, "ported", "scratch")) << " | "
+       << paired_text(paired_against(view, task, "sampled", "scratch", {}, step0)) << " | "
+       << paired_text(paired_against(view, task, "sampled", "scratch")) << " |\n";
+  }
+  md << "\n";
   std::vector<std::string> methods;
   for (const auto& row : rows)
     if (std::find(methods.begin(), methods.end(), std::get<0>(row)) == methods.end()) methods.push_back(std::get<0>(row));
