@@ -405,4 +405,45 @@ bad "a host tuned on a task outside the grid" "key 'finetune.inits': 'random>fmn
 bad "a host tuned twice" "key 'finetune.inits': 'random>fmnist-footwear>fmnist-bags-trousers-rot180': a tuned host is INIT>TASK, one task" "finetune.inits=random>fmnist-footwear>fmnist-bags-trousers-rot180"
 bad "a tuned host of an unknown initialisation" "key 'finetune.inits': unknown initialisation 'randum'" "finetune.inits=randum>fmnist-footwear"
 
+# 11. ScaLearn (seed 004): every task's adapter on one host is its source; only the scales and the head train. The
+#     multi-task cells run after every other cell, reading the sources' modules from the run (sources/), on 1 rank and
+#     on 2 the same; a re-run trains nothing, and a lost modules file is trained again, alone.
+scales=("${grid[@]}" finetune.inits=random finetune.seeds=1
+        "finetune.methods=adapter,scalearn,scalearn:omega=scalar,scalearn:layers=shared,scalearn:omega=scalar,layers=shared")
+"$tal" finetune "${scales[@]}" run.dir="$work/s1" >"$work/s1.log" 2>&1
+check "scalearn grid exits 0" [ $? -eq 0 ]
+check "scalearn grid: 2 tasks x 5 methods" [ "$(cells "$work/s1/finetune.h5")" = 10 ]
+check "scalearn grid: one modules file per adapter run" [ "$(ls "$work/s1/sources" | wc -l)" = 2 ]
+mpirun -np 2 --bind-to none "$tal" finetune "${scales[@]}" run.dir="$work/s2" threads=1 >"$work/s2.log" 2>&1
+check "scalearn grid on 2 ranks exits 0" [ $? -eq 0 ]
+dump "$work/s1/finetune.h5" >"$work/s1.txt"; dump "$work/s2/finetune.h5" >"$work/s2.txt"
+check "scalearn grid: 1 rank and 2 ranks give the same 10 curves" cmp -s "$work/s1.txt" "$work/s2.txt"
+$py - "$work/s1/finetune.h5" >"$work/scounts.txt" 2>&1 <<'PY'
+import h5py, re, sys
+f = h5py.File(sys.argv[1])
+n, c, d = 2, 32, 1  # 2 tasks' adapters; vit:depth=1,width=32
+want = {"omega=channel,layers=each": n * c * d, "omega=scalar,layers=each": n * d,
+        "omega=channel,layers=shared": n * c, "omega=scalar,layers=shared": n}
+seen = 0
+for g in f["cells"].values():
+    m = g.attrs["method"]
+    if not m.startswith("scalearn:"): continue
+    variant = ",".join(m[len("scalearn:"):].split(",")[:2])
+    k = int(re.search(r"-k([0-9]+)$", g.attrs["arch_id"]).group(1))
+    assert g.attrs["trainable"] == want[variant] + c * k + k == g.attrs["stored"], (m, g.attrs["trainable"])
+    seen += 1
+assert seen == 8, seen
+print("ok")
+PY
+check "scalearn: the four variants' counts are N.C.D, N.D, N.C, N (+ head) ($(tail -n1 "$work/scounts.txt"))" grep -q "^ok$" "$work/scounts.txt"
+"$tal" finetune "${scales[@]}" run.dir="$work/s1" >"$work/s3.log" 2>&1
+check "scalearn grid re-run: nothing run again" grep -q "every cell was already done" "$work/s3.log"
+rm "$(ls -d "$work"/s1/sources/*.safetensors | head -n1)"
+"$tal" finetune "${scales[@]}" run.dir="$work/s1" >"$work/s4.log" 2>&1
+check "a lost source modules file: its run alone trained again" grep -q "1 source run(s) in .* have no modules file (sources/); they are run again" "$work/s4.log"
+check "... and only it" grep -q "^finetune: 10 cells .*, 9 done, 1 to run" "$work/s4.log"
+check "... its file is back" [ "$(ls "$work/s1/sources" | wc -l)" = 2 ]
+bad "scalearn without the adapters it scales" "key 'finetune.methods': 'scalearn:omega=channel,layers=each,dropout=auto,m=auto' reads the modules that adapter:m=auto,placement=pfeiffer runs train on the same host: add adapter:m=auto,placement=pfeiffer to finetune.methods" finetune.methods=scalearn finetune.inits=random
+bad "scalearn on one task" "key 'finetune.tasks': 'scalearn:omega=channel,layers=each,dropout=auto,m=auto' reads every task's adapter:m=auto,placement=pfeiffer run, so it needs at least two tasks; the grid has 1" finetune.methods=adapter,scalearn finetune.tasks=fmnist-footwear finetune.inits=random
+
 finish

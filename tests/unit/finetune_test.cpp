@@ -202,9 +202,9 @@ TEST(FinetuneGrid, ReconcilesAnEarlierResultsFile) {
   // A method this build does not know (a newer build's, or an edited file): refused in one line naming the run; a
   // file of other known methods (another method set) is resumed, its runs kept as another grid's.
   file.cells = {run_of_cell("k-a0", "a", 0, true), run_of_cell("k-x", "a", 0, true)};
-  file.cells[1].method = "scalearn:variant=uniform";
+  file.cells[1].method = "not-yet-built:x=1";
   EXPECT_NE(test::error_of([&] { reconcile_results(file, "steps=60", grid, "runs/x/finetune.h5"); })
-                .find("runs/x/finetune.h5: run k-x records method 'scalearn:variant=uniform', which this build does not "
+                .find("runs/x/finetune.h5: run k-x records method 'not-yet-built:x=1', which this build does not "
                       "know (it knows full, head"),
             std::string::npos);
   file.cells[1].method = "lora:r=2,alpha=auto,targets=qv";

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "base/error.h"
@@ -480,6 +481,123 @@ TEST_F(Methods, TwoStageKeepsItsLayerNormsFrozenInStageTwo) {
     const std::string final_ln = text ? "transformer.ln_f.weight" : "encoder.ln.weight";
     EXPECT_FALSE(at::equal(moving.at(final_ln), ln.at(final_ln)));
   }
+}
+
+// ScaLearn's sources: three single-task adapters trained on one host (the same task from three seeds: the identities
+// are about the wiring, not what the adapters learned), each with the head it was trained with.
+struct TrainedAdapters {
+  SourceModules sources;
+  std::vector<ParamMap> models;  // host + head as each adapter's run left them
+  std::vector<std::unique_ptr<Adaptation>> adapters;
+};
+
+TEST_F(Methods, ScaLearnWithOneHotScalesIsThatAdapterAndWithZeroScalesTheHost) {
+  for (const bool text : {false, true}) {
+    const ArchSpec s = spec(text);
+    const Task t = task(text);
+    const Batch b = t.load(Split::Test, first_positions(8));
+    const ParamMap host = leaves(s, 3);
+    TrainedAdapters src;
+    for (uint64_t k = 0; k < 3; ++k) {
+      src.models.push_back(copy(host));
+      for (auto& [n, v] : src.models.back()) v.requires_grad_(true);
+      src.adapters.push_back(attach_method("adapter", s, src.models.back(), 10 + k));
+      finetune_run(s, src.models.back(), t, split_of(t), recipe(), 5e-2, 20 + k, [] { return false; },
+                   src.adapters.back().get());
+      src.sources.tasks.push_back("source" + std::to_string(k));
+      src.sources.modules.push_back(src.adapters.back()->modules());
+    }
+    for (const std::string variant : {"omega=channel,layers=each", "omega=scalar,layers=each",
+                                      "omega=channel,layers=shared", "omega=scalar,layers=shared"}) {
+      SCOPED_TRACE(s.str() + " " + variant);
+      ParamMap p = copy(host);
+      for (auto& [n, v] : p) v.requires_grad_(true);
+      const auto a = attach_method("scalearn:dropout=0," + variant, s, p, 4, &src.sources);
+      at::NoGradGuard guard;
+      // One-hot on source 1 (ones over its channels), with source 1's head: source 1's adapter model, bit for bit.
+      for (const auto& [name, omega] : a->modules()) {
+        omega.zero_();
+        omega[1].fill_(1);
+      }
+      for (const auto& q : param_table(s))
+        if (s.family().is_classifier(q.name)) p.at(q.name).copy_(src.models[1].at(q.name));
+      a->set_training(false);
+      const auto own = target_forward(s, src.models[1], b.inputs, src.adapters[1]->hooks());
+      EXPECT_TRUE(at::equal(target_forward(s, p, b.inputs, a->hooks()), own));
+      // Zero scales: the host (with that head).
+      for (const auto& [name, omega] : a->modules()) omega.zero_();
+      EXPECT_TRUE(at::equal(target_forward(s, p, b.inputs, a->hooks()), target_forward(s, p, b.inputs)));
+    }
+  }
+}
+
+TEST_F(Methods, ScaLearnTrainsOnlyItsScalesAndTheHeadWithTheClosedFormCountsAndNoDropoutAtEvaluation) {
+  const ArchSpec s = spec_of_vit();
+  const Task t = task(false);
+  const ParamMap host = leaves(s, 3);
+  SourceModules sources;
+  std::vector<ParamMap> models;
+  std::vector<std::unique_ptr<Adaptation>> adapters;
+  for (uint64_t k = 0; k < 3; ++k) {  // untrained adapters with nonzero up-projections (W_up = 0 would hide the scales)
+    models.push_back(copy(host));
+    adapters.push_back(attach_method("adapter", s, models.back(), 10 + k));
+    for (const auto& [n, v] : adapters.back()->modules()) {
+      at::NoGradGuard guard;
+      v.normal_(0, 0.2);
+    }
+    sources.tasks.push_back("source" + std::to_string(k));
+    sources.modules.push_back(adapters.back()->modules());
+  }
+  const int64_t n = 3, c = kWidth, d = kDepth;
+  const int64_t head = numel_where(s, [&](const std::string& name) { return s.family().is_classifier(name); });
+  const std::map<std::string, int64_t> counts = {{"omega=channel,layers=each", n * c * d},
+                                                 {"omega=scalar,layers=each", n * d},
+                                                 {"omega=channel,layers=shared", n * c},
+                                                 {"omega=scalar,layers=shared", n}};
+  for (const auto& [variant, scales] : counts) {
+    SCOPED_TRACE(variant);
+    ParamMap p = copy(host);
+    for (auto& [name, v] : p) v.requires_grad_(true);
+    const ParamMap before = copy(p);
+    std::vector<std::pair<std::string, at::Tensor>> sources_before;
+    for (const auto& m : sources.modules)
+      for (const auto& [name, v] : m) sources_before.emplace_back(name, v.detach().clone());
+    const auto a = attach_method("scalearn:" + variant, s, p, 4, &sources);
+    EXPECT_EQ(a->trainable_count(), scales + head);
+    EXPECT_EQ(a->stored_count(), scales + head);
+    const auto omega_before = a->modules().front().second.detach().clone();
+    finetune_run(s, p, t, split_of(t), recipe(), 5e-2, 5, [] { return false; }, a.get());
+    for (const auto& q : param_table(s)) {
+      const bool moved = !at::equal(p.at(q.name), before.at(q.name));
+      EXPECT_EQ(moved, s.family().is_classifier(q.name)) << q.name;
+    }
+    EXPECT_FALSE(at::equal(a->modules().front().second, omega_before));
+    size_t i = 0;
+    for (const auto& m : sources.modules)
+      for (const auto& [name, v] : m) EXPECT_TRUE(at::equal(v, sources_before[i++].second)) << name;
+  }
+  // Dropout on the scales (0.3 by default; 0 for omega=scalar,layers=shared) while training, never at evaluation.
+  ParamMap p = copy(host);
+  const auto a = attach_method("scalearn", s, p, 4, &sources);
+  const Batch b = t.load(Split::Test, first_positions(8));
+  at::NoGradGuard guard;
+  a->set_training(true);
+  const auto first = target_forward(s, p, b.inputs, a->hooks());
+  EXPECT_FALSE(at::equal(first, target_forward(s, p, b.inputs, a->hooks())));
+  a->set_training(false);
+  const auto eval = target_forward(s, p, b.inputs, a->hooks());
+  EXPECT_TRUE(at::equal(eval, target_forward(s, p, b.inputs, a->hooks())));
+  ParamMap q = copy(host);
+  const auto none = attach_method("scalearn:dropout=0", s, q, 4, &sources);
+  EXPECT_TRUE(at::equal(eval, target_forward(s, q, b.inputs, none->hooks())));
+  // Without its sources, or with one, it is one line naming the key.
+  EXPECT_NE(error_of([&] { attach_method("scalearn", s, q, 4); }).find("key 'finetune.methods': 'scalearn:omega=channel,"
+                                                                      "layers=each,dropout=auto,m=auto' reads the "
+                                                                      "modules of adapter:m=auto,placement=pfeiffer runs"),
+            std::string::npos);
+  SourceModules one{{"source0"}, {sources.modules[0]}};
+  EXPECT_NE(error_of([&] { attach_method("scalearn", s, q, 4, &one); }).find("scales the adapters of at least two tasks"),
+            std::string::npos);
 }
 
 TEST(TopChannels, TheKLargestInIndexOrderTiesToTheLowerIndex) {

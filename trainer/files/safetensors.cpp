@@ -70,7 +70,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
   TAL_REQUIRE(in, path, ": cannot be read");
   std::ostringstream all;
   all << in.rdbuf();
-  const std::string bytes = all.str();
+  return parse_safetensors(all.str(), path);
+}
+
+SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& path) {
   TAL_REQUIRE(bytes.size() >= 8, path, ": too short for a safetensors file");
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<size_t>(i)]);

@@ -27,5 +27,7 @@ struct SafetensorsFile {
 };
 // Reads one back, checking the header and every byte range; problems name the file and the tensor.
 SafetensorsFile read_safetensors(const std::string& path);
+// The same from a file's bytes (sent by another rank); `path` names them in errors.
+SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& path);
 
 }  // namespace tal

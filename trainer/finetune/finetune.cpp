@@ -8,6 +8,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <map>
 #include <set>
 #include <numeric>
@@ -28,6 +31,7 @@
 #include "trainer/finetune/protocol.h"
 #include "trainer/finetune/reconcile.h"
 #include "trainer/finetune/run_record.h"
+#include "trainer/finetune/source_modules.h"
 #include "trainer/finetune/initializers.h"
 #include "trainer/finetune/methods/method.h"
 #include "trainer/finetune/methods/porting.h"
@@ -50,6 +54,7 @@ struct Cell {
   size_t task = 0;
   ArchSpec spec;
   double cost = 0;
+  bool multi_task = false;  // its method reads other runs' modules: run after every other cell
 };
 
 // Specs may be given on the command line as one comma-separated list: "vit:depth=2,width=64,vit:depth=4" is two.
@@ -144,6 +149,8 @@ struct Grid {
     bool mergeable = true;
   };
   std::map<std::pair<std::string, std::string>, Counts> counts;  // (spec, method) -> its parameter counts
+  std::map<std::string, std::string> source_of;  // a multi-task method -> the method whose runs are its sources
+  std::set<std::string> sources;                 // the methods whose runs some method of the grid reads
   std::vector<Cell> cells;
 };
 
@@ -192,6 +199,20 @@ size_t task_index(const Grid& g, const std::string& name) {
   return t;
 }
 
+// Where two descendants of one architecture (fitted to two tasks) differ outside their classifiers: "" when nowhere,
+// else the first tensor that differs, with both shapes.
+std::string body_mismatch(const ArchSpec& a, const ArchSpec& b) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& p : param_table(b)) shapes[p.name] = p.shape;
+  for (const auto& p : param_table(a)) {
+    if (a.family().is_classifier(p.name)) continue;
+    const auto it = shapes.find(p.name);
+    if (it == shapes.end()) return p.name + " " + shape_str(p.shape) + " against no such tensor";
+    if (it->second != p.shape) return p.name + " " + shape_str(p.shape) + " against " + shape_str(it->second);
+  }
+  return "";
+}
+
 // A tuned host (INIT>TASK) is fine-tuned on a task of the grid whose descendants have the same body as every other
 // task's: only the classifier may differ.
 void check_tuned_hosts(const Grid& g, const FinetuneOptions& f) {
@@ -206,17 +227,9 @@ void check_tuned_hosts(const Grid& g, const FinetuneOptions& f) {
                 did_you_mean(n.tuned_on, names));
     for (size_t t = 0; t < g.tasks.size(); ++t)
       for (size_t a = 0; a < g.archs.size(); ++a) {
-        const ArchSpec &tuned = g.specs[from][a], &spec = g.specs[t][a];
-        std::map<std::string, std::vector<int64_t>> shapes;
-        for (const auto& p : param_table(tuned)) shapes[p.name] = p.shape;
-        for (const auto& p : param_table(spec)) {
-          if (spec.family().is_classifier(p.name) || t == from) continue;
-          const auto it = shapes.find(p.name);
-          TAL_REQUIRE(it != shapes.end() && it->second == p.shape, "key 'finetune.inits': '", init.substr(0, 80),
-                      "': ", g.archs[a], " has ", p.name, " ", shape_str(p.shape), " on task '", names[t], "' but ",
-                      it == shapes.end() ? std::string("no such tensor") : shape_str(it->second), " on '",
-                      n.tuned_on, "': a host tuned on one task cannot be another's");
-        }
+        const std::string differs = body_mismatch(g.specs[t][a], g.specs[from][a]);
+        TAL_REQUIRE(differs.empty(), "key 'finetune.inits': '", init.substr(0, 80), "': ", g.archs[a], " on task '",
+                    names[t], "' against '", n.tuned_on, "': ", differs, ": a host tuned on one task cannot be another's");
       }
   }
 }
@@ -246,6 +259,24 @@ void check_methods(Grid& g, const FinetuneOptions& f) {
   }
   TAL_REQUIRE(!g.methods.empty(), "key 'finetune.methods': give at least one method (",
               join_choices(method_names()), ")");
+  for (const auto& m : g.methods) {  // multi-task methods: their sources are runs of another method of the grid
+    const MethodSpec spec = parse_method(m);
+    const std::string source = method_named(spec.name).source_method(spec);
+    if (source.empty()) continue;
+    TAL_REQUIRE(is_one_of(source, g.methods), "key 'finetune.methods': '", m, "' reads the modules that ", source,
+                " runs train on the same host: add ", source, " to finetune.methods");
+    TAL_REQUIRE(g.tasks.size() >= 2, "key 'finetune.tasks': '", m, "' reads every task's ", source, " run, so it "
+                "needs at least two tasks; the grid has ", g.tasks.size());
+    for (size_t a = 0; a < g.archs.size(); ++a)
+      for (size_t t = 1; t < g.tasks.size(); ++t) {
+        const std::string differs = body_mismatch(g.specs[t][a], g.specs[0][a]);
+        TAL_REQUIRE(differs.empty(), "key 'finetune.methods': '", m, "' shares one host between tasks, but ",
+                    g.archs[a], " on task '", g.tasks[t].def().name, "' differs from '", g.tasks[0].def().name,
+                    "''s: ", differs);
+      }
+    g.source_of[m] = source;
+    g.sources.insert(source);
+  }
   for (const auto& specs : g.specs)
     for (const auto& spec : specs) {
       int64_t shared = 0;
@@ -256,7 +287,14 @@ void check_methods(Grid& g, const FinetuneOptions& f) {
         ParamMap host = init_params(spec, 0);
         std::unique_ptr<Adaptation> a;
         try {
-          a = attach_method(m, spec, host, 0);
+          SourceModules sources;  // as many as the grid's tasks, fresh: the counts do not depend on what they learned
+          if (g.source_of.count(m))
+            for (size_t t = 0; t < g.tasks.size(); ++t) {
+              ParamMap h = init_params(spec, 0);
+              sources.tasks.push_back(g.tasks[t].def().name);
+              sources.modules.push_back(attach_method(g.source_of.at(m), spec, h, t)->modules());
+            }
+          a = attach_method(m, spec, host, 0, g.source_of.count(m) ? &sources : nullptr);
         } catch (const Error& e) {
           throw Error(std::string(e.what()) + " (for " + spec.str() + ")");
         }
@@ -380,6 +418,16 @@ void add_cells(Grid& g, const CommandOptions& o, Initializers& inits) {
                        static_cast<double>(3 * f.steps * f.batch +
                                            static_cast<int64_t>(g.evals.size()) * f.eval_images +
                                            static_cast<int64_t>(g.splits[t].val.size()));
+              if (g.source_of.count(method)) {  // its sources: every task's run of the source method, each at the
+                                                // rate validation chose among the grid's
+                Fnv1a key;
+                key.add(c.meta.key).add("sources=" + g.source_of.at(method));
+                for (const auto& task : g.tasks) key.add(task.def().hash());
+                for (const double rate : g.rates) key.add(strf("%.17g", rate));
+                for (const auto& h : f.heads) key.add(h);
+                c.meta.key = key.hex();
+                c.multi_task = true;
+              }
               if (!name.tuned_on.empty()) {  // the host's own run, on the other task's data, is part of the cell
                 const size_t from = task_index(g, name.tuned_on);
                 c.meta.key = Fnv1a()
@@ -453,8 +501,23 @@ std::vector<bool> cells_done(const Grid& g, const std::string& path, Communicato
       if (r.without_mcc > 0)
         std::printf("finetune: %zu run(s) in %s have no MCC curve (recorded before it was); they are run again\n",
                     r.without_mcc, path.c_str());
-      for (int64_t i = 0; i < n; ++i)
-        if (r.done[static_cast<size_t>(i)]) done[i] = 1;
+      // A recorded source run whose modules file is gone is run again (a multi-task run reads the file).
+      std::set<std::string> lost;
+      for (int64_t i = 0; i < n; ++i) {
+        const auto& meta = g.cells[static_cast<size_t>(i)].meta;
+        if (r.done[static_cast<size_t>(i)] && g.sources.count(meta.method) && meta.port.empty() &&
+            !std::filesystem::exists(source_path(std::filesystem::path(path).parent_path().string(), meta.key)))
+          lost.insert(meta.key);
+        else if (r.done[static_cast<size_t>(i)])
+          done[i] = 1;
+      }
+      if (!lost.empty()) {
+        std::printf("finetune: %zu source run(s) in %s have no modules file (sources/); they are run again\n",
+                    lost.size(), path.c_str());
+        auto& kept = r.results.cells;
+        kept.erase(std::remove_if(kept.begin(), kept.end(), [&](const FinetuneCell& c) { return lost.count(c.key) > 0; }),
+                   kept.end());
+      }
       results = std::move(r.results);
     } catch (const Error& e) {
       refused = e.what();
@@ -532,7 +595,7 @@ bool port_in(const Grid& g, const Cell& c, const CommandOptions& o, Initializers
 // One cell's run on this rank: its initial weights, their layer statistics and the fine-tuning. A run that fails
 // fails on this rank alone: it is said at the round's gather, so no rank waits forever.
 RunRecord run_cell(const Grid& g, size_t index, const CommandOptions& o, Initializers& inits, int rank,
-                   ParamMap& params, std::string& stored, std::string& failure) {
+                   const SourceModules* sources, ParamMap& params, std::string& stored, std::string& failure) {
   const auto& f = o.finetune;
   const Cell& c = g.cells[index];
   const auto t0 = Clock::now();
@@ -547,20 +610,18 @@ RunRecord run_cell(const Grid& g, size_t index, const CommandOptions& o, Initial
     if (start) {  // nothing when preempted during a tuned host's own run
       params = std::move(*start);
       body = body_statistics(param_table(c.spec), params);
-      const auto method = attach_method(c.meta.method, c.spec, params, seed);
+      const auto method = attach_method(c.meta.method, c.spec, params, seed, sources);
       if (c.meta.port.empty() || port_in(g, c, o, inits, seed, params, *method))
         run = finetune_run(c.spec, params, g.tasks[c.task], g.splits[c.task], f, c.meta.lr, seed,
                            [] { return preemption_requested(); }, method.get());
-      if (run.completed && !f.save_weights.empty()) {
-        if (method->mergeable()) method->merge_into(params);
-        if (c.meta.method != "full")
-          stored = safetensors_bytes(method->stored(), {{"format", "tal-finetuned-modules"},
-                                                        {"method", c.meta.method},
-                                                        {"task", c.meta.task},
-                                                        {"spec", c.spec.str()},
-                                                        {"init", c.meta.init},
-                                                        {"host_layout", c.spec.family().reference_layout()}});
-      }
+      if (run.completed && !f.save_weights.empty() && method->mergeable()) method->merge_into(params);
+      if (run.completed && ((!f.save_weights.empty() && c.meta.method != "full") || g.sources.count(c.meta.method)))
+        stored = safetensors_bytes(method->stored(), {{"format", "tal-finetuned-modules"},
+                                                      {"method", c.meta.method},
+                                                      {"task", c.meta.task},
+                                                      {"spec", c.spec.str()},
+                                                      {"init", c.meta.init},
+                                                      {"host_layout", c.spec.family().reference_layout()}});
     }
   } catch (const std::exception& e) {
     failure = strf("rank %d: run (%s, %s, %s, %s, lr %g, seed %lld): %s", rank, c.meta.task.c_str(),
@@ -574,6 +635,67 @@ RunRecord run_cell(const Grid& g, size_t index, const CommandOptions& o, Initial
   return record;
 }
 
+// The sources of each multi-task cell: every task's run of its source method on the same host (architecture,
+// initialisation, seed), at the rate validation chose. Rank 0 finds them in the results and the run's sources/ and
+// sends them to every rank; a source that is missing is one line on every rank.
+std::map<size_t, SourceModules> sources_of_cells(const Grid& g, const std::string& run_dir,
+                                                 const std::vector<size_t>& cells, const FinetuneResults& results,
+                                                 Communicator& comm) {
+  std::string plan;  // rank 0: per cell "INDEX KEY..." lines; "!" and the reason when one is missing
+  std::vector<std::string> keys;
+  if (comm.rank() == 0) {
+    try {
+      for (size_t index : cells) {
+        const Cell& c = g.cells[index];
+        plan += std::to_string(index);
+        for (const auto& task : g.tasks) {
+          const std::string key = source_run(results.cells, task.def().name, c.meta.arch, c.meta.init, c.meta.seed,
+                                             c.meta.head, g.source_of.at(c.meta.method));
+          TAL_REQUIRE(!key.empty() && std::filesystem::exists(source_path(run_dir, key)), "finetune: '", c.meta.method,
+                      "' on (", c.meta.task, ", ", c.meta.arch_id, ", ", c.meta.init, ", seed ", c.meta.seed,
+                      ") has no recorded ", g.source_of.at(c.meta.method), " run on task '", task.def().name,
+                      "' with its modules file to read");
+          plan += " " + key;
+          if (!is_one_of(key, keys)) keys.push_back(key);
+        }
+        plan += "\n";
+      }
+    } catch (const Error& e) {
+      plan = std::string("!") + e.what();
+    }
+  }
+  plan = broadcast_bytes(comm, plan, "finetune sources plan");
+  if (!plan.empty() && plan[0] == '!') throw Error(plan.substr(1));
+  // Every rank: the files' tensors, once per source run.
+  std::map<std::string, std::vector<std::pair<std::string, at::Tensor>>> modules;
+  std::istringstream lines(plan);
+  std::string line;
+  std::map<size_t, SourceModules> out;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    size_t index = 0;
+    words >> index;
+    SourceModules& s = out[index];
+    std::string key;
+    for (const auto& task : g.tasks) {
+      words >> key;
+      if (!modules.count(key)) {
+        const std::string path = source_path(run_dir, key);
+        std::string bytes;
+        if (comm.rank() == 0) {
+          std::ifstream in(path, std::ios::binary);
+          bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        }
+        const auto file = parse_safetensors(broadcast_bytes(comm, bytes, "finetune source modules"), path);
+        modules[key].assign(file.tensors.begin(), file.tensors.end());
+      }
+      s.tasks.push_back(task.def().name);
+      s.modules.push_back(modules.at(key));
+    }
+  }
+  return out;
+}
+
 // Rank 0's record of the grid: each finished run into the results file (rewritten after every round), its line on
 // stdout and in metrics.jsonl, its weights into the archive (before the results: a run in the file is never run
 // again), and the progress line.
@@ -582,7 +704,7 @@ class GridRecorder {
   GridRecorder(const Grid& g, const CommandOptions& o, const Initializers& inits, FinetuneResults& results,
                std::string path, size_t done, double total_cost)
       : g_(g), f_(o.finetune), inits_(inits), results_(results), path_(std::move(path)), done_(done),
-        total_cost_(total_cost), metrics_(o.run.dir + "/metrics.jsonl"), start_(Clock::now()) {}
+        total_cost_(total_cost), run_dir_(o.run.dir), metrics_(o.run.dir + "/metrics.jsonl"), start_(Clock::now()) {}
 
   // One round: every rank's record, and (with finetune.save_weights) its flat weights.
   void round(const std::vector<RunRecord>& records, const std::vector<at::Tensor>& weights,
@@ -598,10 +720,15 @@ class GridRecorder {
       ++done_;
       say(out);
       if (!f_.save_weights.empty() && weights[r].numel() > 0) archived.push_back(archived_model(c, out, weights[r]));
-      if (!f_.save_weights.empty() && !stored[r].empty()) {
+      if (!f_.save_weights.empty() && !stored[r].empty() && out.method != "full") {
         const std::string dir = modules_dir(f_.save_weights) + "/" + out.task;
         std::filesystem::create_directories(dir);
         write_bytes_atomically(dir + "/" + model_id(out) + ".safetensors", stored[r]);
+      }
+      if (g_.sources.count(out.method) && out.port.empty()) {  // a multi-task method's source: kept in the run
+        const std::string path = source_path(run_dir_, out.key);
+        std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+        write_bytes_atomically(path, stored[r]);
       }
     }
     results_.inits = inits_.infos();
@@ -715,6 +842,7 @@ class GridRecorder {
   std::string path_;
   size_t done_;
   double total_cost_, cost_done_ = 0;
+  std::string run_dir_;
   MetricsLog metrics_;
   Clock::time_point start_;
 };
@@ -761,22 +889,25 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   const auto done = cells_done(g, results_path, comm, results);
   results.recipe = g.recipe;
   results.config_yaml = config_yaml;
-  std::vector<size_t> pending;
+  std::vector<size_t> pending, later;  // later: multi-task cells, run once every other cell is recorded
   for (size_t i = 0; i < g.cells.size(); ++i)
-    if (!done[i]) pending.push_back(i);
-  std::stable_sort(pending.begin(), pending.end(), [&](size_t a, size_t b) { return g.cells[a].cost > g.cells[b].cost; });
+    if (!done[i]) (g.cells[i].multi_task ? later : pending).push_back(i);
+  for (auto* cells : {&pending, &later})
+    std::stable_sort(cells->begin(), cells->end(), [&](size_t a, size_t b) { return g.cells[a].cost > g.cells[b].cost; });
   double total_cost = 0;
-  for (size_t i : pending) total_cost += g.cells[i].cost;
+  for (const auto* cells : {&pending, &later})
+    for (size_t i : *cells) total_cost += g.cells[i].cost;
 
   const int world = comm.world();
-  const size_t rounds = rounds_for(pending.size(), world);
+  const size_t rounds = rounds_for(pending.size(), world) + rounds_for(later.size(), world);
   const ZooOptions* zoo = inits.training_zoo();
   if (root) {
     std::printf("finetune: %zu cells (%zu tasks x %zu architectures x %zu initialisations x %zu methods x %zu learning "
                 "rates x %lld seeds, and head choices on held-out tasks), %zu done, %zu to run on %d rank(s) in %zu "
                 "rounds; %lld steps of %lld images each, %d thread(s) per rank -> %s\n",
                 g.cells.size(), g.tasks.size(), g.archs.size(), f.inits.size(), g.methods.size(), g.rates.size(),
-                static_cast<long long>(f.seeds), g.cells.size() - pending.size(), pending.size(), world, rounds,
+                static_cast<long long>(f.seeds), g.cells.size() - pending.size() - later.size(),
+                pending.size() + later.size(), world, rounds,
                 static_cast<long long>(f.steps), static_cast<long long>(f.batch), at::get_num_threads(),
                 results_path.c_str());
     for (size_t t = 0; t < g.tasks.size(); ++t)
@@ -793,56 +924,72 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   }
   std::unique_ptr<GridRecorder> recorder;
   if (root)
-    recorder = std::make_unique<GridRecorder>(g, o, inits, results, results_path, g.cells.size() - pending.size(),
-                                              total_cost);
+    recorder = std::make_unique<GridRecorder>(g, o, inits, results, results_path,
+                                              g.cells.size() - pending.size() - later.size(), total_cost);
 
-  // 3. The rounds: one run per rank, every rank's record gathered, rank 0 records them.
-  for (size_t round = 0; round < rounds; ++round) {
-    const int64_t slot = run_of(pending.size(), world, comm.rank(), round);
-    RunRecord mine;
-    ParamMap params;
-    std::string stored, failure;
-    if (slot >= 0 && !preemption_requested())
-      mine = run_cell(g, pending[static_cast<size_t>(slot)], o, inits, comm.rank(), params, stored, failure);
-    const auto all = comm.allgather(mine.pack(g.evals.size(), f.steps), "finetune results");
-    std::vector<RunRecord> records;
-    for (int r = 0; r < world; ++r) records.push_back(RunRecord::unpack(all[r], g.evals.size(), f.steps));
-    for (int r = 0; r < world; ++r)
-      if (records[static_cast<size_t>(r)].failed) {
-        if (!failure.empty()) throw Error(failure);
-        throw Error(strf("rank %d failed a fine-tuning run (its error is above); the results file keeps the runs "
-                         "finished before this round",
-                         r));
+  // 3. The rounds: one run per rank, every rank's record gathered, rank 0 records them; the multi-task cells last,
+  //    with the modules their sources left.
+  auto run_rounds = [&](const std::vector<size_t>& cells, size_t first_round,
+                        const std::map<size_t, SourceModules>& sources) {
+    for (size_t round = 0; round < rounds_for(cells.size(), world); ++round) {
+      const int64_t slot = run_of(cells.size(), world, comm.rank(), round);
+      RunRecord mine;
+      ParamMap params;
+      std::string stored, failure;
+      if (slot >= 0 && !preemption_requested()) {
+        const size_t index = cells[static_cast<size_t>(slot)];
+        const auto it = sources.find(index);
+        mine = run_cell(g, index, o, inits, comm.rank(), it == sources.end() ? nullptr : &it->second, params, stored,
+                        failure);
       }
-    std::vector<at::Tensor> weights;
-    std::vector<std::string> stored_by_rank(static_cast<size_t>(world));
-    if (!f.save_weights.empty()) {
-      std::vector<at::Tensor> flat;
-      if (mine.present && mine.completed) {
-        const Cell& c = g.cells[static_cast<size_t>(mine.cell)];
-        if (g.counts.at({c.spec.str(), c.meta.method}).mergeable)
-          for (const auto& p : param_table(c.spec)) flat.push_back(params.at(p.name).detach().flatten().to(at::kCPU));
+      const auto all = comm.allgather(mine.pack(g.evals.size(), f.steps), "finetune results");
+      std::vector<RunRecord> records;
+      for (int r = 0; r < world; ++r) records.push_back(RunRecord::unpack(all[r], g.evals.size(), f.steps));
+      for (int r = 0; r < world; ++r)
+        if (records[static_cast<size_t>(r)].failed) {
+          if (!failure.empty()) throw Error(failure);
+          throw Error(strf("rank %d failed a fine-tuning run (its error is above); the results file keeps the runs "
+                           "finished before this round",
+                           r));
+        }
+      std::vector<at::Tensor> weights;
+      std::vector<std::string> stored_by_rank(static_cast<size_t>(world));
+      if (!f.save_weights.empty()) {
+        std::vector<at::Tensor> flat;
+        if (mine.present && mine.completed) {
+          const Cell& c = g.cells[static_cast<size_t>(mine.cell)];
+          if (g.counts.at({c.spec.str(), c.meta.method}).mergeable)
+            for (const auto& p : param_table(c.spec)) flat.push_back(params.at(p.name).detach().flatten().to(at::kCPU));
+        }
+        weights = gather_variable(comm, flat.empty() ? at::zeros({0}, at::kFloat) : at::cat(flat));
       }
-      weights = gather_variable(comm, flat.empty() ? at::zeros({0}, at::kFloat) : at::cat(flat));
-      // The stored tensors' safetensors bytes, one float per byte (exact).
-      auto bytes = at::empty({static_cast<int64_t>(stored.size())}, at::kByte);
-      if (!stored.empty()) std::memcpy(bytes.data_ptr(), stored.data(), stored.size());
-      const auto all_bytes = gather_variable(comm, bytes.to(at::kFloat));
-      for (int r = 0; r < world; ++r) {
-        const auto b = all_bytes[static_cast<size_t>(r)].to(at::kByte).contiguous();
-        stored_by_rank[static_cast<size_t>(r)].assign(static_cast<const char*>(b.data_ptr()), static_cast<size_t>(b.numel()));
+      if (!f.save_weights.empty() || !g.sources.empty()) {
+        // The stored tensors' safetensors bytes, one float per byte (exact).
+        auto bytes = at::empty({static_cast<int64_t>(stored.size())}, at::kByte);
+        if (!stored.empty()) std::memcpy(bytes.data_ptr(), stored.data(), stored.size());
+        const auto all_bytes = gather_variable(comm, bytes.to(at::kFloat));
+        for (int r = 0; r < world; ++r) {
+          const auto b = all_bytes[static_cast<size_t>(r)].to(at::kByte).contiguous();
+          stored_by_rank[static_cast<size_t>(r)].assign(static_cast<const char*>(b.data_ptr()),
+                                                        static_cast<size_t>(b.numel()));
+        }
+      }
+      const bool stopping = comm.any(preemption_requested(), "finetune preemption");
+      if (root) recorder->round(records, weights, stored_by_rank, first_round + round, rounds);
+      if (stopping) {
+        if (root)
+          std::printf("finetune: preempted; %zu of %zu cells are in %s; run the same command again to finish\n",
+                      recorder->done(), g.cells.size(), results_path.c_str());
+        std::fflush(stdout);
+        return false;
       }
     }
-    const bool stopping = comm.any(preemption_requested(), "finetune preemption");
-    if (root) recorder->round(records, weights, stored_by_rank, round, rounds);
-    if (stopping) {
-      if (root)
-        std::printf("finetune: preempted; %zu of %zu cells are in %s; run the same command again to finish\n",
-                    recorder->done(), g.cells.size(), results_path.c_str());
-      std::fflush(stdout);
-      return kPreemptedExitCode;
-    }
-  }
+    return true;
+  };
+  if (!run_rounds(pending, 0, {})) return kPreemptedExitCode;
+  if (!later.empty() &&
+      !run_rounds(later, rounds_for(pending.size(), world), sources_of_cells(g, o.run.dir, later, results, comm)))
+    return kPreemptedExitCode;
 
   // 4. The summary of this grid's cells (the file may hold others).
   if (root) {

@@ -43,8 +43,10 @@ RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task
   size_t next_eval = 0;
   auto record_evaluation = [&](int64_t done) {
     out.eval_steps.push_back(done);
+    method->set_training(false);
     const Evaluation e =
         evaluate(spec, params, task, Split::Test, done == r.steps ? all : interim, kEvaluationBatch, hooks);
+    method->set_training(true);
     out.accuracy.push_back(e.accuracy());
     if (!e.language_model) out.mcc.push_back(e.mcc());
   };
@@ -69,6 +71,7 @@ RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task
   }
   record_evaluation(r.steps);
   if (!split.val.empty()) {
+    method->set_training(false);
     const Evaluation v = evaluate(spec, params, task, Split::Train, split.val, kEvaluationBatch, hooks);
     out.val_accuracy = v.accuracy();
     if (!v.language_model) out.val_mcc = v.mcc();

@@ -7,17 +7,11 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "trainer/finetune/methods/bottleneck.h"
 #include "trainer/finetune/methods/host_tensors.h"
 
 namespace tal {
 namespace {
-
-struct Bottleneck {
-  at::Tensor down, down_bias, up, up_bias;
-  at::Tensor operator()(const at::Tensor& u) const {
-    return u + at::linear(at::relu(at::linear(u, down, down_bias)), up, up_bias);
-  }
-};
 
 class AdapterAdaptation final : public Adaptation {
  public:

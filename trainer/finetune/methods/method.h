@@ -46,6 +46,13 @@ struct StageContext {
   const std::vector<int64_t>& train;
 };
 
+// What a multi-task method reads besides its host: the modules runs of another method trained on the same host, one
+// set per source task (ScaLearn's adapters, the target's own among them), in the suite's order.
+struct SourceModules {
+  std::vector<std::string> tasks;
+  std::vector<std::vector<std::pair<std::string, at::Tensor>>> modules;
+};
+
 // A method attached to one host: the hooks its modules add to the forward, and what is trained and stored.
 class Adaptation : public BlockHooks {
  public:
@@ -71,6 +78,8 @@ class Adaptation : public BlockHooks {
   virtual void begin_stage(int stage, const StageContext& context) {
     (void)stage, (void)context;
   }
+  // Training (true) or evaluation (false): what differs between them (ScaLearn's dropout on its scales).
+  virtual void set_training(bool training) { (void)training; }
   // What a task keeps beside the shared host (tal finetune --save-weights writes it as safetensors): the modules,
   // then the host tensors the method trains (head, LayerNorms), under the family's names.
   std::vector<std::pair<std::string, at::Tensor>> stored() const {
@@ -103,6 +112,17 @@ class Method {
                                              uint64_t seed) const = 0;
   // Whether its modules exist from the first step and can be carried to another host (methods/porting.h).
   virtual bool ports() const { return false; }
+  // A multi-task method: the method (canonical, with its budget) whose runs on the same host give its sources; ""
+  // for a method that reads none. Such a method is attached with them.
+  virtual std::string source_method(const MethodSpec& method) const {
+    (void)method;
+    return "";
+  }
+  virtual std::unique_ptr<Adaptation> attach(const MethodSpec& method, const ArchSpec& spec, ParamMap& params,
+                                             uint64_t seed, const SourceModules& sources) const {
+    (void)sources;
+    return attach(method, spec, params, seed);
+  }
 };
 
 // The registry.
@@ -113,9 +133,9 @@ const Method& method_named(const std::string& name);
 MethodSpec parse_method(const std::string& text);
 // A comma-separated command-line list back into methods: "lora:r=4,alpha=8,head" is lora:r=4,alpha=8 and head.
 std::vector<std::string> regroup_methods(const std::vector<std::string>& items);
-// Attaches `text`'s method to a host.
+// Attaches `text`'s method to a host (a multi-task method with its sources).
 std::unique_ptr<Adaptation> attach_method(const std::string& text, const ArchSpec& spec, ParamMap& params,
-                                          uint64_t seed);
+                                          uint64_t seed, const SourceModules* sources = nullptr);
 
 // Helpers the methods share.
 int64_t numel_of(const std::vector<at::Tensor>& tensors);

@@ -17,6 +17,7 @@ const Method& lora_method();
 const Method& adapter_method();
 const Method& two_stage_method();
 const Method& bitfit_method();
+const Method& scalearn_method();
 
 namespace {
 
@@ -29,6 +30,7 @@ const std::vector<const Method*>& registry() {
       &adapter_method(),
       &two_stage_method(),
       &bitfit_method(),
+      &scalearn_method(),
   };
   return all;
 }
@@ -121,9 +123,13 @@ std::vector<std::string> regroup_methods(const std::vector<std::string>& items) 
 }
 
 std::unique_ptr<Adaptation> attach_method(const std::string& text, const ArchSpec& spec, ParamMap& params,
-                                          uint64_t seed) {
+                                          uint64_t seed, const SourceModules* sources) {
   const MethodSpec m = parse_method(text);
-  return method_named(m.name).attach(m, spec, params, seed);
+  const Method& method = method_named(m.name);
+  const std::string source = method.source_method(m);
+  TAL_REQUIRE(source.empty() || sources, kKey, "'", m.str(), "' reads the modules of ", source,
+              " runs on the same host; it is attached with them (a grid that runs both)");
+  return sources ? method.attach(m, spec, params, seed, *sources) : method.attach(m, spec, params, seed);
 }
 
 std::vector<at::Tensor> Adaptation::trainable() const {

@@ -1,0 +1,27 @@
+// A multi-task method's sources in the grid (ScaLearn: every task's single-task adapter on the same host): where the
+// runs that train them keep their modules, which run is each task's source (its rate chosen on validation, as every
+// reported run's), and how rank 0 hands them to the rank that needs them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "dist/communicator.h"
+#include "trainer/files/finetune_results.h"
+
+namespace tal {
+
+// RUN_DIR/sources/KEY.safetensors: a source run's stored tensors (its modules and head), written by rank 0 before the
+// results file records the run; a recorded run whose file is missing is run again.
+std::string source_path(const std::string& run_dir, const std::string& key);
+
+// The key of the run of `method` on (task, architecture as the grid names it, init, seed) that a multi-task run with
+// head choice `head` reads: among the file's runs with that head (or none, "own"), not ported, the one at the rate
+// validation chose; "" when there is none.
+std::string source_run(const std::vector<FinetuneCell>& results, const std::string& task, const std::string& arch,
+                       const std::string& init, int64_t seed, const std::string& head, const std::string& method);
+
+// Rank 0's bytes on every rank.
+std::string broadcast_bytes(Communicator& comm, const std::string& bytes, const char* what);
+
+}  // namespace tal
