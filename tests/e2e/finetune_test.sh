@@ -300,7 +300,7 @@ check "methods grid re-run: nothing run again" grep -q "every cell was already d
 $py - "$work/m1/finetune.h5" >"$work/counts.txt" 2>&1 <<'PY'
 import h5py, re, sys
 f = h5py.File(sys.argv[1])
-assert f.attrs["format_version"] == 4
+assert f.attrs["format_version"] == 5
 c, d = 32, 1  # vit:depth=1,width=32
 want = {"head": 0, "lora:r=2,alpha=auto,targets=qv": d * 2 * 2 * 2 * c,
         "adapter:m=auto,placement=pfeiffer": d * (2 * c * 2 + 2 + c),
@@ -406,14 +406,14 @@ bad "a host tuned twice" "key 'finetune.inits': 'random>fmnist-footwear>fmnist-b
 bad "a tuned host of an unknown initialisation" "key 'finetune.inits': unknown initialisation 'randum'" "finetune.inits=randum>fmnist-footwear"
 
 # 11. ScaLearn (seed 004): every task's adapter on one host is its source; only the scales and the head train. The
-#     multi-task cells run after every other cell, reading the sources' modules from the run (sources/), on 1 rank and
+#     multi-task cells run after every other cell, reading the sources' modules from the run (modules/), on 1 rank and
 #     on 2 the same; a re-run trains nothing, and a lost modules file is trained again, alone.
 scales=("${grid[@]}" finetune.inits=random finetune.seeds=1
         "finetune.methods=adapter,scalearn,scalearn:omega=scalar,scalearn:layers=shared,scalearn:omega=scalar,layers=shared")
 "$tal" finetune "${scales[@]}" run.dir="$work/s1" >"$work/s1.log" 2>&1
 check "scalearn grid exits 0" [ $? -eq 0 ]
 check "scalearn grid: 2 tasks x 5 methods" [ "$(cells "$work/s1/finetune.h5")" = 10 ]
-check "scalearn grid: one modules file per adapter run" [ "$(ls "$work/s1/sources" | wc -l)" = 2 ]
+check "scalearn grid: a modules file per adapter and scalearn run" [ "$(ls "$work/s1/modules" | wc -l)" = 10 ]
 mpirun -np 2 --bind-to none "$tal" finetune "${scales[@]}" run.dir="$work/s2" threads=1 >"$work/s2.log" 2>&1
 check "scalearn grid on 2 ranks exits 0" [ $? -eq 0 ]
 dump "$work/s1/finetune.h5" >"$work/s1.txt"; dump "$work/s2/finetune.h5" >"$work/s2.txt"
@@ -431,18 +431,31 @@ for g in f["cells"].values():
     variant = ",".join(m[len("scalearn:"):].split(",")[:2])
     k = int(re.search(r"-k([0-9]+)$", g.attrs["arch_id"]).group(1))
     assert g.attrs["trainable"] == want[variant] + c * k + k == g.attrs["stored"], (m, g.attrs["trainable"])
+    assert g.attrs["suite_stored"] == n * d * (2 * 2 * c + 2 + c), g.attrs["suite_stored"]  # the adapters (m = 2), once
     seen += 1
 assert seen == 8, seen
 print("ok")
 PY
-check "scalearn: the four variants' counts are N.C.D, N.D, N.C, N (+ head) ($(tail -n1 "$work/scounts.txt"))" grep -q "^ok$" "$work/scounts.txt"
+check "scalearn: the four variants' counts are N.C.D, N.D, N.C, N (+ head), the sources stored once ($(tail -n1 "$work/scounts.txt"))" grep -q "^ok$" "$work/scounts.txt"
 "$tal" finetune "${scales[@]}" run.dir="$work/s1" >"$work/s3.log" 2>&1
 check "scalearn grid re-run: nothing run again" grep -q "every cell was already done" "$work/s3.log"
-rm "$(ls -d "$work"/s1/sources/*.safetensors | head -n1)"
+rm "$(grep -la '"method":"adapter:' "$work"/s1/modules/*.safetensors | head -n1)"
 "$tal" finetune "${scales[@]}" run.dir="$work/s1" >"$work/s4.log" 2>&1
-check "a lost source modules file: its run alone trained again" grep -q "1 source run(s) in .* have no modules file (sources/); they are run again" "$work/s4.log"
+check "a lost source modules file: its run alone trained again" grep -q "1 source run(s) in .* have no modules file (modules/); they are run again" "$work/s4.log"
 check "... and only it" grep -q "^finetune: 10 cells .*, 9 done, 1 to run" "$work/s4.log"
-check "... its file is back" [ "$(ls "$work/s1/sources" | wc -l)" = 2 ]
+check "... its file is back" [ "$(ls "$work/s1/modules" | wc -l)" = 10 ]
+"$tal" report "$work/s1" >"$work/sreport.log" 2>&1
+check "report of a scalearn grid exits 0" [ $? -eq 0 ]
+check "report: ScaLearn's scales, per block and source" grep -q "^| fmnist-footwear L0 | [0-9.-]* | [0-9.-]* |$" "$work/s1/report.md"
+check "report: the scales drawn" $py -c "import sys; sys.exit(open(sys.argv[1],'rb').read(8) != b'\x89PNG\r\n\x1a\n')" "$work/s1/report/scales_random_scalearn_omega_channel_layers_each_dropout_auto_m_auto.png"
+want=$($py - "$work/s1/finetune.h5" <<'PY'
+import h5py, sys
+cells = [g for g in h5py.File(sys.argv[1])["cells"].values() if g.attrs["method"] == "scalearn:omega=scalar,layers=shared,dropout=auto,m=auto"]
+mean = lambda k: sum(g.attrs[k] for g in cells) / len(cells)
+print("%.2f" % ((mean("params") + mean("suite_stored") + 2 * mean("stored")) / mean("params")))
+PY
+)
+check "report: ScaLearn's Param Count x counts its sources once ($want)" grep -q "^| \`scalearn:omega=scalar,layers=shared,dropout=auto,m=auto\` | 118 | 118 | 1.08 | - | $want |$" "$work/s1/report.md"
 bad "scalearn without the adapters it scales" "key 'finetune.methods': 'scalearn:omega=channel,layers=each,dropout=auto,m=auto' reads the modules that adapter:m=auto,placement=pfeiffer runs train on the same host: add adapter:m=auto,placement=pfeiffer to finetune.methods" finetune.methods=scalearn finetune.inits=random
 bad "scalearn on one task" "key 'finetune.tasks': 'scalearn:omega=channel,layers=each,dropout=auto,m=auto' reads every task's adapter:m=auto,placement=pfeiffer run, so it needs at least two tasks; the grid has 1" finetune.methods=adapter,scalearn finetune.tasks=fmnist-footwear finetune.inits=random
 

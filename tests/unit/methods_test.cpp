@@ -695,7 +695,7 @@ TEST_F(Methods, PortedModulesReproduceTheirSourceOnAnIdenticalHostAndSampledOnes
             std::string::npos);
 }
 
-TEST(MethodResults, VersionFourRecordsMethodAndCountsAndOlderFilesReadAsFull) {
+TEST(MethodResults, VersionsFourAndFiveRecordMethodAndCountsAndOlderFilesReadAsFull) {
   test::TempDir dir;
   const std::string path = dir.file("finetune.h5");
   FinetuneResults r;
@@ -720,10 +720,27 @@ TEST(MethodResults, VersionFourRecordsMethodAndCountsAndOlderFilesReadAsFull) {
   ported.port = "sampled";
   ported.port_from = "tal/txt";
   ported.stored_shared = 0;
+  ported.suite_stored = 324;
   r.cells.push_back(ported);
   write_finetune_results(path, r);
   auto back = read_finetune_results(path);
   ASSERT_EQ(back.cells.size(), 2u);
+  EXPECT_EQ(back.cells[1].suite_stored, 324);
+  {  // A version 4 file has no suite_stored: nothing stored for the suite.
+    H5File f(path, H5File::Mode::ReadWrite);
+    f.set_attr("/", "format_version", int64_t{4});
+    f.remove_attr("/cells/k2", "suite_stored");
+  }
+  back = read_finetune_results(path);
+  EXPECT_EQ(back.cells[1].suite_stored, 0);
+  {
+    H5File f(path, H5File::Mode::ReadWrite);
+    f.set_attr("/", "format_version", int64_t{5});
+  }
+  EXPECT_NE(error_of([&] { read_finetune_results(path); }).find("'/cells/k2': missing attribute 'suite_stored'"), std::string::npos)
+      << error_of([&] { read_finetune_results(path); });
+  write_finetune_results(path, r);
+  back = read_finetune_results(path);
   EXPECT_EQ(back.cells[1].port, "sampled");
   EXPECT_EQ(back.cells[1].port_from, "tal/txt");
   EXPECT_EQ(back.cells[1].stored_shared, 0);

@@ -16,7 +16,7 @@
 namespace tal {
 namespace {
 
-constexpr int64_t kResultsFormat = 4, kOldestResultsFormat = 1;
+constexpr int64_t kResultsFormat = 5, kOldestResultsFormat = 1;
 
 at::Tensor doubles(const std::vector<double>& v) {
   return at::tensor(at::ArrayRef<double>(v.data(), v.size()), at::kDouble).clone();
@@ -106,6 +106,7 @@ void write_finetune_results(const std::string& path, const FinetuneResults& r) {
       f.set_attr(g, "stored", c.stored);
       f.set_attr(g, "shared_embeddings", c.shared_embeddings);
       f.set_attr(g, "stored_shared", c.stored_shared);
+      f.set_attr(g, "suite_stored", c.suite_stored);
       f.set_attr(g, "port", c.port);
       f.set_attr(g, "port_from", c.port_from);
       f.set_attr(g, "seconds", c.seconds);
@@ -207,6 +208,11 @@ FinetuneResults read_finetune_results(const std::string& path) {
     } else {
       c.trainable = c.stored = c.params;
     }
+    if (version >= 5) {
+      c.suite_stored = f.attr_int(g, "suite_stored");
+      TAL_REQUIRE(c.suite_stored >= 0 && c.suite_stored <= (int64_t{1} << 45), path, ": cell ", key,
+                  ": suite_stored ", c.suite_stored, " is not a parameter count");
+    }
     r.cells.push_back(std::move(c));
   }
   return r;
@@ -232,6 +238,10 @@ std::vector<double> seed_means(const FinetuneResults& r, const std::string& task
   std::vector<double> out;
   for (const auto& [seed, v] : by_seed) out.push_back(mean(v));
   return out;
+}
+
+std::string kept_modules_path(const std::string& run_dir, const std::string& key) {
+  return run_dir + "/modules/" + key + ".safetensors";
 }
 
 }  // namespace tal

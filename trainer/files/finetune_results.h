@@ -36,6 +36,8 @@ struct FinetuneCell {
   int64_t shared_embeddings = -1;   // of params, the token/position tables every task shares (GPT-2's wte, wpe);
                                     // -1: not recorded (files before version 4)
   int64_t stored_shared = -1;       // of stored, the shared tables' parameters (full: all of them; -1: unknown)
+  int64_t suite_stored = 0;         // stored once for the whole suite besides the host: a multi-task method's
+                                    // sources (ScaLearn: every task's adapter, heads apart); 0 before version 5
   std::string port;                 // "" | ported | sampled: the method's modules came from a run on another host
   std::string port_from;            // that run's initialisation/task ("tal/fmnist-footwear"), "" when not ported
   std::vector<int64_t> eval_steps;  // 0 (zero-shot), eval_every, ..., steps
@@ -94,5 +96,10 @@ double mean(const std::vector<double>& v);
 double sample_std(const std::vector<double>& v);
 std::vector<double> seed_means(const FinetuneResults& r, const std::string& task, const std::string& init,
                                const std::function<double(const FinetuneCell&)>& value);
+
+// RUN_DIR/modules/KEY.safetensors: the stored tensors (modules and head) of a source run, which its multi-task runs
+// read, and of a multi-task run (ScaLearn's scales, which tal report draws), written by rank 0 before the results file
+// records the run; a recorded source run whose file is missing is run again.
+std::string kept_modules_path(const std::string& run_dir, const std::string& key);
 
 }  // namespace tal

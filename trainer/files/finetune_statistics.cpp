@@ -193,10 +193,11 @@ MethodCounts method_counts(const std::vector<FinetuneCell>& cells, const std::st
     out.params += static_cast<double>(c.params);
     out.shared += static_cast<double>(std::max<int64_t>(0, c.shared_embeddings));  // -1: not recorded (older files)
     out.stored_shared += static_cast<double>(std::max<int64_t>(0, c.stored_shared));
+    out.suite_stored += static_cast<double>(c.suite_stored);
     ++out.runs;
   }
   if (out.runs > 0)
-    for (double* x : {&out.trained, &out.stored, &out.params, &out.shared, &out.stored_shared})
+    for (double* x : {&out.trained, &out.stored, &out.params, &out.shared, &out.stored_shared, &out.suite_stored})
       *x /= static_cast<double>(out.runs);
   return out;
 }

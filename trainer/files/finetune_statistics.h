@@ -80,8 +80,12 @@ std::vector<ScoreTable> score_tables(const FinetuneResults& selected, const std:
 // tables (GPT-2's wte + wpe) with how many of them are stored. runs == 0 when none was admitted.
 struct MethodCounts {
   int64_t runs = 0;
-  double trained = 0, stored = 0, params = 0, shared = 0, stored_shared = 0;
+  double trained = 0, stored = 0, params = 0, shared = 0, stored_shared = 0, suite_stored = 0;
   double stored_percent() const { return 100 * stored / params; }
+  // The suite's Param Count x over `tasks` tasks: (host + what the suite stores once + each task's) / host.
+  double param_count_x(size_t tasks) const {
+    return (params + suite_stored + static_cast<double>(tasks) * stored) / params;
+  }
   // Stored as a share of the descendant, both without the shared tables (equal to stored_percent without any).
   double stored_percent_unshared() const {
     return params > shared ? 100 * (stored - stored_shared) / (params - shared) : 0.0;

@@ -145,7 +145,7 @@ struct Grid {
   std::string recipe;
   std::vector<std::string> methods;  // canonical (methods/method.h), in the grid's order
   struct Counts {
-    int64_t trainable = 0, stored = 0, shared_embeddings = 0, stored_shared = 0;
+    int64_t trainable = 0, stored = 0, shared_embeddings = 0, stored_shared = 0, suite_stored = 0;
     bool mergeable = true;
   };
   std::map<std::pair<std::string, std::string>, Counts> counts;  // (spec, method) -> its parameter counts
@@ -303,7 +303,8 @@ void check_methods(Grid& g, const FinetuneOptions& f) {
         int64_t stored_shared = 0;
         for (const auto& [name, t] : a->stored())
           if (spec.family().is_shared_embedding(name)) stored_shared += t.numel();
-        g.counts[{spec.str(), m}] = {a->trainable_count(), a->stored_count(), shared, stored_shared, a->mergeable()};
+        g.counts[{spec.str(), m}] = {a->trainable_count(), a->stored_count(), shared, stored_shared,
+                                     a->suite_stored_count(), a->mergeable()};
       }
     }
 }
@@ -402,6 +403,7 @@ void add_cells(Grid& g, const CommandOptions& o, Initializers& inits) {
               c.meta.stored = counts.stored;
               c.meta.shared_embeddings = counts.shared_embeddings;
               c.meta.stored_shared = counts.stored_shared;
+              c.meta.suite_stored = counts.suite_stored;
               c.meta.key = Fnv1a()
                                .add(g.tasks[t].def().hash())
                                .add(spec.str())
@@ -506,13 +508,13 @@ std::vector<bool> cells_done(const Grid& g, const std::string& path, Communicato
       for (int64_t i = 0; i < n; ++i) {
         const auto& meta = g.cells[static_cast<size_t>(i)].meta;
         if (r.done[static_cast<size_t>(i)] && g.sources.count(meta.method) && meta.port.empty() &&
-            !std::filesystem::exists(source_path(std::filesystem::path(path).parent_path().string(), meta.key)))
+            !std::filesystem::exists(kept_modules_path(std::filesystem::path(path).parent_path().string(), meta.key)))
           lost.insert(meta.key);
         else if (r.done[static_cast<size_t>(i)])
           done[i] = 1;
       }
       if (!lost.empty()) {
-        std::printf("finetune: %zu source run(s) in %s have no modules file (sources/); they are run again\n",
+        std::printf("finetune: %zu source run(s) in %s have no modules file (modules/); they are run again\n",
                     lost.size(), path.c_str());
         auto& kept = r.results.cells;
         kept.erase(std::remove_if(kept.begin(), kept.end(), [&](const FinetuneCell& c) { return lost.count(c.key) > 0; }),
@@ -615,13 +617,21 @@ RunRecord run_cell(const Grid& g, size_t index, const CommandOptions& o, Initial
         run = finetune_run(c.spec, params, g.tasks[c.task], g.splits[c.task], f, c.meta.lr, seed,
                            [] { return preemption_requested(); }, method.get());
       if (run.completed && !f.save_weights.empty() && method->mergeable()) method->merge_into(params);
-      if (run.completed && ((!f.save_weights.empty() && c.meta.method != "full") || g.sources.count(c.meta.method)))
-        stored = safetensors_bytes(method->stored(), {{"format", "tal-finetuned-modules"},
-                                                      {"method", c.meta.method},
-                                                      {"task", c.meta.task},
-                                                      {"spec", c.spec.str()},
-                                                      {"init", c.meta.init},
-                                                      {"host_layout", c.spec.family().reference_layout()}});
+      if (run.completed &&
+          ((!f.save_weights.empty() && c.meta.method != "full") || g.sources.count(c.meta.method) || c.multi_task)) {
+        std::map<std::string, std::string> meta = {{"format", "tal-finetuned-modules"},
+                                                   {"method", c.meta.method},
+                                                   {"task", c.meta.task},
+                                                   {"spec", c.spec.str()},
+                                                   {"init", c.meta.init},
+                                                   {"host_layout", c.spec.family().reference_layout()}};
+        if (sources) {  // the source tasks, comma-separated, in the order the method reads them
+          std::string names;
+          for (const auto& t : sources->tasks) names += (names.empty() ? "" : ",") + t;
+          meta["sources"] = names;
+        }
+        stored = safetensors_bytes(method->stored(), meta);
+      }
     }
   } catch (const std::exception& e) {
     failure = strf("rank %d: run (%s, %s, %s, %s, lr %g, seed %lld): %s", rank, c.meta.task.c_str(),
@@ -636,7 +646,7 @@ RunRecord run_cell(const Grid& g, size_t index, const CommandOptions& o, Initial
 }
 
 // The sources of each multi-task cell: every task's run of its source method on the same host (architecture,
-// initialisation, seed), at the rate validation chose. Rank 0 finds them in the results and the run's sources/ and
+// initialisation, seed), at the rate validation chose. Rank 0 finds them in the results and the run's modules/ and
 // sends them to every rank; a source that is missing is one line on every rank.
 std::map<size_t, SourceModules> sources_of_cells(const Grid& g, const std::string& run_dir,
                                                  const std::vector<size_t>& cells, const FinetuneResults& results,
@@ -651,7 +661,7 @@ std::map<size_t, SourceModules> sources_of_cells(const Grid& g, const std::strin
         for (const auto& task : g.tasks) {
           const std::string key = source_run(results.cells, task.def().name, c.meta.arch, c.meta.init, c.meta.seed,
                                              c.meta.head, g.source_of.at(c.meta.method));
-          TAL_REQUIRE(!key.empty() && std::filesystem::exists(source_path(run_dir, key)), "finetune: '", c.meta.method,
+          TAL_REQUIRE(!key.empty() && std::filesystem::exists(kept_modules_path(run_dir, key)), "finetune: '", c.meta.method,
                       "' on (", c.meta.task, ", ", c.meta.arch_id, ", ", c.meta.init, ", seed ", c.meta.seed,
                       ") has no recorded ", g.source_of.at(c.meta.method), " run on task '", task.def().name,
                       "' with its modules file to read");
@@ -680,7 +690,7 @@ std::map<size_t, SourceModules> sources_of_cells(const Grid& g, const std::strin
     for (const auto& task : g.tasks) {
       words >> key;
       if (!modules.count(key)) {
-        const std::string path = source_path(run_dir, key);
+        const std::string path = kept_modules_path(run_dir, key);
         std::string bytes;
         if (comm.rank() == 0) {
           std::ifstream in(path, std::ios::binary);
@@ -725,8 +735,9 @@ class GridRecorder {
         std::filesystem::create_directories(dir);
         write_bytes_atomically(dir + "/" + model_id(out) + ".safetensors", stored[r]);
       }
-      if (g_.sources.count(out.method) && out.port.empty()) {  // a multi-task method's source: kept in the run
-        const std::string path = source_path(run_dir_, out.key);
+      if ((g_.sources.count(out.method) && out.port.empty()) || c.multi_task) {
+        // Kept in the run: a multi-task method's source (read by its runs), a multi-task run's scales (the report's).
+        const std::string path = kept_modules_path(run_dir_, out.key);
         std::filesystem::create_directories(std::filesystem::path(path).parent_path());
         write_bytes_atomically(path, stored[r]);
       }

@@ -6,10 +6,6 @@
 
 namespace tal {
 
-std::string source_path(const std::string& run_dir, const std::string& key) {
-  return run_dir + "/sources/" + key + ".safetensors";
-}
-
 std::string source_run(const std::vector<FinetuneCell>& results, const std::string& task, const std::string& arch,
                        const std::string& init, int64_t seed, const std::string& head, const std::string& method) {
   const auto chosen = choose_learning_rates(results);

@@ -7,13 +7,9 @@
 #include <vector>
 
 #include "dist/communicator.h"
-#include "trainer/files/finetune_results.h"
+#include "trainer/files/finetune_results.h"  // kept_modules_path
 
 namespace tal {
-
-// RUN_DIR/sources/KEY.safetensors: a source run's stored tensors (its modules and head), written by rank 0 before the
-// results file records the run; a recorded run whose file is missing is run again.
-std::string source_path(const std::string& run_dir, const std::string& key);
 
 // The key of the run of `method` on (task, architecture as the grid names it, init, seed) that a multi-task run with
 // head choice `head` reads: among the file's runs with that head (or none, "own"), not ported, the one at the rate

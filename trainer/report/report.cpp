@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include "datasets/atomic_file.h"
 #include "trainer/files/finetune_results.h"
 #include "trainer/files/finetune_statistics.h"
+#include "trainer/files/safetensors.h"
 
 namespace tal {
 namespace fs = std::filesystem;
@@ -463,8 +465,9 @@ void report_transfer(const FinetuneResults& all_runs, Plots& plots, std::ostream
   md << "## Transfer methods\n\nEach descendant adapted by each method (`finetune.methods`), every method at the "
         "learning rate its validation slice chose, mean ± std over seeds of the mean over architectures (MCC x100 "
         "where the task's metric is MCC). Counts are per run, averaged over the grid's architectures: *trained* is what "
-        "the optimiser updated, *stored* what a task must keep beside the shared host; *Param Count x* is (host + the "
-        "suite's stored parameters) / host over the file's " << tasks.size() << " task(s).\n\n";
+        "the optimiser updated, *stored* what a task must keep beside the shared host; *Param Count x* is (host + what the "
+        "suite stores once, such as ScaLearn's source adapters + every task's stored parameters) / host over the file's "
+     << tasks.size() << " task(s).\n\n";
   md << "| method | trained | stored per task | % of the descendant | % without shared embedding tables | Param Count x "
         "|\n|---|---|---|---|---|---|\n";
   std::map<std::string, double> stored_of;
@@ -474,7 +477,7 @@ void report_transfer(const FinetuneResults& all_runs, Plots& plots, std::ostream
     md << "| `" << m << "` | " << fmt("%.0f", n.trained) << " | " << fmt("%.0f", n.stored) << " | "
        << fmt("%.2f", n.stored_percent()) << " | "
        << (n.shared > 0 ? fmt("%.2f", n.stored_percent_unshared()) : std::string("-")) << " | "
-       << fmt("%.2f", (n.params + static_cast<double>(tasks.size()) * n.stored) / n.params) << " |\n";
+       << fmt("%.2f", n.param_count_x(tasks.size())) << " |\n";
   }
   md << "\n";
   for (const auto& init : inits) {
@@ -517,6 +520,97 @@ void report_transfer(const FinetuneResults& all_runs, Plots& plots, std::ostream
 // Ported modules: per method, origin and destination, the score at step 0 (the zero-shot port) and at the end for
 // the modules ported, sampled and trained from their own initialisation (scratch); bars of step 0 and the curves
 // (mean over destinations and seeds) per method.
+// ScaLearn's scales: per initialisation and variant, the mean over channels and seeds of ω_{l,k} for every target task
+// and block l (rows) and source task k (columns), from the scales each run kept in RUN/modules/ (one row "all" for a
+// variant shared by every block).
+void report_scales(const FinetuneResults& all_runs, const std::string& run_dir, Plots& plots, std::ostream& md) {
+  const FinetuneResults r = selected_runs(all_runs);
+  std::vector<std::pair<std::string, std::string>> groups;  // (init, method)
+  for (const auto& c : r.cells)
+    if (c.method.rfind("scalearn:", 0) == 0 && c.port.empty() &&
+        std::find(groups.begin(), groups.end(), std::make_pair(c.init, c.method)) == groups.end())
+      groups.emplace_back(c.init, c.method);
+  if (groups.empty()) return;
+  md << "## ScaLearn's scales\n\nThe learned scale of each source task's adapter in each block (mean over channels "
+        "and seeds of ω, each run at its chosen rate): rows are target task and block, columns the source tasks. "
+        "One-hot on the target's own adapter would be that adapter alone; 0 ignores a source.\n\n";
+  for (const auto& [init, method] : groups) {
+    std::vector<std::string> sources, rows;
+    std::map<std::pair<std::string, std::string>, std::pair<double, int>> sum;  // (row, source) -> (sum, n)
+    size_t missing = 0;
+    for (const auto& c : r.cells) {
+      if (c.init != init || c.method != method || !c.port.empty()) continue;
+      const std::string path = kept_modules_path(run_dir, c.key);
+      if (!fs::exists(path)) {
+        ++missing;
+        continue;
+      }
+      const SafetensorsFile f = read_safetensors(path);
+      const auto it = f.metadata.find("sources");
+      TAL_REQUIRE(it != f.metadata.end(), path, ": no 'sources' in its metadata (not a multi-task run's modules)");
+      std::vector<std::string> names;
+      std::stringstream list(it->second);
+      for (std::string s; std::getline(list, s, ',');) names.push_back(s);
+      if (sources.empty()) sources = names;
+      TAL_REQUIRE(names == sources, path, ": its sources differ from the other runs' of ", method);
+      for (const auto& [name, omega] : f.tensors) {
+        const std::string tail = "scalearn.omega";
+        if (name.size() < tail.size() || name.compare(name.size() - tail.size(), tail.size(), tail) != 0) continue;
+        TAL_REQUIRE(omega.dim() >= 1 && omega.size(0) == static_cast<int64_t>(names.size()), path, ": ", name,
+                    " has ", omega.dim() >= 1 ? omega.size(0) : 0, " rows for ", names.size(), " sources");
+        std::string block = "all";  // the block's number: the last number in the tensor's name
+        const auto digit = name.find_last_of("0123456789");
+        if (digit != std::string::npos) {
+          auto first = digit;
+          while (first > 0 && std::isdigit(static_cast<unsigned char>(name[first - 1]))) --first;
+          block = "L" + name.substr(first, digit - first + 1);
+        }
+        const std::string row = c.task + " " + block;
+        if (std::find(rows.begin(), rows.end(), row) == rows.end()) rows.push_back(row);
+        const auto per_source = omega.to(at::kDouble).reshape({omega.size(0), -1}).mean(1);
+        for (size_t k = 0; k < names.size(); ++k) {
+          auto& [s, n] = sum[{row, names[k]}];
+          s += per_source[static_cast<int64_t>(k)].item<double>();
+          ++n;
+        }
+      }
+    }
+    md << "### `" << init << "`, `" << method << "`\n\n";
+    if (rows.empty()) {
+      md << "No run kept its scales (" << missing << " without `modules/` files).\n\n";
+      continue;
+    }
+    std::sort(rows.begin(), rows.end());
+    md << "| target, block |";
+    for (const auto& s : sources) md << " " << s << " |";
+    md << "\n|---|";
+    for (size_t k = 0; k < sources.size(); ++k) md << "---|";
+    md << "\n";
+    std::ostringstream data;
+    data << "# rows: target task and block; columns: source tasks; mean scale\n";
+    for (const auto& row : rows) {
+      md << "| " << row << " |";
+      for (size_t k = 0; k < sources.size(); ++k) {
+        const auto& [s, n] = sum[{row, sources[k]}];
+        md << " " << fmt("%.3f", s / n) << " |";
+        data << (k ? " " : "") << s / n;
+      }
+      md << "\n";
+      data << "\n";
+    }
+    std::ostringstream script, xtics, ytics;
+    for (size_t k = 0; k < sources.size(); ++k) xtics << (k ? ", " : "") << quoted(sources[k]) << " " << k;
+    for (size_t i = 0; i < rows.size(); ++i) ytics << (i ? ", " : "") << quoted(rows[i]) << " " << i;
+    script << "set title " << quoted("ScaLearn's scales: " + init + ", " + method) << "\nunset grid\nset xtics ("
+           << xtics.str() << ") rotate by -30\nset ytics (" << ytics.str() << ")\nset yrange [-0.5:"
+           << rows.size() - 0.5 << "] reverse\nset xrange [-0.5:" << sources.size() - 0.5
+           << "]\nset palette defined (-1 'blue', 0 'white', 1 'red')\nplot '" << "scales_" << slug(init + "_" + method)
+           << ".dat' matrix with image notitle\n";
+    md << "\n![ScaLearn's scales](" << plots.draw("scales_" + slug(init + "_" + method), data.str(), script.str())
+       << ")\n\n";
+  }
+}
+
 void report_porting(const FinetuneResults& all_runs, Plots& plots, std::ostream& md) {
   const FinetuneResults r = selected_runs(all_runs);
   std::vector<std::tuple<std::string, std::string, std::string, std::string>> rows;  // method, from, init, task
@@ -770,6 +864,7 @@ std::vector<std::string> write_report(const ReportOptions& o) {
     if (several) md << "The sections up to \"Transfer methods\" read the runs of method `" << base << "`.\n\n";
     report_finetune(one, plots, md);
     if (several || base != "full") report_transfer(r, plots, md);
+    report_scales(r, o.run_dir, plots, md);
     report_porting(r, plots, md);
   }
   if (!grids.empty()) report_budget(grid_dirs, grids, plots, md);

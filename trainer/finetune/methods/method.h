@@ -68,6 +68,8 @@ class Adaptation : public BlockHooks {
   // from the shared host (modules, trained host tensors, indices, head).
   virtual int64_t trainable_count() const;
   virtual int64_t stored_count() const { return trainable_count(); }
+  // Parameters stored once for the whole suite besides the host (a multi-task method's sources).
+  virtual int64_t suite_stored_count() const { return 0; }
   // Whether the modules fold into the host's own tensors (merged weights load into torchvision / HF unchanged),
   // and the folding.
   virtual bool mergeable() const { return true; }

@@ -87,6 +87,12 @@ class ScaLearnAdaptation final : public Adaptation {
 
   std::vector<std::pair<std::string, at::Tensor>> modules() const override { return modules_; }
   bool mergeable() const override { return false; }
+  int64_t suite_stored_count() const override {  // the sources' adapters, stored once (their heads are their tasks')
+    int64_t n = 0;
+    for (const auto& block : sources_)
+      for (const auto& b : block) n += b.down.numel() + b.down_bias.numel() + b.up.numel() + b.up_bias.numel();
+    return n;
+  }
   void set_training(bool training) override { training_ = training; }
 
   at::Tensor mlp(int64_t l, const at::Tensor& u) const override {
