@@ -407,17 +407,18 @@ bad "a tuned host of an unknown initialisation" "key 'finetune.inits': unknown i
 
 # 11. ScaLearn (seed 004): every task's adapter on one host is its source; only the scales and the head train. The
 #     multi-task cells run after every other cell, reading the sources' modules from the run (modules/), on 1 rank and
-#     on 2 the same; a re-run trains nothing, and a lost modules file is trained again, alone.
-scales=("${grid[@]}" finetune.inits=random finetune.seeds=1
+#     on 2 the same; a re-run trains nothing, and a lost modules file is trained again, alone. TAL's host has a head
+#     choice on the held-out task alone: its seen-task runs read that task's predicted-head adapter.
+scales=("${grid[@]}" finetune.inits=random,tal finetune.seeds=1
         "finetune.methods=adapter,scalearn,scalearn:omega=scalar,scalearn:layers=shared,scalearn:omega=scalar,layers=shared")
 "$tal" finetune "${scales[@]}" run.dir="$work/s1" >"$work/s1.log" 2>&1
 check "scalearn grid exits 0" [ $? -eq 0 ]
-check "scalearn grid: 2 tasks x 5 methods" [ "$(cells "$work/s1/finetune.h5")" = 10 ]
-check "scalearn grid: a modules file per adapter and scalearn run" [ "$(ls "$work/s1/modules" | wc -l)" = 10 ]
+check "scalearn grid: 2 tasks x 2 inits x 5 methods" [ "$(cells "$work/s1/finetune.h5")" = 20 ]
+check "scalearn grid: a modules file per adapter and scalearn run" [ "$(ls "$work/s1/modules" | wc -l)" = 20 ]
 mpirun -np 2 --bind-to none "$tal" finetune "${scales[@]}" run.dir="$work/s2" threads=1 >"$work/s2.log" 2>&1
 check "scalearn grid on 2 ranks exits 0" [ $? -eq 0 ]
 dump "$work/s1/finetune.h5" >"$work/s1.txt"; dump "$work/s2/finetune.h5" >"$work/s2.txt"
-check "scalearn grid: 1 rank and 2 ranks give the same 10 curves" cmp -s "$work/s1.txt" "$work/s2.txt"
+check "scalearn grid: 1 rank and 2 ranks give the same 20 curves" cmp -s "$work/s1.txt" "$work/s2.txt"
 $py - "$work/s1/finetune.h5" >"$work/scounts.txt" 2>&1 <<'PY'
 import h5py, re, sys
 f = h5py.File(sys.argv[1])
@@ -433,7 +434,7 @@ for g in f["cells"].values():
     assert g.attrs["trainable"] == want[variant] + c * k + k == g.attrs["stored"], (m, g.attrs["trainable"])
     assert g.attrs["suite_stored"] == n * d * (2 * 2 * c + 2 + c), g.attrs["suite_stored"]  # the adapters (m = 2), once
     seen += 1
-assert seen == 8, seen
+assert seen == 16, seen
 print("ok")
 PY
 check "scalearn: the four variants' counts are N.C.D, N.D, N.C, N (+ head), the sources stored once ($(tail -n1 "$work/scounts.txt"))" grep -q "^ok$" "$work/scounts.txt"
@@ -442,8 +443,8 @@ check "scalearn grid re-run: nothing run again" grep -q "every cell was already 
 rm "$(grep -la '"method":"adapter:' "$work"/s1/modules/*.safetensors | head -n1)"
 "$tal" finetune "${scales[@]}" run.dir="$work/s1" >"$work/s4.log" 2>&1
 check "a lost source modules file: its run alone trained again" grep -q "1 source run(s) in .* have no modules file (modules/); they are run again" "$work/s4.log"
-check "... and only it" grep -q "^finetune: 10 cells .*, 9 done, 1 to run" "$work/s4.log"
-check "... its file is back" [ "$(ls "$work/s1/modules" | wc -l)" = 10 ]
+check "... and only it" grep -q "^finetune: 20 cells .*, 19 done, 1 to run" "$work/s4.log"
+check "... its file is back" [ "$(ls "$work/s1/modules" | wc -l)" = 20 ]
 "$tal" report "$work/s1" >"$work/sreport.log" 2>&1
 check "report of a scalearn grid exits 0" [ $? -eq 0 ]
 check "report: ScaLearn's scales, per block and source" grep -q "^| fmnist-footwear L0 | [0-9.-]* | [0-9.-]* |$" "$work/s1/report.md"
@@ -458,5 +459,29 @@ PY
 check "report: ScaLearn's Param Count x counts its sources once ($want)" grep -q "^| \`scalearn:omega=scalar,layers=shared,dropout=auto,m=auto\` | 118 | 118 | 1.08 | - | $want |$" "$work/s1/report.md"
 bad "scalearn without the adapters it scales" "key 'finetune.methods': 'scalearn:omega=channel,layers=each,dropout=auto,m=auto' reads the modules that adapter:m=auto,placement=pfeiffer runs train on the same host: add adapter:m=auto,placement=pfeiffer to finetune.methods" finetune.methods=scalearn finetune.inits=random
 bad "scalearn on one task" "key 'finetune.tasks': 'scalearn:omega=channel,layers=each,dropout=auto,m=auto' reads every task's adapter:m=auto,placement=pfeiffer run, so it needs at least two tasks; the grid has 1" finetune.methods=adapter,scalearn finetune.tasks=fmnist-footwear finetune.inits=random
+
+# 12. TAPS (the baseline of seed 001): a delta per weight switched on by a learned score. What a run stores is what
+#     its scores left on: a large penalty leaves the head alone; the active deltas fold into the saved weights, which
+#     give the recorded accuracy again.
+taps=("${grid[@]}" finetune.inits=random finetune.seeds=1 finetune.tasks=fmnist-footwear
+      "finetune.methods=taps:lambda=0,taps:lambda=100" finetune.steps=6 finetune.lr=0.05)
+"$tal" finetune "${taps[@]}" run.dir="$work/t1" --save-weights "$work/t1/tuned.h5" >"$work/t1.log" 2>&1
+check "taps grid exits 0" [ $? -eq 0 ]
+$py - "$work/t1/finetune.h5" >"$work/tcounts.txt" 2>&1 <<'PY'
+import h5py, sys
+c, k = 32, 3  # the head of fmnist-footwear: [3, 32] + [3]
+stored = {g.attrs["method"]: g.attrs["stored"] for g in h5py.File(sys.argv[1])["cells"].values()}
+assert stored["taps:lambda=100,tau=0.1,init=0.15"] == c * k + k, stored
+assert stored["taps:lambda=0,tau=0.1,init=0.15"] > c * k + k, stored
+print("ok", stored)
+PY
+check "taps: stored is the active layers and the head ($(tail -n1 "$work/tcounts.txt"))" grep -q "^ok" "$work/tcounts.txt"
+id=$($py -c "import h5py,sys; print([m for m in h5py.File(sys.argv[1])['fmnist-footwear'] if 'lambda0' in m][0])" "$work/t1/tuned.h5")
+recorded=$($py -c "
+import h5py, sys
+for g in h5py.File(sys.argv[1])['cells'].values():
+    if g.attrs['method'].startswith('taps:lambda=0,'): print('%.2f%%' % (100 * g.attrs['final_accuracy']))" "$work/t1/finetune.h5")
+"$tal" eval --archive "$work/t1/tuned.h5" --task fmnist-footwear --arch-id "$id" data.root="$work/data" >"$work/teval.log" 2>&1
+check "tal eval of merged TAPS weights gives its recorded $recorded" grep -q "test accuracy $recorded " "$work/teval.log"
 
 finish

@@ -224,7 +224,9 @@ TEST(FinetuneGrid, RunRecordRoundTrip) {
   run.val_mcc = 0.3;
   auto rec = RunRecord::of(7, run, 1.25, 40.5, BodyStats{0.9, 5.5, 0.02});
   rec.failed = false;
+  rec.stored = 123456789;
   const auto back = RunRecord::unpack(rec.pack(3, 4), 3, 4);
+  EXPECT_EQ(back.stored, 123456789);
   EXPECT_TRUE(back.present && back.completed && !back.failed);
   EXPECT_EQ(back.cell, 7);
   EXPECT_DOUBLE_EQ(back.seconds, 1.25);
@@ -238,6 +240,7 @@ TEST(FinetuneGrid, RunRecordRoundTrip) {
   const auto none = RunRecord::unpack(RunRecord().pack(3, 4), 3, 4);
   EXPECT_FALSE(none.present);
   EXPECT_EQ(none.cell, -1);
+  EXPECT_EQ(none.stored, -1);
   EXPECT_THROW(RunRecord::unpack(rec.pack(3, 4), 3, 5), Error);
 }
 

@@ -154,6 +154,8 @@ int64_t expected_trainable(const std::string& method, const ArchSpec& s) {
     const int64_t stem = f.name() == "vit" ? c : 0;
     return d * (3 * c + c + 4 * c + c + 2 * c) + c + stem + head;
   }
+  // A delta per q|k|v [3C, C], out [C, C], fc1 [4C, C], fc2 [C, 4C] and a score each.
+  if (method == "taps") return d * (3 * c * c + c * c + 4 * c * c + 4 * c * c) + 4 * d + head;
   ADD_FAILURE() << "no closed form for " << method;
   return -1;
 }
@@ -169,6 +171,8 @@ void check_method(const std::string& method, const ArchSpec& s, const Task& task
   EXPECT_EQ(a->trainable_count(), expected_trainable(method, s));
   if (parse_method(method).name == "two-stage")
     EXPECT_EQ(a->stored_count(), a->trainable_count() + kDepth * 2);  // + the K channel indices per block
+  else if (parse_method(method).name == "taps")
+    EXPECT_EQ(a->stored_count(), a->trainable_count() - kDepth * 4);  // every delta active at first; no scores
   else
     EXPECT_EQ(a->stored_count(), a->trainable_count());
   std::set<const void*> trained;
@@ -208,7 +212,7 @@ TEST_F(Methods, EachTrainsWhatItDeclaresAndNothingElseWithTheClosedFormCounts) {
     const auto split = split_of(t);
     for (const std::string m : {"full", "head", "ln", "lora:r=2", "lora:r=2,targets=qkv",
                                 "lora:r=2,targets=qv+out+fc1+fc2", "adapter",
-                                "adapter:placement=houlsby", "two-stage", "bitfit"})
+                                "adapter:placement=houlsby", "two-stage", "bitfit", "taps"})
       check_method(m, spec(text), t, split, recipe());
   }
 }
@@ -598,6 +602,59 @@ TEST_F(Methods, ScaLearnTrainsOnlyItsScalesAndTheHeadWithTheClosedFormCountsAndN
   SourceModules one{{"source0"}, {sources.modules[0]}};
   EXPECT_NE(error_of([&] { attach_method("scalearn", s, q, 4, &one); }).find("scales the adapters of at least two tasks"),
             std::string::npos);
+}
+
+// TAPS: with every score below the threshold the task's model is the host whatever the deltas; it stores the active
+// deltas and the head; the active deltas fold into the weights; a large penalty switches every layer off.
+TEST_F(Methods, TapsIsTheHostBelowTheThresholdStoresItsActiveLayersAndALargePenaltyLeavesNone) {
+  for (const bool text : {false, true}) {
+    const ArchSpec s = spec(text);
+    const Task t = task(text);
+    const Batch b = t.load(Split::Test, first_positions(8));
+    const ParamMap host = leaves(s, 3);
+    const int64_t head = numel_where(s, [&](const std::string& n) { return s.family().is_classifier(n); });
+    ParamMap p = copy(host);
+    const auto a = attach_method("taps", s, p, 4);
+    at::Tensor logits;
+    {
+      at::NoGradGuard guard;
+      logits = target_forward(s, host, b.inputs);
+      EXPECT_TRUE(at::equal(target_forward(s, p, b.inputs, a->hooks()), logits));  // deltas 0, every layer active
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(9);
+      for (const auto& [name, v] : a->modules())
+        if (name.find("taps_delta") != std::string::npos) v.normal_(0, 0.1, gen);
+        else v.fill_(0.05);  // below tau = 0.1
+      EXPECT_TRUE(at::equal(target_forward(s, p, b.inputs, a->hooks()), logits));
+      EXPECT_EQ(a->stored_count(), head);
+      // Switch the out-projection and fc2 of block 0 on: they are what it stores, and they fold into the weights.
+      int64_t want = head;
+      for (const auto& [name, v] : a->modules())
+        if (name.find("taps_score") != std::string::npos &&
+            (name.find(s.family().projection_weight(0, Projection::Out)) == 0 ||
+             name.find(s.family().projection_weight(0, Projection::Fc2)) == 0)) {
+          v.fill_(0.5);
+          want += p.at(name.substr(0, name.find(".taps_score"))).numel();
+        }
+      EXPECT_EQ(a->stored_count(), want);
+      const auto unmerged = target_forward(s, p, b.inputs, a->hooks());
+      EXPECT_FALSE(at::equal(unmerged, logits));
+      ParamMap merged = copy(p);
+      a->merge_into(merged);
+      EXPECT_TRUE(test::all_close("merged TAPS", target_forward(s, merged, b.inputs), unmerged, 1e-5, 1e-5));
+    }
+    // A large penalty switches every layer off within a few steps (the scores fall by about the rate a step under
+    // Adam); without one at least as many stay on.
+    auto active_after = [&](const std::string& method) {
+      ParamMap q = copy(host);
+      for (auto& [name, v] : q) v.requires_grad_(true);
+      const auto m = attach_method(method, s, q, 4);
+      finetune_run(s, q, t, split_of(t), recipe(6), 3e-2, 5, [] { return false; }, m.get());
+      return m->stored_count() - head;
+    };
+    const int64_t none = active_after("taps:lambda=100"), free = active_after("taps:lambda=0");
+    EXPECT_EQ(none, 0) << s.str();
+    EXPECT_GT(free, 0) << s.str();
+  }
 }
 
 TEST(TopChannels, TheKLargestInIndexOrderTiesToTheLowerIndex) {

@@ -141,6 +141,7 @@ struct Grid {
   std::vector<TrainValSplit> splits;         // per task: the validation slice held back, the rest to train on
   std::vector<std::string> kinds;            // per task: seen | held-out | class-disjoint
   std::vector<double> rates;
+  std::vector<std::string> heads;  // finetune.heads: the head choices on held-out tasks, in order
   std::vector<int64_t> evals;
   std::string recipe;
   std::vector<std::string> methods;  // canonical (methods/method.h), in the grid's order
@@ -349,6 +350,7 @@ std::vector<Origin> port_origins(const Grid& g, const FinetuneOptions& f) {
 void add_protocol(Grid& g, const CommandOptions& o) {
   const auto& f = o.finetune;
   g.rates = f.learning_rates();
+  g.heads = f.heads;
   g.evals = evaluation_steps(f);
   g.recipe = recipe_text(f);
   for (const auto& task : g.tasks) {
@@ -605,6 +607,7 @@ RunRecord run_cell(const Grid& g, size_t index, const CommandOptions& o, Initial
   RunOutcome run;
   double init_ms = 0;
   BodyStats body;
+  int64_t stored_after = -1;
   try {
     auto start = initial_weights(g, o, inits, c.meta.init, c.task, arch_index(g, c.meta.arch), c.meta.head, c.meta.lr,
                                  seed);
@@ -616,6 +619,7 @@ RunRecord run_cell(const Grid& g, size_t index, const CommandOptions& o, Initial
       if (c.meta.port.empty() || port_in(g, c, o, inits, seed, params, *method))
         run = finetune_run(c.spec, params, g.tasks[c.task], g.splits[c.task], f, c.meta.lr, seed,
                            [] { return preemption_requested(); }, method.get());
+      if (run.completed) stored_after = method->stored_count();
       if (run.completed && !f.save_weights.empty() && method->mergeable()) method->merge_into(params);
       if (run.completed &&
           ((!f.save_weights.empty() && c.meta.method != "full") || g.sources.count(c.meta.method) || c.multi_task)) {
@@ -642,6 +646,7 @@ RunRecord run_cell(const Grid& g, size_t index, const CommandOptions& o, Initial
   auto record = RunRecord::of(static_cast<int64_t>(index), run,
                               std::chrono::duration<double>(Clock::now() - t0).count(), init_ms, body);
   record.failed = !failure.empty();
+  record.stored = stored_after;
   return record;
 }
 
@@ -659,8 +664,10 @@ std::map<size_t, SourceModules> sources_of_cells(const Grid& g, const std::strin
         const Cell& c = g.cells[index];
         plan += std::to_string(index);
         for (const auto& task : g.tasks) {
+          std::vector<std::string> heads = {c.meta.head, "own"};
+          heads.insert(heads.end(), g.heads.begin(), g.heads.end());
           const std::string key = source_run(results.cells, task.def().name, c.meta.arch, c.meta.init, c.meta.seed,
-                                             c.meta.head, g.source_of.at(c.meta.method));
+                                             heads, g.source_of.at(c.meta.method));
           TAL_REQUIRE(!key.empty() && std::filesystem::exists(kept_modules_path(run_dir, key)), "finetune: '", c.meta.method,
                       "' on (", c.meta.task, ", ", c.meta.arch_id, ", ", c.meta.init, ", seed ", c.meta.seed,
                       ") has no recorded ", g.source_of.at(c.meta.method), " run on task '", task.def().name,
@@ -767,6 +774,7 @@ class GridRecorder {
     out.accuracy = rec.accuracy;
     if (!g_.tasks[c.task].def().pack) out.mcc = rec.mcc;
     out.loss = rec.loss;
+    if (rec.stored >= 0) out.stored = rec.stored;  // what the run ended up storing (TAPS: its active layers)
     out.seconds = rec.seconds;
     out.init_ms = rec.init_ms;
     out.val_accuracy = rec.val_accuracy;

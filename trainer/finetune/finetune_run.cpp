@@ -65,7 +65,7 @@ RunOutcome finetune_run(const ArchSpec& spec, ParamMap& params, const Task& task
       if (stop()) return out;
       const TargetStep done = target_step(spec, params, batches.at(step), trained, optim,
                                           cosine_lr(lr, step - first, r.warmup, length), r.clip, r.label_smoothing,
-                                          hooks);
+                                          hooks, [&] { return method->penalty(); });
       out.loss.push_back(done.loss);
     }
   }

@@ -5,7 +5,7 @@
 namespace tal {
 namespace {
 
-constexpr size_t kScalars = 11;
+constexpr size_t kScalars = 12;
 
 }  // namespace
 
@@ -33,7 +33,7 @@ at::Tensor RunRecord::pack(size_t evals, int64_t steps) const {
                                     init_ms,                      val_accuracy,
                                     val_mcc,                      body.cosine,
                                     body.stable_rank,             body.std,
-                                    static_cast<double>(failed)};
+                                    static_cast<double>(failed),  static_cast<double>(stored)};
   std::copy(scalars, scalars + kScalars, p);
   for (size_t i = 0; i < accuracy.size() && i < evals; ++i) p[kScalars + i] = accuracy[i];
   for (size_t i = 0; i < mcc.size() && i < evals; ++i) p[kScalars + evals + i] = mcc[i];
@@ -57,6 +57,7 @@ RunRecord RunRecord::unpack(const at::Tensor& packed, size_t evals, int64_t step
   r.val_mcc = p[6];
   r.body = {p[7], p[8], p[9]};
   r.failed = p[10] != 0;
+  r.stored = static_cast<int64_t>(p[11]);
   r.accuracy.assign(p + kScalars, p + kScalars + evals);
   r.mcc.assign(p + kScalars + evals, p + kScalars + 2 * evals);
   r.loss.assign(p + kScalars + 2 * evals, p + kScalars + 2 * evals + steps);

@@ -20,6 +20,7 @@ struct RunRecord {
   double init_ms = 0;      // of which making its initial weights
   double val_accuracy = -1, val_mcc = -1;
   BodyStats body;          // the initial weights' layers
+  int64_t stored = -1;     // what the run's method stores after it (TAPS: its active layers); -1: as the grid said
   std::vector<double> accuracy, mcc, loss;  // at each evaluation (E), each evaluation (E), each step
 
   // A finished (or stopped) run of `cell`.

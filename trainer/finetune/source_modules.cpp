@@ -7,9 +7,10 @@
 namespace tal {
 
 std::string source_run(const std::vector<FinetuneCell>& results, const std::string& task, const std::string& arch,
-                       const std::string& init, int64_t seed, const std::string& head, const std::string& method) {
+                       const std::string& init, int64_t seed, const std::vector<std::string>& heads,
+                       const std::string& method) {
   const auto chosen = choose_learning_rates(results);
-  for (const std::string& h : {head, std::string("own")})
+  for (const std::string& h : heads)
     for (const auto& c : results)
       if (c.task == task && c.arch == arch && c.init == init && c.seed == seed && c.head == h &&
           c.method == method && c.port.empty() && chosen.at({c.task, c.init, c.head, c.variant()}) == c.lr)

@@ -11,11 +11,12 @@
 
 namespace tal {
 
-// The key of the run of `method` on (task, architecture as the grid names it, init, seed) that a multi-task run with
-// head choice `head` reads: among the file's runs with that head (or none, "own"), not ported, the one at the rate
-// validation chose; "" when there is none.
+// The key of the run of `method` on (task, architecture as the grid names it, init, seed) that a multi-task run reads:
+// not ported, at the rate validation chose, with the first of `heads` that task's runs have (the multi-task run's own
+// head choice first; a source task may have a choice where the target has none); "" when there is none.
 std::string source_run(const std::vector<FinetuneCell>& results, const std::string& task, const std::string& arch,
-                       const std::string& init, int64_t seed, const std::string& head, const std::string& method);
+                       const std::string& init, int64_t seed, const std::vector<std::string>& heads,
+                       const std::string& method);
 
 // Rank 0's bytes on every rank.
 std::string broadcast_bytes(Communicator& comm, const std::string& bytes, const char* what);

@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <vector>
 
 #include "datasets/tasks.h"
@@ -19,9 +20,11 @@ struct TargetStep {
   double grad_norm = 0;  // before clipping
 };
 
-// `trained`: the tensors the optimiser updates (optim's own list); the batch is moved to their device.
+// `trained`: the tensors the optimiser updates (optim's own list); the batch is moved to their device. `penalty`: a
+// term a transfer method adds to the loss (TAPS's sparsity on its scores), made within the step; the loss reported
+// is the task's alone.
 TargetStep target_step(const ArchSpec& spec, const ParamMap& params, const Batch& batch,
                        std::vector<at::Tensor>& trained, AdamW& optim, double lr, double clip, double smoothing,
-                       const BlockHooks* hooks = nullptr);
+                       const BlockHooks* hooks = nullptr, const std::function<at::Tensor()>& penalty = {});
 
 }  // namespace tal

@@ -80,6 +80,8 @@ class Adaptation : public BlockHooks {
   virtual void begin_stage(int stage, const StageContext& context) {
     (void)stage, (void)context;
   }
+  // A term added to the task's loss at every step (TAPS's sparsity pressure on its scores), undefined for none.
+  virtual at::Tensor penalty() const { return {}; }
   // Training (true) or evaluation (false): what differs between them (ScaLearn's dropout on its scales).
   virtual void set_training(bool training) { (void)training; }
   // What a task keeps beside the shared host (tal finetune --save-weights writes it as safetensors): the modules,

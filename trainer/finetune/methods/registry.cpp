@@ -18,6 +18,7 @@ const Method& adapter_method();
 const Method& two_stage_method();
 const Method& bitfit_method();
 const Method& scalearn_method();
+const Method& taps_method();
 
 namespace {
 
@@ -31,6 +32,7 @@ const std::vector<const Method*>& registry() {
       &two_stage_method(),
       &bitfit_method(),
       &scalearn_method(),
+      &taps_method(),
   };
   return all;
 }
