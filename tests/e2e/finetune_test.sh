@@ -448,6 +448,7 @@ check "... its file is back" [ "$(ls "$work/s1/modules" | wc -l)" = 20 ]
 "$tal" report "$work/s1" >"$work/sreport.log" 2>&1
 check "report of a scalearn grid exits 0" [ $? -eq 0 ]
 check "report: ScaLearn's scales, per block and source" grep -q "^| fmnist-footwear L0 | [0-9.-]* | [0-9.-]* |$" "$work/s1/report.md"
+check "report: accuracy against Param Count x per initialisation, seen and held-out apart" grep -q "^[0-9.e+-]* [0-9.]* [0-9.]* \"scalearn:omega=channel,layers=each,dropout=auto,m=auto\"$" "$work/s1/report/suite_tal.dat"
 check "report: the scales drawn" $py -c "import sys; sys.exit(open(sys.argv[1],'rb').read(8) != b'\x89PNG\r\n\x1a\n')" "$work/s1/report/scales_random_scalearn_omega_channel_layers_each_dropout_auto_m_auto.png"
 want=$($py - "$work/s1/finetune.h5" <<'PY'
 import h5py, sys

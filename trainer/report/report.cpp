@@ -470,10 +470,11 @@ void report_transfer(const FinetuneResults& all_runs, Plots& plots, std::ostream
      << tasks.size() << " task(s).\n\n";
   md << "| method | trained | stored per task | % of the descendant | % without shared embedding tables | Param Count x "
         "|\n|---|---|---|---|---|---|\n";
-  std::map<std::string, double> stored_of;
+  std::map<std::string, double> stored_of, count_x_of;
   for (const auto& m : methods) {
     const MethodCounts n = method_counts(r.cells, m);
     stored_of[m] = n.stored;
+    count_x_of[m] = n.param_count_x(tasks.size());
     md << "| `" << m << "` | " << fmt("%.0f", n.trained) << " | " << fmt("%.0f", n.stored) << " | "
        << fmt("%.2f", n.stored_percent()) << " | "
        << (n.shared > 0 ? fmt("%.2f", n.stored_percent_unshared()) : std::string("-")) << " | "
@@ -499,6 +500,24 @@ void report_transfer(const FinetuneResults& all_runs, Plots& plots, std::ostream
            << "plot '" << "transfer_" << slug(init) << ".dat' using 1:2 with points pt 7 ps 1.5, '' using 1:2:3 with "
            << "labels offset 1,0.8 left\n";
     md << "![accuracy vs stored parameters](" << plots.draw("transfer_" + slug(init), data.str(), script.str())
+       << ")\n\n";
+    // The suite's view: accuracy against Param Count x, seen and held-out targets apart.
+    std::ostringstream suite, suite_script;
+    suite << "# Param Count x, mean final score (%) on seen targets, on held-out targets (NaN: none), method\n";
+    for (const auto& m : methods) {
+      std::vector<double> seen, heldout;
+      for (const auto& c : view.cells)
+        if (c.init == m) (c.task_kind == "seen" ? seen : heldout).push_back(100 * c.final_score());
+      suite << count_x_of[m] << " " << (seen.empty() ? std::string("NaN") : fmt("%.4f", mean(seen))) << " "
+            << (heldout.empty() ? std::string("NaN") : fmt("%.4f", mean(heldout))) << " " << quoted(m) << "\n";
+    }
+    suite_script << "set title " << quoted("Accuracy vs Param Count x over the suite: " + init)
+                 << "\nset logscale x\nset xlabel 'Param Count x (host + what the suite stores) / host'\n"
+                 << "set ylabel 'final test score (%)'\nset offsets graph 0.05, graph 0.25, graph 0.05, graph 0.05\n"
+                 << "plot 'suite_" << slug(init) << ".dat' using 1:2 with points pt 7 ps 1.5 title 'seen targets', "
+                 << "'' using 1:3 with points pt 5 ps 1.5 title 'held-out targets', '' using 1:2:4 with labels offset "
+                 << "1,0.8 left notitle\n";
+    md << "![accuracy vs Param Count x](" << plots.draw("suite_" + slug(init), suite.str(), suite_script.str())
        << ")\n\n";
   }
   // Each method against the grid's baseline method (full where present), paired by (task, architecture, seed).
