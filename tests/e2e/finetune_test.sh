@@ -484,5 +484,8 @@ for g in h5py.File(sys.argv[1])['cells'].values():
     if g.attrs['method'].startswith('taps:lambda=0,'): print('%.2f%%' % (100 * g.attrs['final_accuracy']))" "$work/t1/finetune.h5")
 "$tal" eval --archive "$work/t1/tuned.h5" --task fmnist-footwear --arch-id "$id" data.root="$work/data" >"$work/teval.log" 2>&1
 check "tal eval of merged TAPS weights gives its recorded $recorded" grep -q "test accuracy $recorded " "$work/teval.log"
+"$tal" report "$work/t1" >"$work/treport.log" 2>&1
+check "report: TAPS's task-specific layers, none left at lambda 100" grep -q "^| random | \`taps:lambda=100,tau=0.1,init=0.15\` | fmnist-footwear | 0.00 | 0.00 |$" "$work/t1/report.md"
+check "report: ... and some at lambda 0" grep -Eq "^\| random \| \`taps:lambda=0,tau=0.1,init=0.15\` \| fmnist-footwear \| [0-9.]+ \| 0\.[0-9]*[1-9][0-9]* \|$|^\| random \| \`taps:lambda=0,tau=0.1,init=0.15\` \| fmnist-footwear \| [0-9.]+ \| 1\.00 \|$" "$work/t1/report.md"
 
 finish

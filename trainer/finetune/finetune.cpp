@@ -152,6 +152,7 @@ struct Grid {
   std::map<std::pair<std::string, std::string>, Counts> counts;  // (spec, method) -> its parameter counts
   std::map<std::string, std::string> source_of;  // a multi-task method -> the method whose runs are its sources
   std::set<std::string> sources;                 // the methods whose runs some method of the grid reads
+  std::set<std::string> kept;  // the methods whose runs keep their stored tensors in RUN/modules/ (sources among them)
   std::vector<Cell> cells;
 };
 
@@ -262,6 +263,7 @@ void check_methods(Grid& g, const FinetuneOptions& f) {
               join_choices(method_names()), ")");
   for (const auto& m : g.methods) {  // multi-task methods: their sources are runs of another method of the grid
     const MethodSpec spec = parse_method(m);
+    if (method_named(spec.name).keeps_modules()) g.kept.insert(m);
     const std::string source = method_named(spec.name).source_method(spec);
     if (source.empty()) continue;
     TAL_REQUIRE(is_one_of(source, g.methods), "key 'finetune.methods': '", m, "' reads the modules that ", source,
@@ -277,6 +279,7 @@ void check_methods(Grid& g, const FinetuneOptions& f) {
       }
     g.source_of[m] = source;
     g.sources.insert(source);
+    g.kept.insert(source);
   }
   for (const auto& specs : g.specs)
     for (const auto& spec : specs) {
@@ -622,7 +625,7 @@ RunRecord run_cell(const Grid& g, size_t index, const CommandOptions& o, Initial
       if (run.completed) stored_after = method->stored_count();
       if (run.completed && !f.save_weights.empty() && method->mergeable()) method->merge_into(params);
       if (run.completed &&
-          ((!f.save_weights.empty() && c.meta.method != "full") || g.sources.count(c.meta.method) || c.multi_task)) {
+          ((!f.save_weights.empty() && c.meta.method != "full") || g.kept.count(c.meta.method))) {
         std::map<std::string, std::string> meta = {{"format", "tal-finetuned-modules"},
                                                    {"method", c.meta.method},
                                                    {"task", c.meta.task},
@@ -742,8 +745,9 @@ class GridRecorder {
         std::filesystem::create_directories(dir);
         write_bytes_atomically(dir + "/" + model_id(out) + ".safetensors", stored[r]);
       }
-      if ((g_.sources.count(out.method) && out.port.empty()) || c.multi_task) {
-        // Kept in the run: a multi-task method's source (read by its runs), a multi-task run's scales (the report's).
+      if (g_.kept.count(out.method) && out.port.empty()) {
+        // Kept in the run: a multi-task method's source (read by its runs), ScaLearn's scales, TAPS's scores (the
+        // report's).
         const std::string path = kept_modules_path(run_dir_, out.key);
         std::filesystem::create_directories(std::filesystem::path(path).parent_path());
         write_bytes_atomically(path, stored[r]);
@@ -982,7 +986,7 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
         }
         weights = gather_variable(comm, flat.empty() ? at::zeros({0}, at::kFloat) : at::cat(flat));
       }
-      if (!f.save_weights.empty() || !g.sources.empty()) {
+      if (!f.save_weights.empty() || !g.kept.empty()) {
         // The stored tensors' safetensors bytes, one float per byte (exact).
         auto bytes = at::empty({static_cast<int64_t>(stored.size())}, at::kByte);
         if (!stored.empty()) std::memcpy(bytes.data_ptr(), stored.data(), stored.size());

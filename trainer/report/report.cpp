@@ -630,6 +630,55 @@ void report_scales(const FinetuneResults& all_runs, const std::string& run_dir, 
   }
 }
 
+// TAPS: which layers became task-specific. Per initialisation, method and task, the share of each block's four
+// adaptable weights (q|k|v, out, fc1, fc2) whose score ended at or above tau, over seeds (each run at its chosen
+// rate), from the scores each run kept in RUN/modules/.
+void report_taps(const FinetuneResults& all_runs, const std::string& run_dir, std::ostream& md) {
+  const FinetuneResults r = selected_runs(all_runs);
+  std::vector<std::tuple<std::string, std::string, std::string>> rows;  // (init, method, task)
+  std::map<std::tuple<std::string, std::string, std::string>, std::map<int, std::pair<int, int>>> active;  // block ->
+  int blocks = 0;                                                                                    // (on, all)
+  for (const auto& c : r.cells) {
+    if (c.method.rfind("taps:", 0) != 0 || !c.port.empty()) continue;
+    const std::string path = kept_modules_path(run_dir, c.key);
+    if (!fs::exists(path)) continue;
+    const auto tau_at = c.method.find("tau=");
+    const double tau = tau_at == std::string::npos ? 0.1 : std::atof(c.method.c_str() + tau_at + 4);
+    const auto row = std::make_tuple(c.init, c.method, c.task);
+    if (std::find(rows.begin(), rows.end(), row) == rows.end()) rows.push_back(row);
+    for (const auto& [name, score] : read_safetensors(path).tensors) {
+      const std::string tail = ".taps_score";
+      if (name.size() < tail.size() || name.compare(name.size() - tail.size(), tail.size(), tail) != 0) continue;
+      const auto digit = name.find_first_of("0123456789");  // the block: the first number in the weight's name
+      TAL_REQUIRE(digit != std::string::npos && score.numel() == 1, path, ": ", name, " is not one block's score");
+      const int block = std::atoi(name.c_str() + digit);
+      blocks = std::max(blocks, block + 1);
+      auto& [on, all] = active[row][block];
+      on += score.item<double>() >= tau;
+      ++all;
+    }
+  }
+  if (rows.empty()) return;
+  md << "## TAPS: the layers that became task-specific\n\nThe share of each block's adaptable weights (q | k | v, "
+        "out, fc1, fc2) whose score ended at or above tau, over seeds, each run at its chosen rate: 1 is a block the "
+        "task rewrote whole, 0 one it shares with the host.\n\n| initialisation | method | task |";
+  for (int l = 0; l < blocks; ++l) md << " block " << l << " |";
+  md << " all |\n|---|---|---|";
+  for (int l = 0; l <= blocks; ++l) md << "---|";
+  md << "\n";
+  for (const auto& row : rows) {
+    md << "| " << std::get<0>(row) << " | `" << std::get<1>(row) << "` | " << std::get<2>(row) << " |";
+    int on_all = 0, all_all = 0;
+    for (int l = 0; l < blocks; ++l) {
+      const auto [on, all] = active[row][l];
+      md << " " << (all ? fmt("%.2f", static_cast<double>(on) / all) : std::string("-")) << " |";
+      on_all += on, all_all += all;
+    }
+    md << " " << fmt("%.2f", static_cast<double>(on_all) / std::max(all_all, 1)) << " |\n";
+  }
+  md << "\n";
+}
+
 void report_porting(const FinetuneResults& all_runs, Plots& plots, std::ostream& md) {
   const FinetuneResults r = selected_runs(all_runs);
   std::vector<std::tuple<std::string, std::string, std::string, std::string>> rows;  // method, from, init, task
@@ -884,6 +933,7 @@ std::vector<std::string> write_report(const ReportOptions& o) {
     report_finetune(one, plots, md);
     if (several || base != "full") report_transfer(r, plots, md);
     report_scales(r, o.run_dir, plots, md);
+    report_taps(r, o.run_dir, md);
     report_porting(r, plots, md);
   }
   if (!grids.empty()) report_budget(grid_dirs, grids, plots, md);

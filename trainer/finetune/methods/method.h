@@ -116,6 +116,9 @@ class Method {
                                              uint64_t seed) const = 0;
   // Whether its modules exist from the first step and can be carried to another host (methods/porting.h).
   virtual bool ports() const { return false; }
+  // Whether its runs keep their stored tensors in the run (RUN/modules/) for tal report to read (ScaLearn's scales,
+  // TAPS's scores).
+  virtual bool keeps_modules() const { return false; }
   // A multi-task method: the method (canonical, with its budget) whose runs on the same host give its sources; ""
   // for a method that reads none. Such a method is attached with them.
   virtual std::string source_method(const MethodSpec& method) const {

@@ -122,6 +122,7 @@ class ScaLearnAdaptation final : public Adaptation {
 class ScaLearn final : public Method {
  public:
   std::string name() const override { return "scalearn"; }
+  bool keeps_modules() const override { return true; }
   std::string summary() const override {
     return "scales of frozen single-task adapters of every task, and the head (omega, layers, dropout, m)";
   }

@@ -96,6 +96,7 @@ class TapsAdaptation final : public Adaptation {
 class Taps final : public Method {
  public:
   std::string name() const override { return "taps"; }
+  bool keeps_modules() const override { return true; }
   std::string summary() const override {
     return "a delta per weight, switched on by a learned score under a sparsity penalty (lambda, tau, init)";
   }
