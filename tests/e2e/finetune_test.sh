@@ -488,4 +488,101 @@ check "tal eval of merged TAPS weights gives its recorded $recorded" grep -q "te
 check "report: TAPS's task-specific layers, none left at lambda 100" grep -q "^| random | \`taps:lambda=100,tau=0.1,init=0.15\` | fmnist-footwear | 0.00 | 0.00 |$" "$work/t1/report.md"
 check "report: ... and some at lambda 0" grep -Eq "^\| random \| \`taps:lambda=0,tau=0.1,init=0.15\` \| fmnist-footwear \| [0-9.]+ \| 0\.[0-9]*[1-9][0-9]* \|$|^\| random \| \`taps:lambda=0,tau=0.1,init=0.15\` \| fmnist-footwear \| [0-9.]+ \| 1\.00 \|$" "$work/t1/report.md"
 
+# 13. CWPS (seed 001; a reconstruction): each task's run reads the models its run's predecessors in the suite order
+#     (the seen tasks, then the held-out) left in modules/, never their data; its model is the parent chosen per block
+#     by CPMS, with the channels its masks turned off taken from its briefly trained child. On 1 rank and 2 the same;
+#     what it stores is its own rows, a bit per row, a parent per block and the head; merged, its weights give the
+#     recorded accuracy again; tal report draws the task relations.
+cw=("${grid[@]}" finetune.inits=random,tal finetune.seeds=1 "finetune.methods=cwps:lambda=0,init=0.1"
+    finetune.tasks=fmnist-bags-trousers-rot180,fmnist-footwear,fmnist-tops finetune.steps=6 finetune.lr=0.05)
+"$tal" finetune "${cw[@]}" run.dir="$work/c1" --save-weights "$work/c1/tuned.h5" >"$work/c1.log" 2>&1
+check "cwps grid exits 0" [ $? -eq 0 ]
+check "cwps grid: the suite order, seen tasks first" grep -q "^suite order  fmnist-footwear -> fmnist-tops -> fmnist-bags-trousers-rot180 " "$work/c1.log"
+check "cwps grid: 3 tasks x 2 inits, each kept in modules/" [ "$(cells "$work/c1/finetune.h5")" = 6 ] && [ "$(ls "$work/c1/modules" | wc -l)" = 6 ]
+mpirun -np 2 --bind-to none "$tal" finetune "${cw[@]}" run.dir="$work/c2" threads=1 >"$work/c2.log" 2>&1
+check "cwps grid on 2 ranks exits 0" [ $? -eq 0 ]
+dump "$work/c1/finetune.h5" >"$work/c1.txt"; dump "$work/c2/finetune.h5" >"$work/c2.txt"
+check "cwps grid: 1 rank and 2 ranks give the same 6 curves" cmp -s "$work/c1.txt" "$work/c2.txt"
+$py - "$work/c1/finetune.h5" "$work/c1/modules" >"$work/ccounts.txt" 2>&1 <<'PY'
+import h5py, json, struct, sys
+import numpy as np
+def tensors(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    meta = h.pop("__metadata__")
+    out = {}
+    for k, e in h.items():
+        a, z = e["data_offsets"]
+        out[k] = np.frombuffer(b[8 + n + a:8 + n + z], dtype=np.float32).reshape(e["shape"])
+    return meta, out
+want_sources = {"fmnist-footwear": "", "fmnist-tops": "fmnist-footwear",
+                "fmnist-bags-trousers-rot180": "fmnist-footwear,fmnist-tops"}
+c, depth = 32, 1  # vit:depth=1,width=32,mlp=64: q|k|v 96 rows of 33, out 32 of 33, fc1 64 of 33, fc2 32 of 65
+own_total = 0
+for key, g in h5py.File(sys.argv[1])["cells"].items():
+    meta, t = tensors(sys.argv[2] + "/" + key + ".safetensors")
+    assert meta.get("sources", "") == want_sources[g.attrs["task"]], (g.attrs["task"], meta.get("sources"))
+    k = int(g.attrs["arch_id"].rsplit("-k", 1)[1])
+    stored = 0
+    for name, s in t.items():
+        if name.endswith(".cwps_score"):
+            own = int((s < 0.1).sum())
+            rows = t[name[:-len(".cwps_score")] + ".cwps_rows"]
+            assert rows.shape[0] == own, (name, rows.shape, own)
+            stored += rows.size + own  # each own row and its bias entry
+            own_total += own
+    assert t["cwps.cpms"].shape == (depth, 1 + len(want_sources[g.attrs["task"]].split(",")) - (want_sources[g.attrs["task"]] == "")), t["cwps.cpms"].shape
+    assert (t["cwps.cpms"][:, 0] == 0).all()  # the host relates to nothing
+    want = stored + (224 + 31) // 32 + depth + c * k + k
+    assert g.attrs["stored"] == want, (g.attrs["task"], g.attrs["stored"], want)
+assert own_total > 0, "no channel stayed a task's own"
+print("ok", own_total)
+PY
+check "cwps: sources are the earlier tasks; stored = own rows + mask bits + parents + head ($(tail -n1 "$work/ccounts.txt"))" grep -q "^ok" "$work/ccounts.txt"
+id=$($py -c "import h5py,sys; print([m for m in h5py.File(sys.argv[1])['fmnist-bags-trousers-rot180'] if 'random' in m][0])" "$work/c1/tuned.h5")
+recorded=$($py -c "
+import h5py, sys
+for g in h5py.File(sys.argv[1])['cells'].values():
+    if g.attrs['task'] == 'fmnist-bags-trousers-rot180' and g.attrs['init'] == 'random': print('%.2f%%' % (100 * g.attrs['final_accuracy']))" "$work/c1/finetune.h5")
+"$tal" eval --archive "$work/c1/tuned.h5" --task fmnist-bags-trousers-rot180 --arch-id "$id" data.root="$work/data" >"$work/ceval.log" 2>&1
+check "tal eval of merged CWPS weights (the last task's, built on two earlier models) gives its recorded $recorded" grep -q "test accuracy $recorded " "$work/ceval.log"
+"$tal" report "$work/c1" >"$work/creport.log" 2>&1
+check "report of a cwps grid exits 0" [ $? -eq 0 ]
+check "report: CPMS of the last task against both earlier ones" grep -Eq "^\| fmnist-bags-trousers-rot180 \| -?[0-9.]+ \| -?[0-9.]+ \| - \|$" "$work/c1/report.md"
+check "report: the own channels and parents per block" grep -Eq "^\| fmnist-tops \| [0-9.]+ \| [0-9.]+ \| (host|fmnist-footwear) \|$" "$work/c1/report.md"
+check "report: the CPMS heatmap drawn" $py -c "import sys; sys.exit(open(sys.argv[1],'rb').read(8) != b'\x89PNG\r\n\x1a\n')" "$work/c1/report/cpms_tal_cwps_lambda_0_tau_0_1_init_0_1_child_0_2.png"
+# A task's run never reads an earlier task's data: with the first task's store garbled after the grid ran, the last
+# task's run, trained again (its modules file removed), gives the same curves; the first task's own run, trained again,
+# does not (the garbling reaches whatever reads that store).
+cp "$work/data/fmnist.h5" "$work/data/fmnist_a.h5"
+sed 's/^    dataset: fmnist.h5$/    dataset: FMNIST/' "$src/configs/tasks/fmnist_suite.yaml" |
+  awk '/name: fmnist-footwear/ {f = 1} /dataset: FMNIST/ {sub("FMNIST", f ? "fmnist_a.h5" : "fmnist.h5"); f = 0} {print}' >"$work/cw_suite.yaml"
+iso=("${grid[@]}" tasks.suite="$work/cw_suite.yaml" finetune.inits=random finetune.seeds=1
+     "finetune.methods=cwps:lambda=0,init=0.1" finetune.tasks=fmnist-footwear,fmnist-bags-trousers-rot180
+     finetune.steps=6 finetune.lr=0.05)
+"$tal" finetune "${iso[@]}" run.dir="$work/c3" >"$work/c3.log" 2>&1
+check "cwps on a first task with its own store exits 0" [ $? -eq 0 ]
+key_of() { $py -c "
+import h5py, sys
+print([k for k, g in h5py.File(sys.argv[1])['cells'].items() if g.attrs['task'] == sys.argv[2]][0])" "$work/c3/finetune.h5" "$1"; }
+first=$(key_of fmnist-footwear); last=$(key_of fmnist-bags-trousers-rot180)
+dump "$work/c3/finetune.h5" >"$work/c3.txt"
+$py -c "
+import h5py, sys
+with h5py.File(sys.argv[1], 'r+') as f:
+    for s in ('train', 'test'): f[s + '/images'][...] = 255 - f[s + '/images'][...]" "$work/data/fmnist_a.h5"
+cp -r "$work/c3" "$work/c4"
+rm "$work/c3/modules/$last.safetensors"
+"$tal" finetune "${iso[@]}" run.dir="$work/c3" >"$work/c3b.log" 2>&1
+check "the last task's run trained again" grep -q "1 source run(s) in .* have no modules file" "$work/c3b.log"
+dump "$work/c3/finetune.h5" >"$work/c3b.txt"
+check "... with the first task's data garbled, its curves are the same" cmp -s "$work/c3.txt" "$work/c3b.txt"
+rm "$work/c4/modules/$first.safetensors"
+"$tal" finetune "${iso[@]}" run.dir="$work/c4" >"$work/c4b.log" 2>&1
+dump "$work/c4/finetune.h5" >"$work/c4b.txt"
+check "... while the first task's own run, trained again on it, changes" bash -c "! grep '^$first ' '$work/c3.txt' | cmp -s - <(grep '^$first ' '$work/c4b.txt')"
+bad "cwps on one task" "key 'finetune.tasks': 'cwps:lambda=1,tau=0.1,init=0.15,child=0.2' reads its own runs on the tasks before each in the suite order, so it needs at least two tasks; the grid has 1" finetune.methods=cwps finetune.tasks=fmnist-footwear finetune.inits=random
+bad "cwps child share out of range" "key 'finetune.methods': 'cwps:lambda=1,tau=0.1,init=0.15,child=1': child=1 (expected the fraction of the steps the child trains alone, in (0, 1)) (for " finetune.methods=cwps:child=1 finetune.inits=random
+
 finish

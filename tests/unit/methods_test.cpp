@@ -21,6 +21,7 @@
 #include "tests/test_util.h"
 #include "trainer/files/finetune_results.h"
 #include "trainer/finetune/finetune_run.h"
+#include "trainer/finetune/methods/cwps.h"
 #include "trainer/finetune/methods/method.h"
 #include "trainer/finetune/methods/porting.h"
 #include "trainer/finetune/methods/two_stage.h"
@@ -655,6 +656,169 @@ TEST_F(Methods, TapsIsTheHostBelowTheThresholdStoresItsActiveLayersAndALargePena
     EXPECT_EQ(none, 0) << s.str();
     EXPECT_GT(free, 0) << s.str();
   }
+}
+
+// CWPS's pool member as its run stores it, for a model whose every row is its own (scores 0, below tau): its
+// composed tensors row by row, parent 0 (the host) per block.
+std::vector<std::pair<std::string, at::Tensor>> cwps_member(const ArchSpec& s, const ComposedWeights& w) {
+  const bool in_by_out = s.family().weights_stored_in_by_out();
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& layer : composed_layers(s)) {
+    const auto& weight = w.at(layer.weight);
+    out.emplace_back(layer.weight + ".cwps_score", at::zeros({w.at(layer.bias).size(0)}));
+    out.emplace_back(layer.weight + ".cwps_rows", (in_by_out ? weight.t() : weight).contiguous());
+    out.emplace_back(layer.bias + ".cwps_rows", w.at(layer.bias));
+  }
+  out.emplace_back("cwps.parent", at::zeros({kDepth}));
+  out.emplace_back("cwps.cpms", at::zeros({kDepth, 1}));
+  return out;
+}
+
+ComposedWeights moved(const ComposedWeights& w, double scale, uint64_t seed) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  ComposedWeights out;
+  for (const auto& [name, t] : w) out[name] = t + at::empty(t.sizes()).normal_(0, scale, gen);
+  return out;
+}
+
+TEST(Cwps, CpmsOfAModelWithItselfIsOneWithTheHostZeroAndTheParentIsTheBestAboveZero) {
+  const ArchSpec s = spec_of_gpt2();
+  const ParamMap host = init_params(s, 3);
+  const auto h = composed_weights(s, host), a = moved(h, 0.1, 1), b = moved(h, 0.1, 2);
+  EXPECT_TRUE(test::all_close("CPMS(a, a)", cpms_per_block(s, h, a, a), at::ones({kDepth}, at::kDouble), 1e-12, 0));
+  EXPECT_TRUE(at::equal(cpms_per_block(s, h, a, h), at::zeros({kDepth}, at::kDouble)));
+  const auto ab = cpms_per_block(s, h, a, b);
+  EXPECT_LT(ab.abs().max().item<double>(), 0.5);  // independent moves are nearly orthogonal
+  // Half of every row of b moved as a: cos = 1/sqrt(2) on each row... only where both moved (here: all).
+  ComposedWeights half;
+  for (const auto& [name, t] : a) half[name] = t + (b.at(name) - h.at(name));
+  EXPECT_GT(cpms_per_block(s, h, a, half).min().item<double>(), 0.6);
+  EXPECT_EQ(choose_parents(at::tensor({0.0, -0.1, 0.3, 0.2, -0.2, -0.1, 0.0, 0.0}).view({2, 4})),
+            (std::vector<int64_t>{2, 0}));
+}
+
+// The grid's pool for a task: the host and two earlier models A, B; the child is B itself in block 0 and A moved a
+// little in block 1, so B is block 0's parent and A block 1's. All masks on: the parent exactly; all off: the child.
+TEST_F(Methods, CwpsAllMasksOnIsTheParentAllOffTheChildAndAPlantedMemberIsChosen) {
+  for (const bool text : {false, true}) {
+    const ArchSpec s = spec(text);
+    SCOPED_TRACE(s.str());
+    const Task t = task(text);
+    const Batch batch = t.load(Split::Test, first_positions(8));
+    const ParamMap host = leaves(s, 3);
+    const auto h = composed_weights(s, host), a = moved(h, 0.05, 1), b = moved(h, 0.05, 2);
+    const SourceModules pool{{"a", "b"}, {cwps_member(s, a), cwps_member(s, b)}};
+    ParamMap p = copy(host);
+    for (auto& [name, v] : p) v.requires_grad_(true);
+    const auto m = attach_method("cwps", s, p, 4, &pool);
+    ComposedWeights child = moved(a, 0.01, 3), parent;
+    for (const auto& layer : composed_layers(s))
+      for (const auto* name : {&layer.weight, &layer.bias}) {
+        if (layer.block == 0) child[*name] = b.at(*name).clone();
+        parent[*name] = (layer.block == 0 ? b : a).at(*name);
+      }
+    {
+      at::NoGradGuard guard;
+      for (const auto& [name, v] : child) p.at(name).copy_(v);  // what stage 0 would have trained
+    }
+    const auto split = split_of(t);
+    m->begin_stage(1, StageContext{s, p, t, split.train});
+    const auto listed = m->modules();
+    const std::map<std::string, at::Tensor> modules(listed.begin(), listed.end());
+    EXPECT_TRUE(at::equal(modules.at("cwps.parent"), at::tensor({2.0f, 1.0f})));
+    EXPECT_EQ(modules.at("cwps.cpms")[0][2].item<float>(), 1.0f);  // the child is B in block 0
+    for (const auto& [name, v] : h) EXPECT_TRUE(at::equal(p.at(name), v)) << name << " is not the host's again";
+    auto with = [&](const ComposedWeights& w) {
+      ParamMap q = copy(p);
+      for (const auto& [name, v] : w) q.at(name).copy_(v);
+      return target_forward(s, q, batch.inputs);
+    };
+    at::NoGradGuard guard;
+    for (const auto& [name, v] : m->modules())
+      if (name.find(".cwps_score") != std::string::npos) v.fill_(0.5);
+    EXPECT_TRUE(at::equal(target_forward(s, p, batch.inputs, m->hooks()), with(parent)));
+    EXPECT_EQ(m->stored_count() - numel_where(s, [&](const std::string& n) { return s.family().is_classifier(n); }),
+              (2 * (3 + 1 + 4 + 1) * kWidth + 31) / 32 + kDepth);  // the mask bits and parent indices alone
+    for (const auto& [name, v] : m->modules())
+      if (name.find(".cwps_score") != std::string::npos) v.fill_(0.05);
+    EXPECT_TRUE(at::equal(target_forward(s, p, batch.inputs, m->hooks()), with(child)));
+    EXPECT_FALSE(at::equal(with(child), with(parent)));
+  }
+}
+
+// A run: only the child's rows, the scores and the head train (the host's own tensors are the host's after it); what it
+// stores is its own rows, one bit per row, a parent per block and the head; the merged weights are its model, and a
+// later task's run rebuilds exactly that model from what it stored.
+TEST_F(Methods, CwpsRunStoresItsOwnRowsAndALaterTaskRebuildsItsModelExactly) {
+  for (const bool text : {false, true}) {
+    const ArchSpec s = spec(text);
+    SCOPED_TRACE(s.str());
+    const Task t = task(text);
+    const Batch batch = t.load(Split::Test, first_positions(8));
+    const ParamMap host = leaves(s, 3);
+    const int64_t head = numel_where(s, [&](const std::string& n) { return s.family().is_classifier(n); });
+    ParamMap p = copy(host);
+    for (auto& [name, v] : p) v.requires_grad_(true);
+    const SourceModules none;
+    const auto m = attach_method("cwps:init=0.11,lambda=0", s, p, 4, &none);
+    const int64_t rows = kDepth * 9 * kWidth;
+    EXPECT_EQ(m->trainable_count(), kDepth * (12 * kWidth * kWidth + 9 * kWidth) + rows + head);
+    EXPECT_EQ(m->stage_steps(10), (std::vector<int64_t>{2, 8}));
+    finetune_run(s, p, t, split_of(t), recipe(10), 3e-2, 5, [] { return false; }, m.get());
+    for (const auto& q : param_table(s))
+      EXPECT_EQ(!at::equal(p.at(q.name), host.at(q.name)), s.family().is_classifier(q.name)) << q.name;
+    int64_t own = 0, stored_rows = 0;
+    for (const auto& [name, v] : m->modules()) {
+      if (name.find(".cwps_score") != std::string::npos) own += (v < 0.1).sum().item<int64_t>();
+      if (name.find(".cwps_rows") != std::string::npos) stored_rows += v.numel();
+    }
+    EXPECT_GT(own, 0);
+    EXPECT_LT(own, rows);  // some rows went back to the parent (the host), some stayed the child's
+    EXPECT_EQ(m->stored_count(), stored_rows + (rows + 31) / 32 + kDepth + head);
+    ParamMap merged = copy(p);
+    m->merge_into(merged);
+    at::Tensor unmerged;
+    {
+      at::NoGradGuard guard;
+      unmerged = target_forward(s, p, batch.inputs, m->hooks());
+      EXPECT_TRUE(test::all_close("merged CWPS", target_forward(s, merged, batch.inputs), unmerged, 1e-5, 1e-5));
+    }
+    // A later task whose child is this model (every row it moved has cos 1, so it is every block's parent), masks on.
+    ParamMap later = copy(host);
+    for (auto& [name, v] : later) v.requires_grad_(true);
+    const SourceModules pool{{"first"}, {m->modules()}};
+    const auto next = attach_method("cwps", s, later, 4, &pool);
+    {
+      at::NoGradGuard guard;
+      for (const auto& layer : composed_layers(s))
+        for (const auto* name : {&layer.weight, &layer.bias}) later.at(*name).copy_(merged.at(*name));
+    }
+    const auto split = split_of(t);
+    next->begin_stage(1, StageContext{s, later, t, split.train});
+    at::NoGradGuard guard;
+    for (const auto& [name, v] : next->modules())
+      if (name.find(".cwps_score") != std::string::npos) v.fill_(0.5);
+    const auto listed = next->modules();
+    const std::map<std::string, at::Tensor> modules(listed.begin(), listed.end());
+    EXPECT_TRUE(at::equal(modules.at("cwps.parent"), at::ones({kDepth})));
+    for (const auto& q : param_table(s))  // the same head, to compare the bodies
+      if (s.family().is_classifier(q.name)) later.at(q.name).copy_(merged.at(q.name));
+    EXPECT_TRUE(at::equal(target_forward(s, later, batch.inputs, next->hooks()), target_forward(s, merged, batch.inputs)));
+  }
+}
+
+TEST_F(Methods, CwpsRefusesAPoolOfAnotherSpecAndNoPool) {
+  const ArchSpec s = spec_of_vit(), wide = ArchSpec::parse("vit:depth=2,width=32,heads=2,patch=4,image=8,channels=3,classes=3");
+  ParamMap p = leaves(s, 3), w = leaves(wide, 3);
+  const SourceModules other{{"fmnist-tops"}, {cwps_member(wide, composed_weights(wide, w))}};
+  EXPECT_NE(error_of([&] { attach_method("cwps", s, p, 4, &other); })
+                .find("cwps: the pool model of task 'fmnist-tops': encoder.layers.encoder_layer_0.self_attention.in_proj_weight.cwps_score is [96], not [48]"),
+            std::string::npos)
+      << error_of([&] { attach_method("cwps", s, p, 4, &other); });
+  EXPECT_NE(error_of([&] { attach_method("cwps", s, p, 4); }).find("key 'finetune.methods': 'cwps:lambda=1,tau=0.1,init=0.15,child=0.2' reads the modules of cwps:lambda=1,tau=0.1,init=0.15,child=0.2 runs on the same host"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { attach_method("cwps:child=1", s, p, 4, &other); }).find("child=1 (expected the fraction"),
+            std::string::npos);
 }
 
 TEST(TopChannels, TheKLargestInIndexOrderTiesToTheLowerIndex) {

@@ -54,7 +54,9 @@ struct Cell {
   size_t task = 0;
   ArchSpec spec;
   double cost = 0;
-  bool multi_task = false;  // its method reads other runs' modules: run after every other cell
+  // When it runs: 0 with the plain cells; a multi-task method's cells after them (1), an incremental one's (CWPS)
+  // one suite position after another (1 + the task's position), each phase reading the modules the earlier ones left.
+  size_t phase = 0;
 };
 
 // Specs may be given on the command line as one comma-separated list: "vit:depth=2,width=64,vit:depth=4" is two.
@@ -140,6 +142,8 @@ struct Grid {
   std::vector<std::vector<ArchSpec>> specs;  // [task][arch], fitted to the task
   std::vector<TrainValSplit> splits;         // per task: the validation slice held back, the rest to train on
   std::vector<std::string> kinds;            // per task: seen | held-out | class-disjoint
+  std::vector<size_t> order;                 // the suite order: the seen tasks, then the held-out ones
+  std::vector<size_t> position;              // per task: its place in the suite order
   std::vector<double> rates;
   std::vector<std::string> heads;  // finetune.heads: the head choices on held-out tasks, in order
   std::vector<int64_t> evals;
@@ -152,6 +156,7 @@ struct Grid {
   std::map<std::pair<std::string, std::string>, Counts> counts;  // (spec, method) -> its parameter counts
   std::map<std::string, std::string> source_of;  // a multi-task method -> the method whose runs are its sources
   std::set<std::string> sources;                 // the methods whose runs some method of the grid reads
+  std::set<std::string> incremental;             // the methods that read their own runs on the earlier tasks (CWPS)
   std::set<std::string> kept;  // the methods whose runs keep their stored tensors in RUN/modules/ (sources among them)
   std::vector<Cell> cells;
 };
@@ -177,6 +182,11 @@ Grid grid_tasks(const CommandOptions& o) {
     }
   }
   g.tasks = resolve_tasks(defs, o.data.root, o.data.memory_limit);
+  for (const bool heldout : {false, true})
+    for (size_t t = 0; t < g.tasks.size(); ++t)
+      if (g.tasks[t].def().heldout == heldout) g.order.push_back(t);
+  g.position.resize(g.tasks.size());
+  for (size_t i = 0; i < g.order.size(); ++i) g.position[g.order[i]] = i;
   g.specs.resize(g.tasks.size());
   for (size_t t = 0; t < g.tasks.size(); ++t)
     for (const auto& a : g.archs) {
@@ -268,8 +278,10 @@ void check_methods(Grid& g, const FinetuneOptions& f) {
     if (source.empty()) continue;
     TAL_REQUIRE(is_one_of(source, g.methods), "key 'finetune.methods': '", m, "' reads the modules that ", source,
                 " runs train on the same host: add ", source, " to finetune.methods");
-    TAL_REQUIRE(g.tasks.size() >= 2, "key 'finetune.tasks': '", m, "' reads every task's ", source, " run, so it "
-                "needs at least two tasks; the grid has ", g.tasks.size());
+    const bool incremental = method_named(spec.name).incremental();
+    TAL_REQUIRE(g.tasks.size() >= 2, "key 'finetune.tasks': '", m, "' reads ",
+                incremental ? "its own runs on the tasks before each in the suite order" : "every task's " + source + " run",
+                ", so it needs at least two tasks; the grid has ", g.tasks.size());
     for (size_t a = 0; a < g.archs.size(); ++a)
       for (size_t t = 1; t < g.tasks.size(); ++t) {
         const std::string differs = body_mismatch(g.specs[t][a], g.specs[0][a]);
@@ -278,6 +290,7 @@ void check_methods(Grid& g, const FinetuneOptions& f) {
                     "''s: ", differs);
       }
     g.source_of[m] = source;
+    if (method_named(spec.name).incremental()) g.incremental.insert(m);
     g.sources.insert(source);
     g.kept.insert(source);
   }
@@ -292,7 +305,7 @@ void check_methods(Grid& g, const FinetuneOptions& f) {
         std::unique_ptr<Adaptation> a;
         try {
           SourceModules sources;  // as many as the grid's tasks, fresh: the counts do not depend on what they learned
-          if (g.source_of.count(m))
+          if (g.source_of.count(m) && !g.incremental.count(m))
             for (size_t t = 0; t < g.tasks.size(); ++t) {
               ParamMap h = init_params(spec, 0);
               sources.tasks.push_back(g.tasks[t].def().name);
@@ -311,6 +324,17 @@ void check_methods(Grid& g, const FinetuneOptions& f) {
                                      a->suite_stored_count(), a->mergeable()};
       }
     }
+}
+
+// The tasks whose runs of its source method a run of `method` on task `t` reads: every task of the grid, in the grid's
+// order; for an incremental method the tasks before `t` in the suite order.
+std::vector<size_t> source_tasks(const Grid& g, const std::string& method, size_t t) {
+  if (!g.incremental.count(method)) {
+    std::vector<size_t> all(g.tasks.size());
+    std::iota(all.begin(), all.end(), size_t{0});
+    return all;
+  }
+  return {g.order.begin(), g.order.begin() + static_cast<std::ptrdiff_t>(g.position[t])};
 }
 
 size_t arch_index(const Grid& g, const std::string& arch) {
@@ -425,15 +449,16 @@ void add_cells(Grid& g, const CommandOptions& o, Initializers& inits) {
                        static_cast<double>(3 * f.steps * f.batch +
                                            static_cast<int64_t>(g.evals.size()) * f.eval_images +
                                            static_cast<int64_t>(g.splits[t].val.size()));
-              if (g.source_of.count(method)) {  // its sources: every task's run of the source method, each at the
-                                                // rate validation chose among the grid's
+              if (g.source_of.count(method)) {  // its sources: every task's run of the source method (an incremental
+                                                // method's: the earlier tasks' in the suite order), each at the rate
+                                                // validation chose among the grid's
                 Fnv1a key;
                 key.add(c.meta.key).add("sources=" + g.source_of.at(method));
-                for (const auto& task : g.tasks) key.add(task.def().hash());
+                for (const size_t s : source_tasks(g, method, t)) key.add(g.tasks[s].def().hash());
                 for (const double rate : g.rates) key.add(strf("%.17g", rate));
                 for (const auto& h : f.heads) key.add(h);
                 c.meta.key = key.hex();
-                c.multi_task = true;
+                c.phase = g.incremental.count(method) ? 1 + g.position[t] : 1;
               }
               if (!name.tuned_on.empty()) {  // the host's own run, on the other task's data, is part of the cell
                 const size_t from = task_index(g, name.tuned_on);
@@ -666,7 +691,8 @@ std::map<size_t, SourceModules> sources_of_cells(const Grid& g, const std::strin
       for (size_t index : cells) {
         const Cell& c = g.cells[index];
         plan += std::to_string(index);
-        for (const auto& task : g.tasks) {
+        for (const size_t s : source_tasks(g, c.meta.method, c.task)) {
+          const Task& task = g.tasks[s];
           std::vector<std::string> heads = {c.meta.head, "own"};
           heads.insert(heads.end(), g.heads.begin(), g.heads.end());
           const std::string key = source_run(results.cells, task.def().name, c.meta.arch, c.meta.init, c.meta.seed,
@@ -697,7 +723,8 @@ std::map<size_t, SourceModules> sources_of_cells(const Grid& g, const std::strin
     words >> index;
     SourceModules& s = out[index];
     std::string key;
-    for (const auto& task : g.tasks) {
+    for (const size_t t : source_tasks(g, g.cells[index].meta.method, g.cells[index].task)) {
+      const Task& task = g.tasks[t];
       words >> key;
       if (!modules.count(key)) {
         const std::string path = kept_modules_path(run_dir, key);
@@ -912,31 +939,43 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   const auto done = cells_done(g, results_path, comm, results);
   results.recipe = g.recipe;
   results.config_yaml = config_yaml;
-  std::vector<size_t> pending, later;  // later: multi-task cells, run once every other cell is recorded
+  // The cells to run, by phase (Cell::phase): each phase's once every earlier phase's are recorded.
+  std::vector<std::vector<size_t>> phases(1);
+  size_t pending = 0;
   for (size_t i = 0; i < g.cells.size(); ++i)
-    if (!done[i]) (g.cells[i].multi_task ? later : pending).push_back(i);
-  for (auto* cells : {&pending, &later})
-    std::stable_sort(cells->begin(), cells->end(), [&](size_t a, size_t b) { return g.cells[a].cost > g.cells[b].cost; });
+    if (!done[i]) {
+      if (phases.size() <= g.cells[i].phase) phases.resize(g.cells[i].phase + 1);
+      phases[g.cells[i].phase].push_back(i);
+      ++pending;
+    }
+  for (auto& cells : phases)
+    std::stable_sort(cells.begin(), cells.end(), [&](size_t a, size_t b) { return g.cells[a].cost > g.cells[b].cost; });
   double total_cost = 0;
-  for (const auto* cells : {&pending, &later})
-    for (size_t i : *cells) total_cost += g.cells[i].cost;
+  for (const auto& cells : phases)
+    for (size_t i : cells) total_cost += g.cells[i].cost;
 
   const int world = comm.world();
-  const size_t rounds = rounds_for(pending.size(), world) + rounds_for(later.size(), world);
+  size_t rounds = 0;
+  for (const auto& cells : phases) rounds += rounds_for(cells.size(), world);
   const ZooOptions* zoo = inits.training_zoo();
   if (root) {
     std::printf("finetune: %zu cells (%zu tasks x %zu architectures x %zu initialisations x %zu methods x %zu learning "
                 "rates x %lld seeds, and head choices on held-out tasks), %zu done, %zu to run on %d rank(s) in %zu "
                 "rounds; %lld steps of %lld images each, %d thread(s) per rank -> %s\n",
                 g.cells.size(), g.tasks.size(), g.archs.size(), f.inits.size(), g.methods.size(), g.rates.size(),
-                static_cast<long long>(f.seeds), g.cells.size() - pending.size() - later.size(),
-                pending.size() + later.size(), world, rounds,
+                static_cast<long long>(f.seeds), g.cells.size() - pending, pending, world, rounds,
                 static_cast<long long>(f.steps), static_cast<long long>(f.batch), at::get_num_threads(),
                 results_path.c_str());
     for (size_t t = 0; t < g.tasks.size(); ++t)
       std::printf("task  %-34s %-14s %6zu training, %5zu validation (held back), %5lld test examples\n",
                   g.tasks[t].def().name.c_str(), g.kinds[t].c_str(), g.splits[t].train.size(), g.splits[t].val.size(),
                   static_cast<long long>(g.tasks[t].size(Split::Test)));
+    if (!g.incremental.empty()) {
+      std::string names;
+      for (const size_t t : g.order) names += (names.empty() ? "" : " -> ") + g.tasks[t].def().name;
+      std::printf("suite order  %s (each task's %s run reads the models of the tasks before it, never their data)\n",
+                  names.c_str(), join_choices({g.incremental.begin(), g.incremental.end()}).c_str());
+    }
     if (zoo)
       for (size_t a = 0; a < g.archs.size(); ++a)
         std::printf("arch  %-40s %s the training zoo (%s, %s)\n", g.archs[a].c_str(),
@@ -948,7 +987,7 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   std::unique_ptr<GridRecorder> recorder;
   if (root)
     recorder = std::make_unique<GridRecorder>(g, o, inits, results, results_path,
-                                              g.cells.size() - pending.size() - later.size(), total_cost);
+                                              g.cells.size() - pending, total_cost);
 
   // 3. The rounds: one run per rank, every rank's record gathered, rank 0 records them; the multi-task cells last,
   //    with the modules their sources left.
@@ -1009,14 +1048,19 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
     }
     return true;
   };
-  if (!run_rounds(pending, 0, {})) return kPreemptedExitCode;
-  if (!later.empty() &&
-      !run_rounds(later, rounds_for(pending.size(), world), sources_of_cells(g, o.run.dir, later, results, comm)))
-    return kPreemptedExitCode;
+  size_t first_round = 0;
+  for (size_t phase = 0; phase < phases.size(); ++phase) {
+    const auto& cells = phases[phase];
+    if (cells.empty()) continue;
+    if (!run_rounds(cells, first_round, phase == 0 ? std::map<size_t, SourceModules>()
+                                                   : sources_of_cells(g, o.run.dir, cells, results, comm)))
+      return kPreemptedExitCode;
+    first_round += rounds_for(cells.size(), world);
+  }
 
   // 4. The summary of this grid's cells (the file may hold others).
   if (root) {
-    if (pending.empty()) {
+    if (pending == 0) {
       results.inits = inits.infos();
       average_init_times(results);
       std::printf("finetune: every cell was already done (%s)\n", results_path.c_str());

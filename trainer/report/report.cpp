@@ -16,6 +16,7 @@
 
 #include "base/error.h"
 #include "datasets/atomic_file.h"
+#include "hypernet/arch_spec.h"
 #include "trainer/files/finetune_results.h"
 #include "trainer/files/finetune_statistics.h"
 #include "trainer/files/safetensors.h"
@@ -679,6 +680,139 @@ void report_taps(const FinetuneResults& all_runs, const std::string& run_dir, st
   md << "\n";
 }
 
+// CWPS (a reconstruction, see methods/cwps.h): per initialisation and method, the task relation CPMS(target, earlier
+// task) over seeds as a heatmap, the parent each block took, and the share of each block's channels that stayed the
+// task's own (mask 0), from what each run kept in RUN/modules/.
+void report_cwps(const FinetuneResults& all_runs, const std::string& run_dir, Plots& plots, std::ostream& md) {
+  const FinetuneResults r = selected_runs(all_runs);
+  struct Group {
+    std::vector<std::string> order;                                     // the suite order, as the runs read it
+    std::map<std::pair<std::string, std::string>, std::pair<double, int>> cpms;  // (target, pool task) -> (sum, n)
+    std::map<std::string, std::map<int, std::map<std::string, int>>> parents;    // target -> block -> pool task -> n
+    std::map<std::string, std::map<int, std::pair<int64_t, int64_t>>> own;       // target -> block -> (own, rows)
+  };
+  std::vector<std::pair<std::string, std::string>> keys;  // (init, method), in the file's order
+  std::map<std::pair<std::string, std::string>, Group> groups;
+  int blocks = 0;
+  for (const auto& c : r.cells) {
+    if (c.method.rfind("cwps:", 0) != 0 || !c.port.empty()) continue;
+    const std::string path = kept_modules_path(run_dir, c.key);
+    if (!fs::exists(path)) continue;
+    const auto key = std::make_pair(c.init, c.method);
+    if (!groups.count(key)) keys.push_back(key);
+    Group& g = groups[key];
+    const auto tau_at = c.method.find("tau=");
+    const double tau = tau_at == std::string::npos ? 0.1 : std::atof(c.method.c_str() + tau_at + 4);
+    const SafetensorsFile f = read_safetensors(path);
+    std::vector<std::string> pool = {"host"};
+    if (const auto it = f.metadata.find("sources"); it != f.metadata.end() && !it->second.empty()) {
+      std::stringstream list(it->second);
+      for (std::string s; std::getline(list, s, ',');) pool.push_back(s);
+    }
+    if (g.order.size() < pool.size()) g.order.assign(pool.begin() + 1, pool.end());  // the longest prefix seen
+    const std::map<std::string, at::Tensor> named(f.tensors.begin(), f.tensors.end());
+    TAL_REQUIRE(named.count("cwps.cpms") && named.count("cwps.parent"), path, ": no cwps.cpms or cwps.parent (not a "
+                "cwps run's modules)");
+    const auto cpms = named.at("cwps.cpms").to(at::kDouble), parent = named.at("cwps.parent");
+    TAL_REQUIRE(cpms.dim() == 2 && cpms.size(1) == static_cast<int64_t>(pool.size()) && parent.dim() == 1 &&
+                    parent.size(0) == cpms.size(0),
+                path, ": cwps.cpms ", shape_str(cpms.sizes().vec()), " and cwps.parent ",
+                shape_str(parent.sizes().vec()), " do not fit its ", pool.size(), " pool models");
+    blocks = std::max(blocks, static_cast<int>(cpms.size(0)));
+    for (size_t p = 1; p < pool.size(); ++p) {
+      auto& [sum, n] = g.cpms[{c.task, pool[p]}];
+      sum += cpms.select(1, static_cast<int64_t>(p)).mean().item<double>();
+      ++n;
+    }
+    for (int64_t l = 0; l < parent.size(0); ++l) {
+      const auto index = static_cast<size_t>(parent[l].item<double>());
+      TAL_REQUIRE(index < pool.size(), path, ": cwps.parent of block ", l, " is ", index, ", not a pool model");
+      ++g.parents[c.task][static_cast<int>(l)][pool[index]];
+    }
+    for (const auto& [name, score] : f.tensors) {
+      const std::string tail = ".cwps_score";
+      if (name.size() < tail.size() || name.compare(name.size() - tail.size(), tail.size(), tail) != 0) continue;
+      const auto digit = name.find_first_of("0123456789");  // the block: the first number in the weight's name
+      TAL_REQUIRE(digit != std::string::npos, path, ": ", name, " names no block");
+      auto& [mine, rows] = g.own[c.task][std::atoi(name.c_str() + digit)];
+      mine += (score < tau).sum().item<int64_t>();
+      rows += score.numel();
+    }
+  }
+  if (keys.empty()) return;
+  md << "## CWPS: task relations, parents and task-specific channels\n\nCWPS is a reconstruction (its paper has no "
+        "public code or text; README, \"Transfer methods\"). Each task's run reads the models of the tasks before it "
+        "in the suite order (never their data); CPMS(target, earlier task) is the mean over blocks and seeds of the "
+        "mean cosine between the two models' per-channel moves from the host; each block's parent is the pool model "
+        "with the highest CPMS there (the host when none is above 0); a channel whose mask ended at 0 is the task's "
+        "own. Each run at its chosen rate.\n\n";
+  for (const auto& key : keys) {
+    const auto& [init, method] = key;
+    Group& g = groups[key];
+    std::vector<std::string> targets;
+    for (const auto& [task, by_block] : g.own) targets.push_back(task);
+    auto rank = [&](const std::string& t) {
+      const auto it = std::find(g.order.begin(), g.order.end(), t);
+      return it == g.order.end() ? g.order.size() : static_cast<size_t>(it - g.order.begin());
+    };
+    std::stable_sort(targets.begin(), targets.end(), [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+    md << "### `" << init << "`, `" << method << "`\n\n| target | own channels";
+    for (int l = 0; l < blocks; ++l) md << " | block " << l;
+    md << " | parents (block 0, 1, ...) |\n|---|---|";
+    for (int l = 0; l < blocks; ++l) md << "---|";
+    md << "---|\n";
+    for (const auto& t : targets) {
+      int64_t mine_all = 0, rows_all = 0;
+      std::string cells, parents;
+      for (int l = 0; l < blocks; ++l) {
+        const auto [mine, rows] = g.own[t][l];
+        cells += " " + (rows ? fmt("%.3f", static_cast<double>(mine) / static_cast<double>(rows)) : std::string("-")) +
+                 " |";
+        mine_all += mine, rows_all += rows;
+        std::string best = "-";
+        int most = 0;
+        for (const auto& [pool_task, n] : g.parents[t][l])
+          if (n > most) best = pool_task, most = n;
+        parents += (l ? ", " : "") + best;
+      }
+      md << "| " << t << " | "
+         << fmt("%.3f", static_cast<double>(mine_all) / static_cast<double>(std::max<int64_t>(rows_all, 1))) << " |"
+         << cells << " " << parents << " |\n";
+    }
+    md << "\nCPMS(target, earlier task), rows the targets, columns the tasks before them:\n\n| target |";
+    for (const auto& t : targets) md << " " << t << " |";
+    md << "\n|---|";
+    for (size_t k = 0; k < targets.size(); ++k) md << "---|";
+    md << "\n";
+    std::ostringstream data;
+    data << "# rows: target task; columns: earlier task (NaN: not before it); mean CPMS\n";
+    double largest = 0.05;  // the colour scale: symmetric about 0, to the largest |CPMS|
+    for (const auto& row : targets) {
+      md << "| " << row << " |";
+      for (size_t k = 0; k < targets.size(); ++k) {
+        const auto it = g.cpms.find({row, targets[k]});
+        const bool known = it != g.cpms.end() && it->second.second > 0;
+        const double v = known ? it->second.first / it->second.second : 0;
+        md << " " << (known ? fmt("%.3f", v) : std::string("-")) << " |";
+        data << (k ? " " : "") << (known ? fmt("%.6f", v) : std::string("NaN"));
+        if (known) largest = std::max(largest, std::abs(v));
+      }
+      md << "\n";
+      data << "\n";
+    }
+    std::ostringstream script, tics;
+    for (size_t k = 0; k < targets.size(); ++k) tics << (k ? ", " : "") << quoted(targets[k]) << " " << k;
+    const std::string name = "cpms_" + slug(init + "_" + method);
+    script << "set title " << quoted("CPMS (task relation): " + init + ", " + method) << "\nunset grid\nset xtics ("
+           << tics.str() << ") rotate by -30\nset ytics (" << tics.str() << ")\nset yrange [-0.5:"
+           << targets.size() - 0.5 << "] reverse\nset xrange [-0.5:" << targets.size() - 0.5
+           << "]\nset xlabel 'earlier task (pool)'\nset ylabel 'target'\nset palette defined (-1 'blue', 0 'white', 1 "
+              "'red')\nset cbrange [" << -largest << ":" << largest << "]\nplot '"
+           << name << ".dat' matrix with image notitle\n";
+    md << "\n![CPMS](" << plots.draw(name, data.str(), script.str()) << ")\n\n";
+  }
+}
+
 void report_porting(const FinetuneResults& all_runs, Plots& plots, std::ostream& md) {
   const FinetuneResults r = selected_runs(all_runs);
   std::vector<std::tuple<std::string, std::string, std::string, std::string>> rows;  // method, from, init, task
@@ -934,6 +1068,7 @@ std::vector<std::string> write_report(const ReportOptions& o) {
     if (several || base != "full") report_transfer(r, plots, md);
     report_scales(r, o.run_dir, plots, md);
     report_taps(r, o.run_dir, md);
+    report_cwps(r, o.run_dir, plots, md);
     report_porting(r, plots, md);
   }
   if (!grids.empty()) report_budget(grid_dirs, grids, plots, md);

@@ -125,6 +125,9 @@ class Method {
     (void)method;
     return "";
   }
+  // Whether its sources are its own runs on the tasks before the run's task in the suite order (CWPS's pool) rather
+  // than every task's: the grid runs such a method's cells one suite position after another.
+  virtual bool incremental() const { return false; }
   virtual std::unique_ptr<Adaptation> attach(const MethodSpec& method, const ArchSpec& spec, ParamMap& params,
                                              uint64_t seed, const SourceModules& sources) const {
     (void)sources;

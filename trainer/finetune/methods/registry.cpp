@@ -19,6 +19,7 @@ const Method& two_stage_method();
 const Method& bitfit_method();
 const Method& scalearn_method();
 const Method& taps_method();
+const Method& cwps_method();
 
 namespace {
 
@@ -33,6 +34,7 @@ const std::vector<const Method*>& registry() {
       &bitfit_method(),
       &scalearn_method(),
       &taps_method(),
+      &cwps_method(),
   };
   return all;
 }
