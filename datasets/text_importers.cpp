@@ -35,11 +35,25 @@ bool all_digits(const std::string& s) {
 
 bool is_integer(const std::string& s) { return all_digits(s[0] == '-' ? s.substr(1) : s); }
 
-// Class names from label values: integers in numeric order, anything else in text order.
+// Whether integer a < integer b, for integers of any length (as written: a sign, digits).
+bool integer_less(const std::string& a, const std::string& b) {
+  const bool na = a[0] == '-', nb = b[0] == '-';
+  if (na != nb) return na;
+  auto digits = [](const std::string& s) {
+    const size_t first = s.find_first_not_of("-0");
+    return first == std::string::npos ? std::string() : s.substr(first);
+  };
+  const std::string da = digits(a), db = digits(b);
+  const bool smaller = da.size() != db.size() ? da.size() < db.size() : da < db;
+  const bool larger = da.size() != db.size() ? da.size() > db.size() : da > db;
+  return na ? larger : smaller;
+}
+
+// Class names from label values: integers in numeric order (of any length), anything else in text order.
 std::vector<std::string> class_names(const std::set<std::string>& values) {
   std::vector<std::string> out(values.begin(), values.end());
   if (std::all_of(out.begin(), out.end(), [](const std::string& v) { return is_integer(v); }))
-    std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) { return std::stoll(a) < std::stoll(b); });
+    std::stable_sort(out.begin(), out.end(), integer_less);
   return out;
 }
 
@@ -135,9 +149,15 @@ ImportedText import_text_table(const std::string& path, const TableColumns& colu
     auto column = [&](const std::string& name) -> size_t {
       const auto it = std::find(header.begin(), header.end(), name);
       if (it != header.end()) return static_cast<size_t>(it - header.begin());
-      TAL_REQUIRE(all_digits(name), file, ": no column '", name, "' in the header (",
+      TAL_REQUIRE(all_digits(name), file, ": no column '", name.substr(0, 64), "' in the header (",
                   [&] { std::string s; for (const auto& h : header) s += (s.empty() ? "" : ", ") + h; return s; }(), ")");
-      return static_cast<size_t>(std::stoull(name));
+      // A column index is bounded before any arithmetic on it (the widest row's field count).
+      size_t widest = 0;
+      for (const auto& r : rows) widest = std::max(widest, r.fields.size());
+      const std::string digits = name.substr(std::min(name.find_first_not_of('0'), name.size() - 1));
+      TAL_REQUIRE(digits.size() <= 9 && std::stoull(digits) < widest, file, ": column ", name.substr(0, 64),
+                  " is past the widest row's ", widest, " field(s) (columns count from 0)");
+      return static_cast<size_t>(std::stoull(digits));
     };
     std::vector<size_t> text_cols;
     for (const auto& c : columns.text) text_cols.push_back(column(c));

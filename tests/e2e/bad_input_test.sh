@@ -174,6 +174,8 @@ bad "depth far above the bound" "key 'depth': 4000 is above the bound 256" -- "$
 bad "depth 100000" "key 'depth'" -- "$tal" zoo show "vit:depth=100000"
 bad "width above int64 products" "key 'width'" -- "$tal" zoo show "vit:width=999999999999"
 bad "a number that overflows" "key 'depth': expected an integer" -- "$tal" zoo show "vit:depth=99999999999999999999"
+bad "tokenize: an unknown option is not a text" "unknown option '--frobnicate' for tal data tokenize" -- "$tal" data tokenize --frobnicate
+good "tokenize --help" -- "$tal" data tokenize --help
 bad "hypernet.hidden above its bound" "key 'hypernet.hidden'" -- "$tal" hypernet info hypernet.hidden=100000
 bad "hypernet.max_shape above its bound" "key 'hypernet.max_shape'" -- "$tal" hypernet info hypernet.max_shape=100000000
 bad "ghn3 at max_shape 2048 above the memory limit" "above run.memory_limit" -- "$tal" hypernet info hypernet.variant=ghn3 hypernet.hidden=16 run.memory_limit=1000000000

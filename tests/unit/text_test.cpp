@@ -69,6 +69,21 @@ TEST(TextTable, NamedColumnsNumericClassesAndHeldOutRows) {
             std::string::npos);
 }
 
+// Column indices and integer labels from a file or the command line are bounded before any arithmetic on them:
+// an index past the rows (even 2^64 - 1, which wrapped to column 0 and read out of bounds) is one line naming the
+// file, and labels beyond int64 are still integers in numeric order (they threw "stoll").
+TEST(TextTable, HugeColumnIndicesAndLabelsAreBoundedOrOrderedWithoutOverflow) {
+  test::TempDir dir;
+  write_file(dir.path() / "t.csv", "text,label\na,99999999999999999999\nb,5\nc,-3\nd,-99999999999999999999\ne,5\n");
+  for (const std::string index : {"18446744073709551615", "2", "000000000000000000007"})
+    EXPECT_NE(error_of([&] { import_text_table(dir.file("t.csv"), {{"text"}, index, true}, "", 2); })
+                  .find("t.csv: column " + index + " is past the widest row's 2 field(s)"),
+              std::string::npos)
+        << index;
+  const auto d = import_text_table(dir.file("t.csv"), {{"0"}, "0001", true}, "", 2);
+  EXPECT_EQ(d.classes, (std::vector<std::string>{"-99999999999999999999", "-3", "5", "99999999999999999999"}));
+}
+
 TEST(TextFolder, ClassesFromSubfoldersWithSeparateSplits) {
   test::TempDir dir;
   for (const char* split : {"train", "test"})

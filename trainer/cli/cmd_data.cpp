@@ -135,15 +135,25 @@ int data_import(const Args& args) {
   return 0;
 }
 
-// Prints the ids of each argument, one line each; --tokenizer DIR picks the vocabulary.
+// Prints the ids of each argument, one line each; --tokenizer DIR picks the vocabulary. An argument that starts with
+// '-' is an option (one not known is refused, not tokenized); texts that start with '-' go after "--".
 int data_tokenize(const Args& args) {
+  const std::string usage = "tal data tokenize [--tokenizer DIR] TEXT... [-- TEXT...]   GPT-2 BPE ids of each TEXT";
   std::string dir = default_tokenizer_dir();
   Args texts;
+  bool options = true;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--tokenizer") {
+    if (options && args[i] == "--") {
+      options = false;
+    } else if (options && (args[i] == "--help" || args[i] == "-h")) {
+      return print_help(usage + "\n  --tokenizer DIR   the directory of encoder.json and vocab.bpe (default: "
+                                "TAL_TOKENIZER_DIR, else data/gpt2)", "");
+    } else if (options && args[i] == "--tokenizer") {
       TAL_REQUIRE(i + 1 < args.size(), "command line: --tokenizer needs a DIR");
       dir = args[++i];
     } else {
+      TAL_REQUIRE(!options || args[i].empty() || args[i][0] != '-', "command line: unknown option '",
+                  args[i].substr(0, 64), "' for tal data tokenize (", usage, "; a text that starts with '-' goes after --)");
       texts.push_back(args[i]);
     }
   }
