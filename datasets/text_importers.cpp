@@ -23,6 +23,20 @@ std::string read_file(const fs::path& path) {
   return s.str();
 }
 
+// A text file's bytes as UTF-8 (or Latin-1: fortunes) text: a UTF-8 byte-order mark is dropped; UTF-16 (a byte-order
+// mark FF FE / FE FF, or without one, a zero byte in every other place of its start) is refused in one line, where it
+// would otherwise be tokenized as junk.
+std::string read_text_file(const fs::path& path) {
+  std::string bytes = read_file(path);
+  if (bytes.rfind("\xEF\xBB\xBF", 0) == 0) bytes.erase(0, 3);
+  const bool bom = bytes.rfind("\xFF\xFE", 0) == 0 || bytes.rfind("\xFE\xFF", 0) == 0;
+  const size_t probe = std::min<size_t>(bytes.size(), 1024);
+  const auto zeros = static_cast<size_t>(std::count(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(probe), '\0'));
+  TAL_REQUIRE(!bom && zeros * 4 < probe, path.string(), ": is UTF-16 text (", bom ? "its byte-order mark" :
+              "a zero byte in every other place", "), not UTF-8: convert it first (iconv -f UTF-16 -t UTF-8)");
+  return bytes;
+}
+
 std::string trimmed(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
@@ -142,7 +156,7 @@ ImportedText import_text_table(const std::string& path, const TableColumns& colu
               "(--text-column, --label-column)");
   const char delimiter = fs::path(path).extension() == ".tsv" ? '\t' : ',';
   auto load = [&](const std::string& file) {
-    auto rows = parse_table(read_file(file), delimiter, file);
+    auto rows = parse_table(read_text_file(file), delimiter, file);
     TAL_REQUIRE(rows.size() > (columns.header ? 1u : 0u), file, ": no rows");
     std::vector<std::string> header = columns.header ? rows.front().fields : std::vector<std::string>{};
     if (columns.header) rows.erase(rows.begin());
@@ -219,7 +233,7 @@ ImportedText import_text_folder(const std::string& dir, int64_t test_every) {
       const auto files = files_in(c);
       TAL_REQUIRE(!files.empty(), c.string(), ": no text files");
       for (size_t i = 0; i < files.size(); ++i) {
-        LabelledText t{read_file(files[i]), label, files[i].string()};
+        LabelledText t{read_text_file(files[i]), label, files[i].string()};
         TAL_REQUIRE(!trimmed(t.text).empty(), files[i].string(), ": empty text");
         const bool test = held_out_split || (!split && static_cast<int64_t>(i) % test_every == test_every - 1);
         (test ? d.test : d.train).push_back(std::move(t));
@@ -242,7 +256,7 @@ ImportedText import_fortunes(const std::string& dir, int64_t test_every) {
     if (!fs::exists(f.string() + ".dat")) continue;  // not a fortune file
     const auto label = static_cast<int64_t>(d.classes.size());
     d.classes.push_back(f.filename().string());
-    std::istringstream in(read_file(f));
+    std::istringstream in(read_text_file(f));
     std::string line, text;
     int64_t number = 0, first = 1, count = 0;
     auto finish = [&] {

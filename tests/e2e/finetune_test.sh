@@ -198,6 +198,19 @@ check "report of a training run: both stages" grep -q "| multitask |" "$work/tal
 "$tal" report "$work/logah" --gnuplot /nonexistent/gnuplot >"$work/report3.log" 2>&1
 check "report without gnuplot: exit 1, one line naming gnuplot-nox" grep -q "gnuplot-nox" "$work/report3.log"
 check "report without gnuplot: nothing written" bash -c "[ ! -e '$work/logah/report.md' ] && [ ! -e '$work/logah/report' ]"
+# A report that fails after drawing writes nothing either: report.md is a directory here (refused up front), and a
+# gnuplot that draws some plots, then fails, leaves neither plots nor its staging folder.
+mkdir -p "$work/r_dir" && cp "$work/logah/metrics.jsonl" "$work/r_dir/" && mkdir "$work/r_dir/report.md"
+"$tal" report "$work/r_dir" >"$work/report4.log" 2>&1
+check "report onto a directory: exit 1, naming it" grep -q "r_dir/report.md: is a directory" "$work/report4.log"
+check "... nothing written" [ "$(ls -A "$work/r_dir")" = "$(printf 'metrics.jsonl\nreport.md')" ]
+# (gnuplot draws the first plot, then fails: the probe and the first plot run it twice)
+printf '#!/bin/sh\nn=$(cat "%s/drawn" 2>/dev/null || echo 0); echo $((n + 1)) >"%s/drawn"\n[ "$n" -ge 2 ] && exit 1\nexec gnuplot "$@"\n' "$work" "$work" >"$work/flaky-gnuplot"
+chmod +x "$work/flaky-gnuplot"
+cp -r "$work/one" "$work/one_flaky" && rm -rf "$work/one_flaky/report" "$work/one_flaky/report.md"
+"$tal" report "$work/one_flaky" --gnuplot "$work/flaky-gnuplot" >"$work/report5.log" 2>&1
+check "report whose gnuplot fails after its first plot: exit 1" grep -q "gnuplot failed" "$work/report5.log"
+check "... leaves no plot, no report.md, no staging folder" bash -c "! ls -A '$work/one_flaky' | grep -q 'report'"
 # 7b. A budget curve: a directory of grids made with the same recipe from hypernetworks trained for other budgets.
 setup "train tal longer" "$tal" train "${small[@]}" run.dir="$work/tal6" train.stage=both train.pretrain_steps=2 train.steps=4
 "$tal" finetune "${grid[@]}" run.dir="$work/b6" finetune.inits=tal finetune.tal="$work/tal6" >"$work/b6.log" 2>&1

@@ -97,6 +97,30 @@ TEST(TextFolder, ClassesFromSubfoldersWithSeparateSplits) {
   EXPECT_EQ(d.test.back().label, 1);
 }
 
+// UTF-16 files (with or without a byte-order mark) are refused, naming the file, not imported as junk tokens; a UTF-8
+// byte-order mark is dropped (a table's first header name would otherwise not match).
+TEST(TextFolder, Utf16IsRefusedAndAUtf8ByteOrderMarkDropped) {
+  test::TempDir dir;
+  for (const char* c : {"neg", "pos"})
+    for (int i = 0; i < 3; ++i) write_file(dir.path() / c / (std::to_string(i) + ".txt"), std::string(c) + " review");
+  auto utf16 = [](const std::string& text, bool bom) {
+    std::string out = bom ? std::string("\xFF\xFE", 2) : "";
+    for (const char ch : text) out += std::string(1, ch) + std::string(1, '\0');
+    return out;
+  };
+  EXPECT_EQ(import_text_folder(dir.path().string(), 3).train.size(), 4u);
+  for (const bool bom : {true, false}) {
+    write_file(dir.path() / "pos" / "1.txt", utf16("pos review", bom));
+    EXPECT_NE(error_of([&] { import_text_folder(dir.path().string(), 3); })
+                  .find("pos/1.txt: is UTF-16 text (" + std::string(bom ? "its byte-order mark" : "a zero byte in every other place")),
+              std::string::npos);
+  }
+  write_file(dir.path() / "pos" / "1.txt", "\xEF\xBB\xBFpos review");
+  EXPECT_EQ(import_text_folder(dir.path().string(), 3).train.back().text, "pos review");
+  write_file(dir.path() / "t.csv", "\xEF\xBB\xBFtext,label\na,x\nb,y\nc,x\nd,y\n");
+  EXPECT_EQ(import_text_table(dir.file("t.csv"), {{"text"}, "label", true}, "", 2).classes.size(), 2u);
+}
+
 TEST(Fortunes, EveryIndexedFileIsAClassOfNonEmptyFortunes) {
   const auto d = import_fortunes("/usr/share/games/fortunes", 5);
   EXPECT_GE(d.classes.size(), 10u);  // Debian's fortunes: art, computers, cookie, ...

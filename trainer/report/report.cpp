@@ -14,6 +14,8 @@
 #include <sstream>
 #include <tuple>
 
+#include <unistd.h>
+
 #include "base/error.h"
 #include "datasets/atomic_file.h"
 #include "hypernet/arch_spec.h"
@@ -84,7 +86,14 @@ class Plots {
                    "set grid\nset key outside right top\n" + script);
     const std::string cmd = "cd '" + dir_ + "' && '" + gnuplot_ + "' '" + name + ".gp' > '" + name + ".log' 2>&1";
     const int rc = std::system(cmd.c_str());
-    TAL_REQUIRE(rc == 0 && fs::exists(png), gp, ": gnuplot failed (see ", dir_, "/", name, ".log)");
+    if (rc != 0 || !fs::exists(png)) {  // what gnuplot said (its folder is removed when the report fails)
+      std::ifstream log(dir_ + "/" + name + ".log");
+      std::string line, said;
+      while (std::getline(log, line))
+        if (!line.empty()) said = line;
+      throw Error("tal report: gnuplot failed on " + name + ".gp" +
+                  (said.empty() ? std::string() : ": " + said.substr(0, 200)));
+    }
     fs::remove(dir_ + "/" + name + ".log");
     written_.push_back(png);
     return "report/" + name + ".png";
@@ -1043,9 +1052,22 @@ std::vector<std::string> write_report(const ReportOptions& o) {
   TAL_REQUIRE(std::system(probe.c_str()) == 0, "tal report: cannot run '", o.gnuplot,
               "' (install Debian's gnuplot-nox, or give --gnuplot PROGRAM)");
 
-  const std::string dir = o.run_dir + "/report";
-  fs::create_directories(dir);
-  Plots plots(dir, o.gnuplot);
+  // Nothing is written unless the whole report is: the plots are drawn into a staging folder beside report/, and moved
+  // into it (each file renamed, other files left as they are) only once report.md is written.
+  const std::string out = o.run_dir + "/report.md", dir = o.run_dir + "/report";
+  TAL_REQUIRE(!fs::is_directory(out), out, ": is a directory; tal report writes its report to that file");
+  TAL_REQUIRE(!fs::exists(dir) || fs::is_directory(dir), dir, ": is not a directory; tal report puts its plots there");
+  const std::string staging = o.run_dir + "/.report-staging-" + std::to_string(::getpid());
+  struct Staging {
+    std::string path;
+    ~Staging() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } staged{staging};
+  fs::remove_all(staging);
+  fs::create_directories(staging);
+  Plots plots(staging, o.gnuplot);
   std::ostringstream md;
   md << "# Report: " << fs::path(o.run_dir).filename().string() << "\n\nMade by `tal report " << o.run_dir
      << "` from " << (has_metrics ? "`metrics.jsonl`" : "") << (has_metrics && has_results ? " and " : "")
@@ -1072,14 +1094,18 @@ std::vector<std::string> write_report(const ReportOptions& o) {
     report_porting(r, plots, md);
   }
   if (!grids.empty()) report_budget(grid_dirs, grids, plots, md);
-  const std::string out = o.run_dir + "/report.md";
   write_atomically(out, [&](const std::string& tmp) {
     std::ofstream f(tmp);
     f << md.str();
     TAL_REQUIRE(f.good(), tmp, ": write failed");
   });
   std::vector<std::string> written = {out};
-  written.insert(written.end(), plots.written().begin(), plots.written().end());
+  if (!plots.written().empty()) fs::create_directories(dir);
+  for (const auto& path : plots.written()) {
+    const std::string moved = dir + "/" + fs::path(path).filename().string();
+    fs::rename(path, moved);
+    written.push_back(moved);
+  }
   return written;
 }
 
