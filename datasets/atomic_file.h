@@ -22,4 +22,12 @@ void require_distinct_output(const std::string& output_name, const std::string& 
 
 void fsync_path(const std::string& path);
 
+// The temporary write_atomically writes `filename` under: ".FILENAME.tmp-HOST-PID", beside it.
+std::string temporary_name(const std::string& filename);
+
+// Removes the temporaries in `dir` (not its subfolders) whose writer died: this machine's, whose process no longer
+// exists (a writer killed mid-write, SIGKILL or a node's OOM killer, leaves its temporary). Those of a live process,
+// or of another machine (which this one cannot ask), are left. Returns the paths removed.
+std::vector<std::string> sweep_dead_temporaries(const std::string& dir);
+
 }  // namespace tal

@@ -138,6 +138,8 @@ latest=$(ckpt crash)
 check "latest survives a kill mid-write" $py -c "import h5py,sys; f=h5py.File(sys.argv[1]); assert f.attrs['kind']=='tal-checkpoint'" "$latest"
 "$tal" train "${small[@]}" run.dir="$work/crash" train.steps=3 >"$work/crash2.log" 2>&1
 check "resume after the crash" grep -q "resume  from" "$work/crash2.log"
+check "the killed writer's temporary is removed on resume, and said" grep -q "^resume  removed .*/ckpt/\..*\.tmp-.*, the temporary of a writer that was killed" "$work/crash2.log"
+check "... none is left" bash -c "! ls -a '$work/crash/ckpt' | grep -q tmp-"
 
 # 6. A rank killed with SIGKILL ends the whole job within 60 s, non-zero, with a message naming it.
 mpirun -np 2 "$tal" train "${small[@]}" run.dir="$work/kill" train.steps=1000 >"$work/kill.log" 2>&1 &

@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -87,6 +90,41 @@ TEST(AtomicFile, FailureLeavesTheOldFileUntouched) {
   for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
     leftovers += e.path().filename().string().rfind(".atomic.h5.tmp", 0) == 0;
   EXPECT_EQ(leftovers, 0);
+}
+
+// A writer killed mid-write (SIGKILL: no handler runs) leaves its temporary; the sweep a resuming run does removes it,
+// and leaves a live writer's, another machine's, and every other file.
+TEST(AtomicFile, TheTemporaryOfAKilledWriterIsSweptAndALiveOnesIsNot) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(temp_path("sweep")) / "run";
+  fs::create_directories(dir);
+  const std::string target = (dir / "ckpt-00000004.h5").string();
+  const pid_t writer = ::fork();
+  ASSERT_GE(writer, 0);
+  if (writer == 0) {  // the child: starts the write, then hangs inside it until killed
+    write_atomically(target, [](const std::string& tmp) {
+      std::ofstream(tmp) << "half a checkpoint";
+      for (;;) ::pause();
+    });
+    ::_exit(0);
+  }
+  const fs::path orphan = dir / temporary_name("ckpt-00000004.h5");  // this process's name for it...
+  const std::string theirs = orphan.string().substr(0, orphan.string().rfind('-') + 1) + std::to_string(writer);
+  for (int i = 0; i < 500 && !fs::exists(theirs); ++i) ::usleep(10000);
+  ASSERT_TRUE(fs::exists(theirs)) << "the writer never started";
+  ::kill(writer, SIGKILL);
+  ::waitpid(writer, nullptr, 0);
+  ASSERT_TRUE(fs::exists(theirs)) << "a killed writer leaves its temporary";
+  std::ofstream(orphan.string()) << "a live writer's (this process)";
+  std::ofstream((dir / ".ckpt-00000008.h5.tmp-another-machine-1").string()) << "another machine's";
+  std::ofstream((dir / "metrics.jsonl").string()) << "{}";
+  const auto removed = sweep_dead_temporaries(dir.string());
+  EXPECT_EQ(removed, (std::vector<std::string>{theirs}));
+  EXPECT_FALSE(fs::exists(theirs));
+  EXPECT_TRUE(fs::exists(orphan));
+  EXPECT_TRUE(fs::exists(dir / ".ckpt-00000008.h5.tmp-another-machine-1"));
+  EXPECT_TRUE(fs::exists(dir / "metrics.jsonl"));
+  EXPECT_FALSE(fs::exists(target));
 }
 
 }  // namespace

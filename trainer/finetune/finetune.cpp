@@ -934,7 +934,11 @@ int run_finetune_grid(const CommandOptions& o, const std::string& config_yaml, C
   add_protocol(g, o);
   add_cells(g, o, inits);
 
-  // 2. What an earlier run of it left in the results file.
+  // 2. What an earlier run of it left in the results file (and what a writer killed mid-write left beside it).
+  if (root)
+    for (const auto& dir : {o.run.dir, o.run.dir + "/modules"})
+      for (const auto& orphan : sweep_dead_temporaries(dir))
+        std::printf("finetune: removed %s, the temporary of a writer that was killed\n", orphan.c_str());
   FinetuneResults results;
   const auto done = cells_done(g, results_path, comm, results);
   results.recipe = g.recipe;

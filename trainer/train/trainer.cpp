@@ -373,6 +373,10 @@ struct Trainer::Impl {
 Trainer::Trainer(const TalOptions& options, std::string config_yaml, Communicator& comm, const ResumeRequest& resume)
     : impl_(std::make_unique<Impl>(options, std::move(config_yaml), comm)) {
   auto& m = *impl_;
+  if (comm.rank() == 0)  // what a writer killed mid-write left (checkpoints are written by rank 0)
+    for (const auto& dir : {options.run.dir, checkpoint_dir(options.run.dir)})
+      for (const auto& orphan : sweep_dead_temporaries(dir))
+        std::printf("resume  removed %s, the temporary of a writer that was killed\n", orphan.c_str());
   const std::string path = checkpoint_to_resume(options.run.dir, resume.from, resume.allowed);
   if (!path.empty()) {
     const auto t0 = Clock::now();
