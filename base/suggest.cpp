@@ -53,4 +53,23 @@ bool is_one_of(const std::string& value, const std::vector<std::string>& choices
   return std::find(choices.begin(), choices.end(), value) != choices.end();
 }
 
+std::string elide_long_words(const std::string& message, size_t longest) {
+  std::string out;
+  size_t start = 0;
+  while (start < message.size()) {
+    const size_t space = message.find_first_of(" \t\n", start);
+    const size_t end = space == std::string::npos ? message.size() : space;
+    if (end - start > longest) {
+      const size_t head = longest / 2, tail = longest / 8;
+      out += message.substr(start, head) + "...[" + std::to_string(end - start - head - tail) + " bytes]..." +
+             message.substr(end - tail, tail);
+    } else {
+      out += message.substr(start, end - start);
+    }
+    if (end < message.size()) out += message[end];
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace tal

@@ -1,4 +1,5 @@
-// "Did you mean ...?" for error messages, and the one way a list of valid choices is written into a message.
+// "Did you mean ...?" for error messages, the one way a list of valid choices is written into a message, and the
+// bound on what a message echoes.
 #pragma once
 
 #include <string>
@@ -16,5 +17,9 @@ std::string join_choices(const std::vector<std::string>& choices);
 std::string did_you_mean(const std::string& key, const std::vector<std::string>& candidates);
 
 bool is_one_of(const std::string& value, const std::vector<std::string>& choices);
+
+// `message` with every run of more than `longest` characters without a space (a value a file or the command line
+// gave, echoed back) cut to its start and end around "...[N bytes]...": a 100 MB config value is not echoed whole.
+std::string elide_long_words(const std::string& message, size_t longest = 512);
 
 }  // namespace tal

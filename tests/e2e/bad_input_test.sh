@@ -174,6 +174,9 @@ bad "depth far above the bound" "key 'depth': 4000 is above the bound 256" -- "$
 bad "depth 100000" "key 'depth'" -- "$tal" zoo show "vit:depth=100000"
 bad "width above int64 products" "key 'width'" -- "$tal" zoo show "vit:width=999999999999"
 bad "a number that overflows" "key 'depth': expected an integer" -- "$tal" zoo show "vit:depth=99999999999999999999"
+$py -c "print('train:\n  steps: ' + 'x' * 1000000)" >"$work/out/big.yaml"
+bad "a 1 MB config value" "key 'train.steps': expected an integer, got 'xxx" -- "$tal" train --config "$work/out/big.yaml" run.dir="$work/newrun"
+check "... is not echoed whole ($(wc -c <"$work/out/stderr") bytes on stderr)" [ "$(wc -c <"$work/out/stderr")" -lt 2000 ]
 bad "tokenize: an unknown option is not a text" "unknown option '--frobnicate' for tal data tokenize" -- "$tal" data tokenize --frobnicate
 good "tokenize --help" -- "$tal" data tokenize --help
 bad "hypernet.hidden above its bound" "key 'hypernet.hidden'" -- "$tal" hypernet info hypernet.hidden=100000

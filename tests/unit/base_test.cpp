@@ -25,6 +25,19 @@ TEST(Suggest, NearestNameAndChoiceLists) {
   EXPECT_FALSE(is_one_of("z", {"a", "b"}));
 }
 
+// A value echoed in an error is bounded: a 1 MB word is cut to its start and end, the words around it and a long
+// path (up to the bound) are kept whole.
+TEST(Suggest, ErrorMessagesElideOnlyWordsLongerThanTheBound) {
+  const std::string big(1000000, 'x'), path = "/" + std::string(400, 'p') + "/file.h5";
+  const std::string message = "f.yaml: key 'train.steps': expected an integer, got '" + big + "' (see " + path + ")";
+  const std::string out = elide_long_words(message);
+  EXPECT_LT(out.size(), 1200u);
+  EXPECT_EQ(out.rfind("f.yaml: key 'train.steps': expected an integer, got 'xxx", 0), 0u);
+  EXPECT_NE(out.find("xxx...[999682 bytes]...xxx"), std::string::npos);
+  EXPECT_NE(out.find("xxx' (see " + path + ")"), std::string::npos);
+  EXPECT_EQ(elide_long_words(path + " " + path), path + " " + path);
+}
+
 TEST(Checks, RequireCarriesTheMessageAssertTheLocation) {
   try {
     TAL_REQUIRE(1 + 1 == 3, "key 'x': expected ", 3);

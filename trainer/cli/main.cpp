@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "base/error.h"
+#include "base/suggest.h"
 #include "trainer/cli/commands.h"
 #include "trainer/cli/runtime.h"
 
@@ -95,9 +96,10 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
       message = e.what();
     }
-    // One line: a library's multi-line message is folded.
+    // One line: a library's multi-line message is folded, and what it echoes is bounded.
     for (auto& ch : message)
       if (ch == '\n') ch = ' ';
+    message = elide_long_words(message);
     auto* dist = runtime.started();
     if (dist && dist->comm().world() > 1) {
       std::fprintf(stderr, "tal: error [rank %d]: %s\n", dist->comm().rank(), message.c_str());
