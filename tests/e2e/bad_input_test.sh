@@ -177,6 +177,13 @@ bad "a number that overflows" "key 'depth': expected an integer" -- "$tal" zoo s
 $py -c "print('train:\n  steps: ' + 'x' * 1000000)" >"$work/out/big.yaml"
 bad "a 1 MB config value" "key 'train.steps': expected an integer, got 'xxx" -- "$tal" train --config "$work/out/big.yaml" run.dir="$work/newrun"
 check "... is not echoed whole ($(wc -c <"$work/out/stderr") bytes on stderr)" [ "$(wc -c <"$work/out/stderr")" -lt 2000 ]
+# The launcher's own checks, before Open MPI sees anything (--dry-run: nothing is launched).
+TAL_BINARY="$tal" "$src/launch/tal-mpirun" -n 2 --hostfile "$work/data" --dry-run train >"$work/out/l1" 2>&1
+check "tal-mpirun --hostfile DIR: exit 2, naming it" bash -c "[ $? -eq 2 ] && grep -q \"tal-mpirun: --hostfile: '$work/data' is not a readable file\" '$work/out/l1'"
+TAL_KEEPALIVE_TIME=soon TAL_BINARY="$tal" "$src/launch/tal-mpirun" -n 2 --dry-run train >"$work/out/l2" 2>&1
+check "TAL_KEEPALIVE_TIME=soon: exit 2, naming it" bash -c "[ $? -eq 2 ] && grep -q \"tal-mpirun: TAL_KEEPALIVE_TIME: 'soon' is not a whole number of seconds\" '$work/out/l2'"
+TAL_KEEPALIVE_TIME=30 TAL_BINARY="$tal" "$src/launch/tal-mpirun" -n 2 --dry-run train >"$work/out/l3" 2>&1
+check "TAL_KEEPALIVE_TIME=30 (control): the dry run names it" grep -q "oob_tcp_keepalive_time 30" "$work/out/l3"
 bad "tokenize: an unknown option is not a text" "unknown option '--frobnicate' for tal data tokenize" -- "$tal" data tokenize --frobnicate
 good "tokenize --help" -- "$tal" data tokenize --help
 bad "hypernet.hidden above its bound" "key 'hypernet.hidden'" -- "$tal" hypernet info hypernet.hidden=100000

@@ -84,6 +84,27 @@ TEST(Config, BadValuesNameFileKeyAndExpectation) {
   EXPECT_NE(error_of({"--config", "/nonexistent.yaml"}).find("config file not found"), std::string::npos);
 }
 
+// A config's aliases are followed within a bound, and its nesting is bounded: an 800-byte alias bomb (9 levels of 9
+// aliases: 9^9 keys) is one line naming the file, not gigabytes and "out of memory".
+TEST(Config, AliasBombsAndDeepNestingAreRefusedNamingTheFile) {
+  std::string bomb = "a0: &a0 {x: 1, y: 1, z: 1, w: 1, v: 1, u: 1, t: 1, s: 1, r: 1}\n";
+  for (int i = 1; i < 9; ++i) {
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " {";
+    for (int j = 0; j < 9; ++j) bomb += (j ? ", k" : "k") + std::to_string(j) + ": *a" + std::to_string(i - 1);
+    bomb += "}\n";
+  }
+  const auto path = write_yaml(bomb);
+  EXPECT_NE(error_of({"--config", path}).find(path + ": more than 100000 YAML nodes once its anchors and aliases are "
+                                               "followed"),
+            std::string::npos)
+      << error_of({"--config", path});
+  std::string deep = "run:\n";
+  for (int i = 0; i < 40; ++i) deep += std::string(2 * i + 2, ' ') + "k" + std::to_string(i) + ":\n";
+  const auto nested = write_yaml(deep);
+  EXPECT_NE(error_of({"--config", nested}).find(": nested deeper than 32 levels"), std::string::npos)
+      << error_of({"--config", nested});
+}
+
 TEST(Config, DumpRoundTrips) {
   const auto t = table();
   const auto o = resolve_options(t, parse_command_line(t, {"hypernet.hidden=96", "tasks.train=p,q"}));

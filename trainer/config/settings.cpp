@@ -19,8 +19,17 @@ namespace {
 
 std::string where(const RawSetting& raw) { return raw.origin + ": key '" + raw.key + "'"; }
 
+// What a config may expand to once its anchors and aliases are followed, and how deep it may nest: a few hundred bytes
+// of aliases can otherwise stand for billions of keys (an "alias bomb": gigabytes, then "out of memory").
+constexpr size_t kMaxYamlNodes = 100000;
+constexpr int kMaxYamlDepth = 32;
+
 void flatten(const YAML::Node& node, const std::string& prefix, const std::string& path,
-             std::vector<RawSetting>& out) {
+             std::vector<RawSetting>& out, size_t& nodes, int depth = 0) {
+  TAL_REQUIRE(++nodes <= kMaxYamlNodes, path, ": more than ", kMaxYamlNodes, " YAML nodes once its anchors and "
+              "aliases are followed (an alias bomb?); a config needs a few hundred");
+  TAL_REQUIRE(depth <= kMaxYamlDepth, path, ":", node.Mark().line + 1, ": nested deeper than ", kMaxYamlDepth,
+              " levels");
   if (node.IsMap()) {
     std::map<std::string, int> first_line;
     for (const auto& kv : node) {
@@ -30,7 +39,7 @@ void flatten(const YAML::Node& node, const std::string& prefix, const std::strin
       const int line = kv.first.Mark().line + 1;
       const auto [it, fresh] = first_line.emplace(k, line);
       TAL_REQUIRE(fresh, path, ":", line, ": key '", full, "' given twice (first on line ", it->second, ")");
-      flatten(kv.second, full, path, out);
+      flatten(kv.second, full, path, out, nodes, depth + 1);
     }
     return;
   }
@@ -40,6 +49,8 @@ void flatten(const YAML::Node& node, const std::string& prefix, const std::strin
   if (node.IsSequence()) {
     s.is_sequence = true;
     for (const auto& item : node) {
+      TAL_REQUIRE(++nodes <= kMaxYamlNodes, path, ": more than ", kMaxYamlNodes, " YAML nodes once its anchors and "
+                  "aliases are followed (an alias bomb?); a config needs a few hundred");
       TAL_REQUIRE(item.IsScalar(), path, ": key '", prefix, "': list items must be plain values");
       s.items.push_back(item.as<std::string>());
     }
@@ -153,7 +164,8 @@ std::vector<RawSetting> read_yaml_text(const std::string& text, const std::strin
   std::vector<RawSetting> out;
   if (root.IsNull()) return out;
   TAL_REQUIRE(root.IsMap(), path, ": the top level must be a mapping of keys");
-  flatten(root, "", path, out);
+  size_t nodes = 0;
+  flatten(root, "", path, out, nodes);
   return out;
 }
 
