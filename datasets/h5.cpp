@@ -138,6 +138,38 @@ std::vector<std::string> H5File::children(const std::string& group) const {
   return out;
 }
 
+void H5File::require_fits(const std::string& object, const std::vector<int64_t>& dims, size_t element,
+                          bool compressed) const {
+  // The declared bytes, saturating (a forged shape may multiply past 2^64).
+  constexpr uint64_t kHuge = uint64_t{1} << 62;
+  uint64_t elements = 1;
+  for (const int64_t d : dims) {
+    if (d < 0) fail(object, "declares a negative dimension");
+    elements = d == 0 ? 0 : (elements > kHuge / static_cast<uint64_t>(d) ? kHuge : elements * static_cast<uint64_t>(d));
+  }
+  const uint64_t bytes = elements > kHuge / std::max<size_t>(element, 1) ? kHuge : elements * std::max<size_t>(element, 1);
+  std::error_code ec;
+  const uint64_t file = std::filesystem::file_size(path_, ec);
+  if (ec) return;
+  // Compressed data can stand for more bytes than it takes: deflate at most about 1032 to 1.
+  const uint64_t holds = compressed ? (file > kHuge / 1100 ? kHuge : file * 1100) : file;
+  if (bytes > holds)
+    fail(object, "declares " + std::to_string(elements) + " elements (" + std::to_string(bytes) + " bytes), more than a " +
+                     std::to_string(file) + "-byte file can hold" + (compressed ? " even compressed" : "") +
+                     " (truncated or forged): nothing is allocated for it");
+}
+
+namespace {
+// Whether a dataset's chunks pass through filters (compression): then its declared size may exceed its storage.
+bool filtered(hid_t dataset) {
+  const hid_t plist = H5Dget_create_plist(dataset);
+  if (plist < 0) return true;
+  const int n = H5Pget_nfilters(plist);
+  H5Pclose(plist);
+  return n != 0;
+}
+}  // namespace
+
 std::vector<int64_t> H5File::shape(const std::string& dataset) const {
   if (!is_dataset(dataset)) fail(dataset, exists(dataset) ? "not a dataset" : "not found");
   Handle d{H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose};
@@ -172,6 +204,7 @@ at::Tensor H5File::read_rows(const std::string& dataset, int64_t start, int64_t 
   Handle type{H5Dget_type(d.id), H5Tclose};
   const auto st = scalar_type_of(type.id);
   if (st == at::ScalarType::Undefined) fail(dataset, "holds neither numbers nor integers");
+  require_fits(dataset, shape(dataset), H5Tget_size(type.id), filtered(d.id));
   dims[0] = count;
   auto t = at::empty(dims, at::TensorOptions().dtype(st));
   if (count == 0) return t;
@@ -200,6 +233,7 @@ at::Tensor H5File::read(const std::string& dataset) const {
   } else {
     fail(dataset, "holds neither numbers nor integers");
   }
+  require_fits(dataset, dims, size, filtered(d.id));
   auto t = at::empty(dims, at::TensorOptions().dtype(st));
   if (t.numel() > 0 && H5Dread(d.id, native_type(st), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()) < 0)
     fail(dataset, "read failed (file truncated or corrupt?)");
@@ -213,6 +247,7 @@ std::vector<std::string> H5File::read_strings(const std::string& dataset) const 
   Handle d{H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose};
   Handle type{H5Dget_type(d.id), H5Tclose};
   if (H5Tget_class(type.id) != H5T_STRING) fail(dataset, "is not a string dataset");
+  require_fits(dataset, dims, H5Tget_size(type.id), filtered(d.id));
   auto out = read_string_array(type.id, count, [&](hid_t mem, void* buf) {
     return H5Dread(d.id, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
   });
@@ -370,7 +405,9 @@ std::vector<int64_t> H5File::attr_ints(const std::string& object, const std::str
   Handle type{H5Aget_type(a.id), H5Tclose};
   if (H5Tget_class(type.id) != H5T_INTEGER) fail(object, "attribute '" + name + "' is not integers");
   Handle space{H5Aget_space(a.id), H5Sclose};
-  std::vector<int64_t> v(static_cast<size_t>(H5Sget_simple_extent_npoints(space.id)));
+  const auto points = H5Sget_simple_extent_npoints(space.id);
+  require_fits(object + "' attribute '" + name, {points}, sizeof(int64_t), false);
+  std::vector<int64_t> v(static_cast<size_t>(points));
   if (H5Aread(a.id, H5T_NATIVE_INT64, v.data()) < 0) fail(object, "cannot read attribute '" + name + "'");
   return v;
 }
@@ -392,7 +429,9 @@ std::vector<std::string> H5File::attr_strings(const std::string& object, const s
   Handle type{H5Aget_type(a.id), H5Tclose};
   if (H5Tget_class(type.id) != H5T_STRING) fail(object, "attribute '" + name + "' is not text");
   Handle space{H5Aget_space(a.id), H5Sclose};
-  const auto count = static_cast<size_t>(H5Sget_simple_extent_npoints(space.id));
+  const auto points = H5Sget_simple_extent_npoints(space.id);
+  require_fits(object + "' attribute '" + name, {points}, H5Tget_size(type.id), false);
+  const auto count = static_cast<size_t>(points);
   auto out = read_string_array(type.id, count, [&](hid_t mem, void* buf) { return H5Aread(a.id, mem, buf); });
   if (out.size() != count) fail(object, "cannot read attribute '" + name + "'");
   return out;

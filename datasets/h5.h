@@ -62,6 +62,9 @@ class H5File {
 
  private:
   [[noreturn]] void fail(const std::string& object, const std::string& what) const;
+  // Refuses (naming the file and object) a declared shape of `element`-byte elements that the file's size cannot
+  // hold, before anything is allocated for it.
+  void require_fits(const std::string& object, const std::vector<int64_t>& dims, size_t element, bool compressed) const;
   hid_t open_object(const std::string& object) const;
   void ensure_parent_groups(const std::string& object);
 

@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <hdf5.h>
+
+#include <functional>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,6 +93,39 @@ TEST(AtomicFile, FailureLeavesTheOldFileUntouched) {
   for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
     leftovers += e.path().filename().string().rfind(".atomic.h5.tmp", 0) == 0;
   EXPECT_EQ(leftovers, 0);
+}
+
+// A dataset whose declared shape the file cannot hold (a chunked dataset of 2^40 bytes never written: a 2 KB file)
+// is refused naming the file and dataset before anything is allocated, by every reader; an honest one reads.
+TEST(H5, ADeclaredSizeTheFileCannotHoldIsRefusedBeforeAllocating) {
+  const auto path = temp_path("forged.h5");
+  {
+    H5File f(path, H5File::Mode::Truncate);
+    f.write("honest", at::arange(1000, at::kFloat));
+  }
+  {  // the forgery, through the C library: what any HDF5 writer can produce
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hsize_t dims[1] = {hsize_t{1} << 40}, chunk[1] = {1024};
+    const hid_t space = H5Screate_simple(1, dims, nullptr);
+    const hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(plist, 1, chunk);
+    const hid_t d = H5Dcreate2(file, "images", H5T_NATIVE_UINT8, space, H5P_DEFAULT, plist, H5P_DEFAULT);
+    H5Dclose(d), H5Pclose(plist), H5Sclose(space), H5Fclose(file);
+  }
+  ASSERT_LT(std::filesystem::file_size(path), 100000u);
+  const H5File f(path, H5File::Mode::Read);
+  EXPECT_EQ(f.read("honest").numel(), 1000);
+  const std::string want = path + ": 'images': declares 1099511627776 elements (1099511627776 bytes), more than a ";
+  for (const auto& read : std::vector<std::function<void()>>{[&] { f.read("images"); },
+                                                             [&] { f.read_rows("images", 0, 4); }}) {
+    std::string error;
+    try {
+      read();
+    } catch (const Error& e) {
+      error = e.what();
+    }
+    EXPECT_EQ(error.rfind(want, 0), 0u) << error;
+  }
 }
 
 // A writer killed mid-write (SIGKILL: no handler runs) leaves its temporary; the sweep a resuming run does removes it,
