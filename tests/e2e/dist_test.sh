@@ -122,6 +122,14 @@ pre_step=$(grep -o "preempted  at step [0-9]*" "$work/pre.log" | grep -o "[0-9]*
 "$tal" train "${small[@]}" run.dir="$work/pre" train.steps=400 --until-step $((pre_step + 1)) >"$work/pre2.log" 2>&1
 check "resume after preemption" grep -q "resume  from .* at step $pre_step" "$work/pre2.log"
 check "a resumed run removes the marker" test ! -e "$work/pre/preempted"
+# A second SIGTERM ends the process at once: here the preemption checkpoint (its write held 30 s by a debug delay) stands
+# for a step boundary a dead peer never reaches; the first signal's checkpoint is not waited for.
+"$tal" train "${small[@]}" run.dir="$work/pre2x" train.steps=400 debug.checkpoint_delay_ms=30000 >"$work/pre2x.log" 2>&1 &
+pid=$!
+wait_for 120 "$work/pre2x.log" "^step 2/" "training to reach step 2 before two SIGTERMs"
+kill -TERM $pid; sleep 3; start=$SECONDS; kill -TERM $pid; wait $pid; rc=$?
+check "a second SIGTERM: the process ends at once ($((SECONDS - start)) s), killed by it (exit $rc)" bash -c "[ $((SECONDS - start)) -le 5 ] && [ $rc -eq 143 ]"
+check "... and says so" grep -q "^tal: a second SIGTERM: exiting now, without the checkpoint" "$work/pre2x.log"
 # 5. Crash safety: SIGKILL while a checkpoint is being written leaves `latest` on a complete, loadable file.
 "$tal" train "${small[@]}" run.dir="$work/crash" train.steps=50 checkpoint.every=1 debug.checkpoint_delay_ms=4000 \
   >"$work/crash.log" 2>&1 &

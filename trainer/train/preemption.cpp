@@ -1,13 +1,34 @@
 #include "trainer/train/preemption.h"
 
+#include <unistd.h>
+
 #include <csignal>
+#include <cstring>
 
 namespace tal {
 namespace {
 
 volatile std::sig_atomic_t g_requested = 0;
+volatile std::sig_atomic_t g_seen_term = 0, g_seen_usr1 = 0, g_seen_int = 0;
 
-extern "C" void on_preemption_signal(int) { g_requested = 1; }
+// The first signal of a kind asks for a checkpoint at the next step boundary; the same signal again means "now": a
+// boundary may never come (a peer that died mid-step leaves the others waiting in a collective). Only
+// async-signal-safe calls: write, signal, raise.
+extern "C" void on_preemption_signal(int sig) {
+  volatile std::sig_atomic_t& seen = sig == SIGTERM ? g_seen_term : sig == SIGUSR1 ? g_seen_usr1 : g_seen_int;
+  if (seen) {
+    const char* text = sig == SIGTERM ? "tal: a second SIGTERM: exiting now, without the checkpoint\n"
+                       : sig == SIGINT ? "tal: a second SIGINT: exiting now, without the checkpoint\n"
+                                       : "tal: a second SIGUSR1: exiting now, without the checkpoint\n";
+    const ssize_t ignored = ::write(2, text, std::strlen(text));
+    (void)ignored;
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);  // ends the process as the signal's default does (the exit status says which signal)
+    return;
+  }
+  seen = 1;
+  g_requested = 1;
+}
 
 }  // namespace
 
@@ -18,6 +39,7 @@ void install_preemption_handlers() {
   sa.sa_flags = SA_RESTART;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGUSR1, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
 }
 
 bool preemption_requested() { return g_requested != 0; }
