@@ -1,5 +1,6 @@
 #include "trainer/train/preemption.h"
 
+#include <time.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -9,13 +10,23 @@ namespace tal {
 namespace {
 
 volatile std::sig_atomic_t g_requested = 0;
+// When each signal first came (seconds on the monotonic clock; 0: not yet).
 volatile std::sig_atomic_t g_seen_term = 0, g_seen_usr1 = 0, g_seen_int = 0;
 
-// The first signal of a kind asks for a checkpoint at the next step boundary; the same signal again means "now": a
-// boundary may never come (a peer that died mid-step leaves the others waiting in a collective). Only
-// async-signal-safe calls: write, signal, raise.
+std::sig_atomic_t now_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<std::sig_atomic_t>(t.tv_sec % 1000000000 + 1);
+}
+
+// The first signal of a kind asks for a checkpoint at the next step boundary; the same signal again, at least two
+// seconds later, means "now": a boundary may never come (a peer that died mid-step leaves the others waiting in a
+// collective). Copies of one signal (Slurm signals every process of the job, and mpirun forwards it too) arrive
+// together and count once. Only async-signal-safe calls: clock_gettime, write, signal, raise.
 extern "C" void on_preemption_signal(int sig) {
   volatile std::sig_atomic_t& seen = sig == SIGTERM ? g_seen_term : sig == SIGUSR1 ? g_seen_usr1 : g_seen_int;
+  const std::sig_atomic_t now = now_seconds();
+  if (seen && now - seen < 2) return;  // a copy of the first
   if (seen) {
     const char* text = sig == SIGTERM ? "tal: a second SIGTERM: exiting now, without the checkpoint\n"
                        : sig == SIGINT ? "tal: a second SIGINT: exiting now, without the checkpoint\n"
@@ -26,7 +37,7 @@ extern "C" void on_preemption_signal(int sig) {
     std::raise(sig);  // ends the process as the signal's default does (the exit status says which signal)
     return;
   }
-  seen = 1;
+  seen = now;
   g_requested = 1;
 }
 
