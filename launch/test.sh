@@ -8,3 +8,5 @@ cd "${TAL_BUILD_DIR:-$root/build}"
 start=$(date +%s)
 ctest --output-on-failure -j "${TAL_JOBS:-$(nproc)}" "$@"
 echo "test: ctest took $(( $(date +%s) - start )) s"
+# The sanitizer build of the unit, golden and MPI tests (launch/sanitize.sh), when asked for.
+[ "${TAL_SANITIZE:-0}" != 1 ] || "$root/launch/sanitize.sh"
