@@ -2,6 +2,8 @@
 // type and string helpers; splitting it would only spread them.
 #include "datasets/h5.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -139,7 +141,7 @@ std::vector<std::string> H5File::children(const std::string& group) const {
 }
 
 void H5File::require_fits(const std::string& object, const std::vector<int64_t>& dims, size_t element,
-                          bool compressed) const {
+                          bool stored_whole) const {
   // The declared bytes, saturating (a forged shape may multiply past 2^64).
   constexpr uint64_t kHuge = uint64_t{1} << 62;
   uint64_t elements = 1;
@@ -151,22 +153,34 @@ void H5File::require_fits(const std::string& object, const std::vector<int64_t>&
   std::error_code ec;
   const uint64_t file = std::filesystem::file_size(path_, ec);
   if (ec) return;
-  // Compressed data can stand for more bytes than it takes: deflate at most about 1032 to 1.
-  const uint64_t holds = compressed ? (file > kHuge / 1100 ? kHuge : file * 1100) : file;
-  if (bytes > holds)
+  if (stored_whole && bytes > file)
     fail(object, "declares " + std::to_string(elements) + " elements (" + std::to_string(bytes) + " bytes), more than a " +
-                     std::to_string(file) + "-byte file can hold" + (compressed ? " even compressed" : "") +
-                     " (truncated or forged): nothing is allocated for it");
+                     std::to_string(file) + "-byte file can hold (truncated or forged): nothing is allocated for it");
+  // Data that is compressed, not yet (or not wholly) written, or kept outside the file may stand for more bytes than
+  // the file takes (deflate: at most about 1032 to 1); it is still read into memory whole.
+  const uint64_t compressed = file > kHuge / 1100 ? kHuge : file * 1100;
+  const auto pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  const uint64_t memory = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : kHuge;
+  if (!stored_whole && bytes > std::max(compressed, memory))
+    fail(object, "declares " + std::to_string(elements) + " elements (" + std::to_string(bytes) + " bytes), more than a " +
+                     std::to_string(file) + "-byte file can hold compressed and more than this machine's " +
+                     std::to_string(memory) + " bytes of memory (truncated or forged): nothing is allocated for it");
 }
 
 namespace {
-// Whether a dataset's chunks pass through filters (compression): then its declared size may exceed its storage.
-bool filtered(hid_t dataset) {
+// Whether a dataset's bytes are all in its file as they are: no filter (compression), written whole, not external
+// or virtual. Only then must its declared size fit the file's.
+bool stored_whole(hid_t dataset) {
   const hid_t plist = H5Dget_create_plist(dataset);
-  if (plist < 0) return true;
+  if (plist < 0) return false;
   const int n = H5Pget_nfilters(plist);
+  const H5D_layout_t layout = H5Pget_layout(plist);
+  const int external = H5Pget_external_count(plist);
   H5Pclose(plist);
-  return n != 0;
+  H5D_space_status_t status = H5D_SPACE_STATUS_ERROR;
+  const bool allocated = H5Dget_space_status(dataset, &status) >= 0 && status == H5D_SPACE_STATUS_ALLOCATED;
+  const bool plain = layout == H5D_CONTIGUOUS || layout == H5D_CHUNKED || layout == H5D_COMPACT;
+  return n == 0 && plain && external == 0 && allocated;
 }
 }  // namespace
 
@@ -204,7 +218,7 @@ at::Tensor H5File::read_rows(const std::string& dataset, int64_t start, int64_t 
   Handle type{H5Dget_type(d.id), H5Tclose};
   const auto st = scalar_type_of(type.id);
   if (st == at::ScalarType::Undefined) fail(dataset, "holds neither numbers nor integers");
-  require_fits(dataset, shape(dataset), H5Tget_size(type.id), filtered(d.id));
+  require_fits(dataset, shape(dataset), H5Tget_size(type.id), stored_whole(d.id));
   dims[0] = count;
   auto t = at::empty(dims, at::TensorOptions().dtype(st));
   if (count == 0) return t;
@@ -233,7 +247,7 @@ at::Tensor H5File::read(const std::string& dataset) const {
   } else {
     fail(dataset, "holds neither numbers nor integers");
   }
-  require_fits(dataset, dims, size, filtered(d.id));
+  require_fits(dataset, dims, size, stored_whole(d.id));
   auto t = at::empty(dims, at::TensorOptions().dtype(st));
   if (t.numel() > 0 && H5Dread(d.id, native_type(st), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()) < 0)
     fail(dataset, "read failed (file truncated or corrupt?)");
@@ -247,7 +261,7 @@ std::vector<std::string> H5File::read_strings(const std::string& dataset) const 
   Handle d{H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose};
   Handle type{H5Dget_type(d.id), H5Tclose};
   if (H5Tget_class(type.id) != H5T_STRING) fail(dataset, "is not a string dataset");
-  require_fits(dataset, dims, H5Tget_size(type.id), filtered(d.id));
+  require_fits(dataset, dims, H5Tget_size(type.id), stored_whole(d.id));
   auto out = read_string_array(type.id, count, [&](hid_t mem, void* buf) {
     return H5Dread(d.id, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
   });
@@ -406,7 +420,7 @@ std::vector<int64_t> H5File::attr_ints(const std::string& object, const std::str
   if (H5Tget_class(type.id) != H5T_INTEGER) fail(object, "attribute '" + name + "' is not integers");
   Handle space{H5Aget_space(a.id), H5Sclose};
   const auto points = H5Sget_simple_extent_npoints(space.id);
-  require_fits(object + "' attribute '" + name, {points}, sizeof(int64_t), false);
+  require_fits(object + "' attribute '" + name, {points}, H5Tget_size(type.id), true);
   std::vector<int64_t> v(static_cast<size_t>(points));
   if (H5Aread(a.id, H5T_NATIVE_INT64, v.data()) < 0) fail(object, "cannot read attribute '" + name + "'");
   return v;
@@ -430,7 +444,7 @@ std::vector<std::string> H5File::attr_strings(const std::string& object, const s
   if (H5Tget_class(type.id) != H5T_STRING) fail(object, "attribute '" + name + "' is not text");
   Handle space{H5Aget_space(a.id), H5Sclose};
   const auto points = H5Sget_simple_extent_npoints(space.id);
-  require_fits(object + "' attribute '" + name, {points}, H5Tget_size(type.id), false);
+  require_fits(object + "' attribute '" + name, {points}, H5Tget_size(type.id), true);
   const auto count = static_cast<size_t>(points);
   auto out = read_string_array(type.id, count, [&](hid_t mem, void* buf) { return H5Aread(a.id, mem, buf); });
   if (out.size() != count) fail(object, "cannot read attribute '" + name + "'");

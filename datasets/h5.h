@@ -62,9 +62,10 @@ class H5File {
 
  private:
   [[noreturn]] void fail(const std::string& object, const std::string& what) const;
-  // Refuses (naming the file and object) a declared shape of `element`-byte elements that the file's size cannot
-  // hold, before anything is allocated for it.
-  void require_fits(const std::string& object, const std::vector<int64_t>& dims, size_t element, bool compressed) const;
+  // Refuses (naming the file and object) a declared shape of `element`-byte elements that cannot be real, before
+  // anything is allocated for it: more than the file's size where the bytes are stored whole in it, else more than
+  // both 1100 times the file (deflate's bound) and this machine's memory.
+  void require_fits(const std::string& object, const std::vector<int64_t>& dims, size_t element, bool stored_whole) const;
   hid_t open_object(const std::string& object) const;
   void ensure_parent_groups(const std::string& object);
 

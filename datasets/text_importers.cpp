@@ -32,7 +32,7 @@ std::string read_text_file(const fs::path& path) {
   const bool bom = bytes.rfind("\xFF\xFE", 0) == 0 || bytes.rfind("\xFE\xFF", 0) == 0;
   const size_t probe = std::min<size_t>(bytes.size(), 1024);
   const auto zeros = static_cast<size_t>(std::count(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(probe), '\0'));
-  TAL_REQUIRE(!bom && zeros * 4 < probe, path.string(), ": is UTF-16 text (", bom ? "its byte-order mark" :
+  TAL_REQUIRE(!bom && (probe == 0 || zeros * 4 < probe), path.string(), ": is UTF-16 text (", bom ? "its byte-order mark" :
               "a zero byte in every other place", "), not UTF-8: convert it first (iconv -f UTF-16 -t UTF-8)");
   return bytes;
 }

@@ -62,7 +62,9 @@ TEST_P(HypernetParity, ReproducesEveryReferenceTensor) {
     for (const auto& c : f.children(group)) {
       const std::string name = prefix.empty() ? c : prefix + "." + c;
       if (f.is_dataset(group + "/" + c)) {
-        if (!used.count(name)) EXPECT_TRUE(is_reference_only_name(name)) << "reference tensor not loaded: " << name;
+        if (!used.count(name)) {
+          EXPECT_TRUE(is_reference_only_name(name)) << "reference tensor not loaded: " << name;
+        }
       } else {
         walk(group + "/" + c, name);
       }

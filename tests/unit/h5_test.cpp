@@ -110,11 +110,24 @@ TEST(H5, ADeclaredSizeTheFileCannotHoldIsRefusedBeforeAllocating) {
     const hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(plist, 1, chunk);
     const hid_t d = H5Dcreate2(file, "images", H5T_NATIVE_UINT8, space, H5P_DEFAULT, plist, H5P_DEFAULT);
-    H5Dclose(d), H5Pclose(plist), H5Sclose(space), H5Fclose(file);
+    H5Dclose(d), H5Sclose(space);
+    // Honest files that hold less than they declare: a chunked dataset of 1 MiB never written (it reads as its fill
+    // value), and an attribute of 300 int32 (charged at its own 4 bytes each).
+    const hsize_t sparse_dims[1] = {hsize_t{1} << 20};
+    const hid_t sparse_space = H5Screate_simple(1, sparse_dims, nullptr);
+    H5Dclose(H5Dcreate2(file, "sparse", H5T_NATIVE_UINT8, sparse_space, H5P_DEFAULT, plist, H5P_DEFAULT));
+    const hsize_t n[1] = {300};
+    const hid_t attr_space = H5Screate_simple(1, n, nullptr);
+    const hid_t a = H5Acreate2(file, "counts", H5T_STD_I32LE, attr_space, H5P_DEFAULT, H5P_DEFAULT);
+    std::vector<int32_t> counts(300, 7);
+    H5Awrite(a, H5T_NATIVE_INT32, counts.data());
+    H5Aclose(a), H5Sclose(attr_space), H5Sclose(sparse_space), H5Pclose(plist), H5Fclose(file);
   }
   ASSERT_LT(std::filesystem::file_size(path), 100000u);
   const H5File f(path, H5File::Mode::Read);
   EXPECT_EQ(f.read("honest").numel(), 1000);
+  EXPECT_EQ(f.read("sparse").sum().item<int64_t>(), 0);
+  EXPECT_EQ(f.attr_ints("/", "counts"), std::vector<int64_t>(300, 7));
   const std::string want = path + ": 'images': declares 1099511627776 elements (1099511627776 bytes), more than a ";
   for (const auto& read : std::vector<std::function<void()>>{[&] { f.read("images"); },
                                                              [&] { f.read_rows("images", 0, 4); }}) {

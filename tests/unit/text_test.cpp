@@ -115,6 +115,9 @@ TEST(TextFolder, Utf16IsRefusedAndAUtf8ByteOrderMarkDropped) {
                   .find("pos/1.txt: is UTF-16 text (" + std::string(bom ? "its byte-order mark" : "a zero byte in every other place")),
               std::string::npos);
   }
+  write_file(dir.path() / "pos" / "1.txt", "");  // empty: its own error, not taken for UTF-16
+  EXPECT_NE(error_of([&] { import_text_folder(dir.path().string(), 3); }).find("pos/1.txt: empty text"),
+            std::string::npos);
   write_file(dir.path() / "pos" / "1.txt", "\xEF\xBB\xBFpos review");
   EXPECT_EQ(import_text_folder(dir.path().string(), 3).train.back().text, "pos review");
   write_file(dir.path() / "t.csv", "\xEF\xBB\xBFtext,label\na,x\nb,y\nc,x\nd,y\n");

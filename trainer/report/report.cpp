@@ -14,7 +14,10 @@
 #include <sstream>
 #include <tuple>
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "base/error.h"
 #include "datasets/atomic_file.h"
@@ -734,8 +737,10 @@ void report_cwps(const FinetuneResults& all_runs, const std::string& run_dir, Pl
       ++n;
     }
     for (int64_t l = 0; l < parent.size(0); ++l) {
-      const auto index = static_cast<size_t>(parent[l].item<double>());
-      TAL_REQUIRE(index < pool.size(), path, ": cwps.parent of block ", l, " is ", index, ", not a pool model");
+      const double value = parent[l].item<double>();
+      TAL_REQUIRE(value >= 0 && value < static_cast<double>(pool.size()), path, ": cwps.parent of block ", l, " is ",
+                  value, ", not a pool model");
+      const auto index = static_cast<size_t>(value);
       ++g.parents[c.task][static_cast<int>(l)][pool[index]];
     }
     for (const auto& [name, score] : f.tensors) {
@@ -744,7 +749,7 @@ void report_cwps(const FinetuneResults& all_runs, const std::string& run_dir, Pl
       const auto digit = name.find_first_of("0123456789");  // the block: the first number in the weight's name
       TAL_REQUIRE(digit != std::string::npos, path, ": ", name, " names no block");
       auto& [mine, rows] = g.own[c.task][std::atoi(name.c_str() + digit)];
-      mine += (score < tau).sum().item<int64_t>();
+      mine += (~(score >= tau)).sum().item<int64_t>();
       rows += score.numel();
     }
   }
@@ -1058,6 +1063,14 @@ std::vector<std::string> write_report(const ReportOptions& o) {
   TAL_REQUIRE(!fs::is_directory(out), out, ": is a directory; tal report writes its report to that file");
   TAL_REQUIRE(!fs::exists(dir) || fs::is_directory(dir), dir, ": is not a directory; tal report puts its plots there");
   const std::string staging = o.run_dir + "/.report-staging-" + std::to_string(::getpid());
+  for (const auto& entry : fs::directory_iterator(o.run_dir)) {  // a killed report's staging folder
+    const std::string name = entry.path().filename().string(), mark = ".report-staging-";
+    if (name.rfind(mark, 0) != 0 || name.size() == mark.size() || name.size() > mark.size() + 9 ||
+        name.find_first_not_of("0123456789", mark.size()) != std::string::npos)
+      continue;
+    const auto pid = static_cast<pid_t>(std::stol(name.substr(mark.size())));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) fs::remove_all(entry.path());
+  }
   struct Staging {
     std::string path;
     ~Staging() {
@@ -1094,11 +1107,7 @@ std::vector<std::string> write_report(const ReportOptions& o) {
     report_porting(r, plots, md);
   }
   if (!grids.empty()) report_budget(grid_dirs, grids, plots, md);
-  write_atomically(out, [&](const std::string& tmp) {
-    std::ofstream f(tmp);
-    f << md.str();
-    TAL_REQUIRE(f.good(), tmp, ": write failed");
-  });
+  // The plots first, then report.md: a report.md on disk always has its plots beside it.
   std::vector<std::string> written = {out};
   if (!plots.written().empty()) fs::create_directories(dir);
   for (const auto& path : plots.written()) {
@@ -1106,6 +1115,11 @@ std::vector<std::string> write_report(const ReportOptions& o) {
     fs::rename(path, moved);
     written.push_back(moved);
   }
+  write_atomically(out, [&](const std::string& tmp) {
+    std::ofstream f(tmp);
+    f << md.str();
+    TAL_REQUIRE(f.good(), tmp, ": write failed");
+  });
   return written;
 }
 

@@ -10,13 +10,13 @@ namespace tal {
 namespace {
 
 volatile std::sig_atomic_t g_requested = 0;
-// When each signal first came (seconds on the monotonic clock; 0: not yet).
+// When each signal first came (milliseconds on the monotonic clock, modulo about 11 days; 0: not yet).
 volatile std::sig_atomic_t g_seen_term = 0, g_seen_usr1 = 0, g_seen_int = 0;
 
-std::sig_atomic_t now_seconds() {
+std::sig_atomic_t now_ms() {
   timespec t{};
   clock_gettime(CLOCK_MONOTONIC, &t);
-  return static_cast<std::sig_atomic_t>(t.tv_sec % 1000000000 + 1);
+  return static_cast<std::sig_atomic_t>((t.tv_sec % 1000000) * 1000 + t.tv_nsec / 1000000 + 1);
 }
 
 // The first signal of a kind asks for a checkpoint at the next step boundary; the same signal again, at least two
@@ -25,8 +25,8 @@ std::sig_atomic_t now_seconds() {
 // together and count once. Only async-signal-safe calls: clock_gettime, write, signal, raise.
 extern "C" void on_preemption_signal(int sig) {
   volatile std::sig_atomic_t& seen = sig == SIGTERM ? g_seen_term : sig == SIGUSR1 ? g_seen_usr1 : g_seen_int;
-  const std::sig_atomic_t now = now_seconds();
-  if (seen && now - seen < 2) return;  // a copy of the first
+  const std::sig_atomic_t now = now_ms();
+  if (seen && now - seen >= 0 && now - seen < 2000) return;  // a copy of the first
   if (seen) {
     const char* text = sig == SIGTERM ? "tal: a second SIGTERM: exiting now, without the checkpoint\n"
                        : sig == SIGINT ? "tal: a second SIGINT: exiting now, without the checkpoint\n"

@@ -129,7 +129,7 @@ class CwpsAdaptation final : public Adaptation {
   int64_t stored_count() const override {
     int64_t n = 0;
     for (size_t i = 0; i < layers_.size(); ++i) {
-      const int64_t own = (scores_[i] < tau_).sum().item<int64_t>();
+      const int64_t own = (~(scores_[i] >= tau_)).sum().item<int64_t>();
       n += own * (by_rows(child_stage_[2 * i], in_by_out_).size(1) + 1);
     }
     return n + (total_rows_ + 31) / 32 + depth_of(spec_) + head_count_;
@@ -140,7 +140,7 @@ class CwpsAdaptation final : public Adaptation {
   std::vector<std::pair<std::string, at::Tensor>> modules() const override {
     std::vector<std::pair<std::string, at::Tensor>> out;
     for (size_t i = 0; i < layers_.size(); ++i) {
-      const auto own = (scores_[i] < tau_).nonzero().flatten().to(at::kCPU);
+      const auto own = (~(scores_[i] >= tau_)).nonzero().flatten().to(at::kCPU);
       const auto& w = stage_ == 1 ? child_[2 * i] : child_stage_[2 * i];
       const auto& b = stage_ == 1 ? child_[2 * i + 1] : child_stage_[2 * i + 1];
       out.emplace_back(layers_[i].weight + ".cwps_score", scores_[i]);
@@ -234,7 +234,7 @@ class CwpsAdaptation final : public Adaptation {
       const auto& from = pool_[static_cast<size_t>(parent)];
       auto w = from.at(layer.weight).detach().to(at::kCPU).clone(), b = from.at(layer.bias).detach().to(at::kCPU).clone();
       const int64_t rows = b.size(0), in = by_rows(w, in_by_out_).size(1);
-      const auto own = (take(layer.weight + ".cwps_score", {rows}) < tau_).nonzero().flatten();
+      const auto own = (~(take(layer.weight + ".cwps_score", {rows}) >= tau_)).nonzero().flatten();
       by_rows(w, in_by_out_).index_copy_(0, own, take(layer.weight + ".cwps_rows", {own.size(0), in}));
       b.index_copy_(0, own, take(layer.bias + ".cwps_rows", {own.size(0)}));
       out[layer.weight] = w.to(device);
