@@ -10,8 +10,9 @@ build=${TAL_SANITIZE_BUILD_DIR:-$root/build-asan}
 jobs=${TAL_JOBS:-$(nproc)}
 targets=(base_tests hypernet_tests datasets_tests dist_tests trainer_tests golden_tests mpi_tests)
 start=$(date +%s)
+mkdir -p "$build"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTAL_SANITIZE_ADDRESS=ON -DTAL_SANITIZE_UNDEFINED=ON \
-  >"$build.configure.log" 2>&1 || { cat "$build.configure.log" >&2; echo "sanitize: configure failed" >&2; exit 1; }
+  >"$build/configure.log" 2>&1 || { cat "$build/configure.log" >&2; echo "sanitize: configure failed" >&2; exit 1; }
 cmake --build "$build" -j "$jobs" --target "${targets[@]}"
 echo "sanitize: built in $(( $(date +%s) - start )) s ($build)"
 # A test that asks for an impossible allocation on purpose gets null back (and LibTorch's error), not an abort.
