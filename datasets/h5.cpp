@@ -130,9 +130,14 @@ std::vector<std::string> H5File::children(const std::string& group) const {
   Handle g{open_object(group), H5Oclose};
   H5G_info_t info;
   if (H5Gget_info(g.id, &info) < 0) fail(group, "not a group");
+  std::error_code ec;
+  const auto file_bytes = std::filesystem::file_size(path_, ec);
+  if (!ec && info.nlinks > file_bytes) fail(group, "declares " + std::to_string(info.nlinks) + " members in a file of " +
+                                                      std::to_string(file_bytes) + " bytes");
   std::vector<std::string> out;
   for (hsize_t i = 0; i < info.nlinks; ++i) {
     const ssize_t n = H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (n < 0 || static_cast<uint64_t>(n) > file_bytes) fail(group, "member " + std::to_string(i) + " has no readable name");
     std::string name(static_cast<size_t>(n), '\0');
     H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), n + 1, H5P_DEFAULT);
     out.push_back(name);
@@ -333,10 +338,14 @@ void H5File::write_strings(const std::string& dataset, const std::vector<std::st
 std::vector<std::string> H5File::attr_names(const std::string& object) const {
   Handle o{open_object(object), H5Oclose};
   H5O_info_t info;
-  H5Oget_info(o.id, &info);
+  if (H5Oget_info(o.id, &info) < 0) fail(object, "unreadable object header");
+  std::error_code ec;
+  const auto file_bytes = std::filesystem::file_size(path_, ec);
+  if (!ec && info.num_attrs > file_bytes) fail(object, "declares " + std::to_string(info.num_attrs) + " attributes");
   std::vector<std::string> out;
   for (hsize_t i = 0; i < info.num_attrs; ++i) {
     const ssize_t n = H5Aget_name_by_idx(o.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (n < 0 || static_cast<uint64_t>(n) > file_bytes) fail(object, "attribute " + std::to_string(i) + " has no readable name");
     std::string name(static_cast<size_t>(n), '\0');
     H5Aget_name_by_idx(o.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), static_cast<size_t>(n) + 1, H5P_DEFAULT);
     out.push_back(name);

@@ -50,8 +50,10 @@ SplitData read_idx_pair(const std::string& images_path, const std::string& label
   TAL_REQUIRE(lab.size() >= 8 && big_endian(lab, 0) == 0x00000801, labels_path,
               ": not an IDX label file (magic 0x00000801 expected)");
   const int64_t n = big_endian(img, 4), h = big_endian(img, 8), w = big_endian(img, 12);
-  TAL_REQUIRE(static_cast<int64_t>(img.size()) == 16 + n * h * w, images_path, ": truncated: header says ", n, "x",
-              h, "x", w, " images, file holds ", img.size() - 16, " bytes of pixels");
+  // Three 32-bit counts: their product is taken in 128 bits, so no header wraps it round to the file's size.
+  const unsigned __int128 pixels = static_cast<unsigned __int128>(n) * static_cast<uint64_t>(h) * static_cast<uint64_t>(w);
+  TAL_REQUIRE(h > 0 && w > 0 && pixels == img.size() - 16, images_path, ": truncated: header says ", n, "x", h, "x", w,
+              " images, file holds ", img.size() - 16, " bytes of pixels");
   const int64_t nl = big_endian(lab, 4);
   TAL_REQUIRE(static_cast<int64_t>(lab.size()) == 8 + nl, labels_path, ": truncated: header says ", nl,
               " labels, file holds ", lab.size() - 8);

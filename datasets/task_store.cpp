@@ -7,6 +7,7 @@
 
 #include "datasets/atomic_file.h"
 #include "datasets/h5.h"
+#include "datasets/h5_check.h"
 #include "base/error.h"
 
 namespace tal {
@@ -83,6 +84,8 @@ void write_task_store(const std::string& path, const StoreMeta& meta, const Spli
 }
 
 TaskStore::TaskStore(const std::string& path, int64_t memory_limit) : path_(path) {
+  // A file that crashes HDF5 crashes a child (datasets/h5_check.h); images are read later, and not rehearsed.
+  rehearse_in_child(path, "task store", [&] { TaskStore(path, 0); });
   file_ = std::make_unique<H5File>(path, H5File::Mode::Read);
   const H5File& f = *file_;
   TAL_REQUIRE(f.has_attr("/", "kind") && f.attr_str("/", "kind") == "tal-task-store", path,

@@ -7,6 +7,7 @@
 #include "datasets/atomic_file.h"
 #include "datasets/bpe_tokenizer.h"
 #include "datasets/h5.h"
+#include "datasets/h5_check.h"
 
 namespace tal {
 namespace {
@@ -84,6 +85,7 @@ void write_text_store(const std::string& path, const TextStoreMeta& meta, const 
 bool is_text_store(const std::string& path) {
   if (!std::filesystem::is_regular_file(path) || H5Fis_hdf5(path.c_str()) <= 0) return false;
   try {
+    rehearse_in_child(path, "store kind", [&] { (void)is_text_store(path); });  // crashes HDF5 in a child
     const H5File f(path, H5File::Mode::Read);
     return f.has_attr("/", "kind") && f.attr_str("/", "kind") == "tal-text-store";
   } catch (const Error&) {
@@ -92,6 +94,7 @@ bool is_text_store(const std::string& path) {
 }
 
 TextStore::TextStore(const std::string& path) : path_(path) {
+  rehearse_in_child(path, "text store", [&] { TextStore{path}; });  // a file that crashes HDF5 crashes a child
   const H5File f(path, H5File::Mode::Read);
   TAL_REQUIRE(f.has_attr("/", "kind") && f.attr_str("/", "kind") == "tal-text-store", path,
               ": not a TAL text store (no kind=tal-text-store attribute; create one with 'tal data import csv|"

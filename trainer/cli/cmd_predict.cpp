@@ -13,6 +13,7 @@
 #include "base/suggest.h"
 #include "datasets/atomic_file.h"
 #include "datasets/h5.h"
+#include "datasets/h5_check.h"
 #include "hypernet/family.h"
 #include "hypernet/hypernet.h"
 #include "trainer/cli/commands.h"
@@ -238,6 +239,7 @@ int eval(const Args& args) {
 int inspect(const Args& args) {
   TAL_REQUIRE(args.size() == 1 && args[0] != "--help", "usage: tal inspect FILE.h5");
   const std::string path = args[0];
+  rehearse_in_child(path, "inspect", [&] { inspect(args); });  // a file that crashes HDF5 crashes a child
   H5File f(path, H5File::Mode::Read);
   const std::string kind = f.has_attr("/", "kind") ? f.attr_str("/", "kind") : "(not written by TAL)";
   std::printf("%s: %s", path.c_str(), kind.c_str());

@@ -7,6 +7,7 @@
 #include "base/hash.h"
 #include "datasets/atomic_file.h"
 #include "datasets/h5.h"
+#include "datasets/h5_check.h"
 #include "trainer/files/file_kind.h"
 #include "trainer/files/safetensors.h"
 
@@ -41,6 +42,7 @@ void save_ancestry(const std::string& path, const AncestryModel& m, const std::s
 }
 
 AncestryModel load_ancestry(const std::string& path) {
+  rehearse_in_child(path, "ancestry", [&] { (void)load_ancestry(path); });  // a file that crashes HDF5 crashes a child
   H5File f(path, H5File::Mode::Read);
   require_kind_versions(f, "tal-ancestry", kOldestAncestryFormat, kAncestryFormat, "ancestry model",
                         "tal ancestry train --config configs/ancestry_vit.yaml, or tal ancestry import");

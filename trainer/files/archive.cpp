@@ -6,6 +6,7 @@
 #include "base/suggest.h"
 #include "datasets/atomic_file.h"
 #include "datasets/h5.h"
+#include "datasets/h5_check.h"
 #include "trainer/files/file_kind.h"
 
 namespace tal {
@@ -16,6 +17,14 @@ constexpr int64_t kArchiveFormat = 1;
 
 void require_archive(const H5File& f) {
   require_kind(f, "tal-archive", kArchiveFormat, "predicted-weight archive", "make one with tal predict");
+}
+
+// A file that crashes HDF5 crashes a child (datasets/h5_check.h): the rehearsal reads every model, once per file.
+void rehearse_archive(const std::string& path) {
+  rehearse_in_child(path, "archive", [&] {
+    for (const auto& task : archive_tasks(path))
+      for (const auto& arch : archive_models(path, task)) (void)read_archive_model(path, task, arch);
+  });
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -40,6 +49,7 @@ std::vector<std::string> split_lines(const std::string& s) {
 
 void append_to_archive(const std::string& path, const std::vector<ArchiveModel>& models) {
   const bool exists = fs::exists(path);
+  if (exists) rehearse_archive(path);
   if (exists) require_archive(H5File(path, H5File::Mode::Read));
   write_atomically(path, [&](const std::string& tmp) {
     if (exists) fs::copy_file(path, tmp, fs::copy_options::overwrite_existing);
@@ -72,12 +82,14 @@ void append_to_archive(const std::string& path, const std::vector<ArchiveModel>&
 }
 
 std::vector<std::string> archive_tasks(const std::string& path) {
+  rehearse_archive(path);
   H5File f(path, H5File::Mode::Read);
   require_archive(f);
   return f.children("/");
 }
 
 std::vector<std::string> archive_models(const std::string& path, const std::string& task) {
+  rehearse_archive(path);
   H5File f(path, H5File::Mode::Read);
   require_archive(f);
   TAL_REQUIRE(f.exists("/" + task), path, ": no task '", task, "' in the archive");
@@ -85,6 +97,7 @@ std::vector<std::string> archive_models(const std::string& path, const std::stri
 }
 
 ArchiveModel read_archive_model(const std::string& path, const std::string& task, const std::string& arch_id) {
+  rehearse_archive(path);
   H5File f(path, H5File::Mode::Read);
   require_archive(f);
   const std::string g = "/" + task + "/" + arch_id;

@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "datasets/atomic_file.h"
 #include "datasets/h5.h"
+#include "datasets/h5_check.h"
 #include "trainer/files/file_kind.h"
 
 namespace tal {
@@ -123,6 +124,7 @@ std::string checkpoint_to_resume(const std::string& run_dir, const std::string& 
 }
 
 Checkpoint read_checkpoint(const std::string& path) {
+  rehearse_in_child(path, "checkpoint", [&] { (void)read_checkpoint(path); });  // a file that crashes HDF5 crashes a child
   H5File f(path, H5File::Mode::Read);
   const int64_t version = require_kind_versions(f, "tal-checkpoint", 1, kCheckpointFormat, "checkpoint",
                                                 "make one with tal train");
@@ -171,7 +173,8 @@ Checkpoint read_checkpoint(const std::string& path) {
 
 void check_compatible(const std::string& path, const Checkpoint& c, const NamedTensors& expected) {
   const std::string other = path + ": made by another " + c.model + " (" + c.hypernet_describe + ")";
-  for (const auto& [name, t] : expected) {
+  for (const auto& [key, t] : expected) {
+    const std::string& name = key;  // a lambda may not capture a structured binding before C++20 (clang refuses)
     auto it = std::find_if(c.weights.begin(), c.weights.end(), [&](const auto& p) { return p.first == name; });
     TAL_REQUIRE(it != c.weights.end(), other, ": it has no parameter '", name, "'");
     TAL_REQUIRE(it->second.sizes() == t.sizes(), other, ": '", name, "' is ", it->second.sizes(), " there, ", t.sizes(),

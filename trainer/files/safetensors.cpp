@@ -84,27 +84,41 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& p
   } catch (const std::exception& e) {
     throw Error(path + ": the header is not JSON (" + std::string(e.what()) + ")");
   }
+  TAL_REQUIRE(header.is_object(), path, ": the header is not a JSON object");
   const size_t base = 8 + n, data_size = bytes.size() - base;
   SafetensorsFile f;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    if (it.key() == "__metadata__") {
-      for (auto m = it.value().begin(); m != it.value().end(); ++m) f.metadata[m.key()] = m.value().get<std::string>();
-      continue;
+  try {
+    for (auto it = header.begin(); it != header.end(); ++it) {
+      if (it.key() == "__metadata__") {
+        for (auto m = it.value().begin(); m != it.value().end(); ++m) f.metadata[m.key()] = m.value().get<std::string>();
+        continue;
+      }
+      const auto& e = it.value();
+      at::ScalarType type = at::kFloat;
+      bool known = false;
+      size_t element = 0;
+      for (const auto& [t, label] : dtypes())
+        if (e.at("dtype").get<std::string>() == label) type = t, known = true, element = at::elementSize(t);
+      TAL_REQUIRE(known, path, ": tensor '", it.key(), "' has dtype ", e.at("dtype").dump(), ", not one read here");
+      const auto shape = e.at("shape").get<std::vector<int64_t>>();
+      const auto range = e.at("data_offsets").get<std::vector<uint64_t>>();
+      // The declared shape is checked against its byte range, and the range against the file, before anything is
+      // allocated for it.
+      uint64_t bytes_declared = element;
+      bool fits = shape.size() <= 64;
+      for (const int64_t d : shape) {
+        fits = fits && d >= 0 && (d == 0 || bytes_declared <= data_size / static_cast<uint64_t>(d));
+        if (fits) bytes_declared *= static_cast<uint64_t>(d);
+      }
+      TAL_REQUIRE(fits && range.size() == 2 && range[0] <= range[1] && range[1] <= data_size &&
+                      range[1] - range[0] == bytes_declared,
+                  path, ": tensor '", it.key(), "' has a byte range that does not fit its shape or the file");
+      auto t = at::empty(shape, at::TensorOptions().dtype(type));
+      if (bytes_declared > 0) std::memcpy(t.data_ptr(), bytes.data() + base + range[0], bytes_declared);
+      f.tensors.emplace(it.key(), t);
     }
-    const auto& e = it.value();
-    at::ScalarType type = at::kFloat;
-    bool known = false;
-    for (const auto& [t, label] : dtypes())
-      if (e.at("dtype").get<std::string>() == label) type = t, known = true;
-    TAL_REQUIRE(known, path, ": tensor '", it.key(), "' has dtype ", e.at("dtype").dump(), ", not one read here");
-    const auto shape = e.at("shape").get<std::vector<int64_t>>();
-    const auto range = e.at("data_offsets").get<std::vector<uint64_t>>();
-    auto t = at::empty(shape, at::TensorOptions().dtype(type));
-    TAL_REQUIRE(range.size() == 2 && range[0] <= range[1] && range[1] <= data_size &&
-                    range[1] - range[0] == static_cast<uint64_t>(t.nbytes()),
-                path, ": tensor '", it.key(), "' has a byte range that does not fit its shape or the file");
-    std::memcpy(t.data_ptr(), bytes.data() + base + range[0], t.nbytes());
-    f.tensors.emplace(it.key(), t);
+  } catch (const nlohmann::json::exception& e) {  // a key missing, or a value of another JSON type
+    throw Error(path + ": the header is not a safetensors header (" + std::string(e.what()) + ")");
   }
   return f;
 }

@@ -24,6 +24,7 @@
 #include "hypernet/arch_spec.h"
 #include "trainer/files/finetune_results.h"
 #include "trainer/files/finetune_statistics.h"
+#include "trainer/files/metrics_log.h"
 #include "trainer/files/safetensors.h"
 
 namespace tal {
@@ -36,45 +37,6 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-
-// The value of "key" in one JSON object line: a number, or a string without escapes; "" when absent.
-std::string json_field(const std::string& line, const std::string& key) {
-  const std::string needle = "\"" + key + "\":";
-  const auto at = line.find(needle);
-  if (at == std::string::npos) return "";
-  size_t i = at + needle.size();
-  while (i < line.size() && line[i] == ' ') ++i;
-  if (i < line.size() && line[i] == '"') {
-    const auto end = line.find('"', i + 1);
-    return end == std::string::npos ? "" : line.substr(i + 1, end - i - 1);
-  }
-  const auto end = line.find_first_of(",}", i);
-  return line.substr(i, end == std::string::npos ? std::string::npos : end - i);
-}
-
-struct LossPoint {
-  double step, loss;
-};
-
-// Training loss per stage from metrics.jsonl (tal train's pretrain/multitask lines, tal ancestry train's).
-std::map<std::string, std::vector<LossPoint>> read_losses(const std::string& path) {
-  std::map<std::string, std::vector<LossPoint>> out;
-  std::ifstream in(path);
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (line.empty()) continue;
-    TAL_REQUIRE(line.front() == '{' && line.back() == '}', path, ":", n, ": not a JSON object line");
-    const std::string stage = json_field(line, "stage"), step = json_field(line, "step"), loss = json_field(line, "loss");
-    if (stage.empty() || step.empty() || loss.empty()) continue;
-    char* end = nullptr;
-    const double s = std::strtod(step.c_str(), &end), l = std::strtod(loss.c_str(), nullptr);
-    if (end == step.c_str()) continue;
-    out[stage].push_back({s, l});
-  }
-  return out;
-}
 
 // One plot: its data file, its script, and the PNG gnuplot draws from them.
 class Plots {
@@ -1050,7 +1012,7 @@ std::vector<std::string> write_report(const ReportOptions& o) {
   }
   // Read every input before writing anything.
   std::map<std::string, std::vector<LossPoint>> losses;
-  if (has_metrics) losses = read_losses(metrics);
+  if (has_metrics) losses = read_metrics_losses(metrics);
   FinetuneResults r;
   if (has_results) r = read_finetune_results(results);
   const std::string probe = "'" + o.gnuplot + "' -e 'exit' > /dev/null 2>&1";
