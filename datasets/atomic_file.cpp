@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "base/error.h"
+#include "datasets/h5_check.h"
 
 namespace tal {
 
@@ -79,6 +80,7 @@ void write_atomically(const std::string& path, const std::function<void(const st
     fsync_path(tmp);
     TAL_REQUIRE(std::rename(tmp.c_str(), path.c_str()) == 0, path, ": cannot rename ", tmp, " into place");
     fsync_path(dir.string());
+    trust_file_written_here(path);  // this process's own output is not rehearsed when it reads it back
   } catch (...) {
     std::error_code ignored;
     fs::remove(tmp, ignored);

@@ -17,4 +17,8 @@ namespace tal {
 // itself from `read` just reads: in the child, rehearsals are no-ops.
 void rehearse_in_child(const std::string& path, const std::string& reader, const std::function<void()>& read);
 
+// A file this process has just written whole (write_atomically calls it) is its own output, not rehearsed while it
+// stays as written: a grid that appends to an archive and reads it back does not re-read the archive each time.
+void trust_file_written_here(const std::string& path);
+
 }  // namespace tal

@@ -19,6 +19,10 @@ namespace {
 const std::vector<std::string> kTaskKeys = {"name",    "dataset",    "classes",      "transform", "flip",
                                             "heldout", "max_length", "crop_padding", "pack",      "metric"};
 
+constexpr size_t kMaxSuiteClassNames = 1000000;
+
+std::vector<TaskDef> parse_task_suite(const YAML::Node& root, const std::string& path);
+
 template <class T>
 T scalar(const YAML::Node& node, const std::string& where, const char* what) {
   try {
@@ -56,6 +60,16 @@ std::vector<TaskDef> load_task_suite(const std::string& path) {
   } catch (const YAML::Exception& e) {
     throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
+  try {
+    return parse_task_suite(root, path);
+  } catch (const YAML::Exception& e) {  // a key that is not a scalar, and the like
+    throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+namespace {
+
+std::vector<TaskDef> parse_task_suite(const YAML::Node& root, const std::string& path) {
   TAL_REQUIRE(root.IsMap() && root["tasks"] && root["tasks"].IsSequence(), path,
               ": expected a 'tasks:' list of task mappings");
   for (const auto& kv : root) {
@@ -65,6 +79,7 @@ std::vector<TaskDef> load_task_suite(const std::string& path) {
   std::vector<TaskDef> out;
   std::set<std::string> names;
   int index = 0;
+  size_t class_names = 0;
   for (const auto& node : root["tasks"]) {
     const std::string where0 = path + ": tasks[" + std::to_string(index++) + "]";
     TAL_REQUIRE(node.IsMap(), where0, ": expected a mapping");
@@ -85,6 +100,10 @@ std::vector<TaskDef> load_task_suite(const std::string& path) {
     if (node["classes"]) {
       TAL_REQUIRE(node["classes"].IsSequence() && node["classes"].size() > 0, where,
                   ": key 'classes': expected a non-empty list of class names or indices");
+      // Aliases may name one list from many tasks: the names read in all are bounded, not just the file's size.
+      class_names += node["classes"].size();
+      TAL_REQUIRE(class_names <= kMaxSuiteClassNames, path, ": more than ", kMaxSuiteClassNames,
+                  " class names in all once its aliases are expanded");
       for (const auto& c : node["classes"]) t.classes.push_back(scalar<std::string>(c, where + ": key 'classes'", "names"));
     }
     if (node["transform"]) {
@@ -115,6 +134,8 @@ std::vector<TaskDef> load_task_suite(const std::string& path) {
   TAL_REQUIRE(!out.empty(), path, ": no tasks");
   return out;
 }
+
+}  // namespace
 
 Task::Task(TaskDef def, std::shared_ptr<const TaskStore> store) : def_(std::move(def)), store_(std::move(store)) {
   const std::string where = "task '" + def_.name + "' (" + store_->path() + ")";

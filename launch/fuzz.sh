@@ -24,7 +24,7 @@ rm -rf "$build/seeds"
 TAL_SOURCE_DIR=$root TAL_FUZZ_MAKE_SEEDS=$build/seeds "$fuzz"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(ls "$build/seeds")
-export TAL_HDF5_CHECK_SECONDS=2  # a file that sends HDF5 round a loop is refused in 2 s (reported, not a timeout)
+export TAL_HDF5_CHECK_SECONDS=1  # a file that sends HDF5 round a loop is refused in 2 x 1 s (not a timeout)
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 UBSAN_OPTIONS=print_stacktrace=1
 export TAL_SOURCE_DIR=$root TAL_TOKENIZER_DIR=${TAL_TOKENIZER_DIR:-$root/data/gpt2}
 campaign() {

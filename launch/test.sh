@@ -8,5 +8,8 @@ cd "${TAL_BUILD_DIR:-$root/build}"
 start=$(date +%s)
 ctest --output-on-failure -j "${TAL_JOBS:-$(nproc)}" "$@"
 echo "test: ctest took $(( $(date +%s) - start )) s"
-# The sanitizer build of the unit, golden and MPI tests (launch/sanitize.sh), when asked for.
-[ "${TAL_SANITIZE:-0}" != 1 ] || "$root/launch/sanitize.sh"
+# With the whole suite, the sanitizer build of the unit, golden and MPI tests and the fuzz smoke run
+# (launch/sanitize.sh); TAL_SANITIZE=0 leaves it out (a quicker local run), TAL_SANITIZE=1 adds it to a label's run.
+if [ "${TAL_SANITIZE:-}" = 1 ] || { [ $# -eq 0 ] && [ "${TAL_SANITIZE:-1}" != 0 ]; }; then
+  "$root/launch/sanitize.sh"
+fi

@@ -11,6 +11,7 @@
 
 #include "datasets/atomic_file.h"
 #include "datasets/h5.h"
+#include "datasets/h5_check.h"
 #include "base/error.h"
 #include "tests/test_util.h"
 
@@ -174,6 +175,39 @@ TEST(AtomicFile, TheTemporaryOfAKilledWriterIsSweptAndALiveOnesIsNot) {
   EXPECT_TRUE(fs::exists(dir / ".ckpt-00000008.h5.tmp-another-machine-1"));
   EXPECT_TRUE(fs::exists(dir / "metrics.jsonl"));
   EXPECT_FALSE(fs::exists(target));
+}
+
+
+// A reader rehearses in a forked child (datasets/h5_check.h): a child that crashes or loops refuses the file in one
+// line naming it, and this process goes on; a finished rehearsal is not repeated for the same reader and file.
+TEST(Rehearsal, ACrashOrALoopInTheChildRefusesTheFileAndThisProcessGoesOn) {
+  const test::TempDir dir;
+  const auto path = dir.file("f.h5");
+  std::ofstream(path) << "x";
+  std::string msg = test::error_of([&] { rehearse_in_child(path, "crash", [] { ::raise(SIGSEGV); }); });
+  EXPECT_NE(msg.find(path + ": corrupt HDF5 file: the HDF5 library crashed reading it"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  ::setenv("TAL_HDF5_CHECK_SECONDS", "0.3", 1);
+  msg = test::error_of([&] { rehearse_in_child(path, "loop", [] { for (volatile int i = 0;; i = i + 1) {} }); });
+  ::unsetenv("TAL_HDF5_CHECK_SECONDS");
+  EXPECT_NE(msg.find(path + ": corrupt HDF5 file: the HDF5 library did not finish reading it"), std::string::npos) << msg;
+  // A child ended by SIGTERM (a preemption sent to the process group) says so, and blames no file.
+  msg = test::error_of([&] { rehearse_in_child(path, "term", [] { ::raise(SIGTERM); }); });
+  EXPECT_NE(msg.find("was interrupted"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("corrupt"), std::string::npos) << msg;
+  // Exceptions in the child are the real read's to throw: the rehearsal passes, once, then is remembered.
+  int here = 0;
+  rehearse_in_child(path, "fine", [&] { ++here; throw Error("not this one"); });
+  EXPECT_EQ(here, 0);  // it ran in the child, not here
+  EXPECT_NO_THROW(rehearse_in_child(path, "fine", [] { ::raise(SIGSEGV); }));  // remembered: not run again
+  std::ofstream(path, std::ios::app) << "y";  // the file changed: rehearsed again
+  EXPECT_THROW(rehearse_in_child(path, "fine", [] { ::raise(SIGSEGV); }), Error);
+  // What this process just wrote whole is its own output: not rehearsed until it changes.
+  const auto own = dir.file("own.h5");
+  write_atomically(own, [](const std::string& tmp) { std::ofstream(tmp) << "z"; });
+  EXPECT_NO_THROW(rehearse_in_child(own, "crash", [] { ::raise(SIGSEGV); }));
+  std::ofstream(own, std::ios::app) << "y";
+  EXPECT_THROW(rehearse_in_child(own, "crash", [] { ::raise(SIGSEGV); }), Error);
 }
 
 }  // namespace
