@@ -101,7 +101,7 @@ std::string rehearse_once(const std::string& path, int64_t file_bytes, const std
     return std::string("crashed reading it (") + strsignal(sig) + ")";
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-    return "failed reading it (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
+    return "crashed reading it (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
   return "";
 }
 

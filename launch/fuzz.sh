@@ -26,6 +26,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(ls "$build/seeds")
 export TAL_HDF5_CHECK_SECONDS=1  # a file that sends HDF5 round a loop is refused in 2 x 1 s (not a timeout)
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 UBSAN_OPTIONS=print_stacktrace=1
+export LSAN_OPTIONS=suppressions=$root/tests/fuzz/lsan.supp  # HDF5's own leaks on corrupt files
 export TAL_SOURCE_DIR=$root TAL_TOKENIZER_DIR=${TAL_TOKENIZER_DIR:-$root/data/gpt2}
 campaign() {
   local t=$1 corpus=$build/corpus/$1 art=$build/artifacts/$1/ log=$build/fuzz-$1.log

@@ -24,7 +24,8 @@ cd "$root"  # the tests read data/gpt2 and ../shared/fixtures from the source tr
 for t in "${targets[@]}"; do
   log="$build/$t.log"
   if [ "$t" = tal_fuzz ]; then  # every reader on its seeds, regressions and 100 mutations each (tests/fuzz/smoke.sh)
-    TAL_SOURCE_DIR=$root TAL_FUZZ_SMOKE_MUTATIONS=100 bash "$root/tests/fuzz/smoke.sh" "$build/tests/fuzz/$t" \
+    LSAN_OPTIONS=suppressions=$root/tests/fuzz/lsan.supp TAL_SOURCE_DIR=$root TAL_FUZZ_SMOKE_MUTATIONS=100 \
+      bash "$root/tests/fuzz/smoke.sh" "$build/tests/fuzz/$t" \
       >"$log" 2>&1 && rc=0 || rc=$?
   elif [ "$t" = mpi_tests ]; then
     ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 mpirun -np 2 --bind-to none "$build/tests/$t" >"$log" 2>&1 && rc=0 || rc=$?
