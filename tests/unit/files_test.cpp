@@ -15,6 +15,7 @@
 #include "trainer/files/ancestry_file.h"
 #include "trainer/files/archive.h"
 #include "trainer/files/checkpoint.h"
+#include "trainer/files/metrics_log.h"
 #include "trainer/files/safetensors.h"
 #include "hypernet/family.h"
 #include "trainer/files/task_embeddings_file.h"
@@ -231,6 +232,27 @@ TEST(Safetensors, Gpt2ConfigIsHfGpt2ConfigWithAnUntiedHead) {
                           "\"activation_function\": \"gelu_new\""})
     EXPECT_NE(config.find(key), std::string::npos) << key << " in " << config;
   EXPECT_EQ(ArchSpec::parse("vit:depth=2").family().library_config(ArchSpec::parse("vit:depth=2")), "");
+}
+
+
+// metrics.jsonl as tal train writes it: loss lines by stage, events and a non-finite (null) loss passed over; a line
+// that is not a JSON object refused naming the file and line.
+TEST(MetricsLog, LossesByStageAndANonObjectLineRefused) {
+  const test::TempDir dir;
+  const auto path = dir.file("metrics.jsonl");
+  std::ofstream(path) << "{\"stage\": \"pretrain\", \"step\": 1, \"loss\": 2.5}\n"
+                         "{\"stage\": \"pretrain\", \"step\": 2, \"loss\": null}\n"
+                         "{\"event\": \"checkpoint\", \"step\": 2}\n\n"
+                         "{\"stage\": \"multitask\", \"step\": 3, \"loss\": 1.25, \"lr\": 0.001}\n";
+  const auto losses = read_metrics_losses(path);
+  ASSERT_EQ(losses.size(), 2u);
+  ASSERT_EQ(losses.at("pretrain").size(), 1u);
+  EXPECT_EQ(losses.at("pretrain")[0].step, 1);
+  EXPECT_EQ(losses.at("pretrain")[0].loss, 2.5);
+  EXPECT_EQ(losses.at("multitask")[0].loss, 1.25);
+  std::ofstream(path, std::ios::app) << "{\"stage\": \"pretrain\", \"step\": 4,\n";
+  const auto msg = error_of([&] { read_metrics_losses(path); });
+  EXPECT_NE(msg.find(path + ":6: not a JSON object line"), std::string::npos) << msg;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "trainer/files/safetensors.h"
 
+#include <algorithm>
+
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -100,15 +102,26 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& p
       for (const auto& [t, label] : dtypes())
         if (e.at("dtype").get<std::string>() == label) type = t, known = true, element = at::elementSize(t);
       TAL_REQUIRE(known, path, ": tensor '", it.key(), "' has dtype ", e.at("dtype").dump(), ", not one read here");
+      // Integers only: a float (4.6e41) converted to an integer is undefined behaviour, not a refusal.
+      auto integers = [&](const char* key) {
+        const auto& v = e.at(key);
+        TAL_REQUIRE(v.is_array() && std::all_of(v.begin(), v.end(), [](const auto& x) { return x.is_number_unsigned(); }),
+                    path, ": tensor '", it.key(), "': '", key, "' is not a list of non-negative integers");
+      };
+      integers("shape");
+      integers("data_offsets");
       const auto shape = e.at("shape").get<std::vector<int64_t>>();
       const auto range = e.at("data_offsets").get<std::vector<uint64_t>>();
       // The declared shape is checked against its byte range, and the range against the file, before anything is
-      // allocated for it.
-      uint64_t bytes_declared = element;
+      // allocated for it. Every dimension is bounded, a zero among them too ([0, 2^62, 2^62] is no tensor).
+      uint64_t bytes_declared = element, bound = element;
       bool fits = shape.size() <= 64;
       for (const int64_t d : shape) {
-        fits = fits && d >= 0 && (d == 0 || bytes_declared <= data_size / static_cast<uint64_t>(d));
-        if (fits) bytes_declared *= static_cast<uint64_t>(d);
+        const uint64_t at_least_one = std::max<int64_t>(d, 1);
+        fits = fits && d >= 0 && bound <= std::max<uint64_t>(data_size, 1) / at_least_one;
+        if (!fits) break;
+        bound *= at_least_one;
+        bytes_declared *= static_cast<uint64_t>(d);
       }
       TAL_REQUIRE(fits && range.size() == 2 && range[0] <= range[1] && range[1] <= data_size &&
                       range[1] - range[0] == bytes_declared,
